@@ -1,0 +1,1 @@
+//! Test kit: network namespaces, veth pairs, bridges and processes that clean up after themselves.

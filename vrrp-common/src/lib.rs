@@ -1,0 +1,185 @@
+//! Records and constants shared by the XDP program (`vrrp-ebpf`) and the daemon (`vrrp-userspace`).
+//!
+//! Everything here is `#[repr(C)]`, `Copy`, and padded explicitly so the eBPF side and userspace agree
+//! byte for byte; `const` assertions pin each size. Flags are `u32`/`u8` fields, never `bool`, so the
+//! `Pod` impls (feature `user`) have no hidden padding.
+#![no_std]
+
+/// IP protocol number / IPv6 next header of VRRP (RFC 5798 §5.1.1.3).
+pub const IPPROTO_VRRP: u8 = 112;
+/// TTL / hop limit every multicast advert must carry (RFC 5798 §5.1.1.3).
+pub const VRRP_TTL: u8 = 255;
+
+/// Address family codes used in [`AdvertEvent::family`] and [`VipKey::family`] (Linux `AF_*`).
+pub const AF_INET: u8 = 2;
+pub const AF_INET6: u8 = 10;
+
+/// Map names, as the XDP program declares them and userspace looks them up.
+pub const MAP_EVENTS: &str = "EVENTS";
+pub const MAP_COUNTERS: &str = "COUNTERS";
+pub const MAP_VRIDS: &str = "VRIDS";
+pub const MAP_CONFIG: &str = "CONFIG";
+pub const MAP_VIP_GATE: &str = "VIP_GATE";
+/// Name of the XDP program in the object.
+pub const PROGRAM_NAME: &str = "vrrp_xdp";
+
+/// Longest VRRP message copied into an [`AdvertEvent`]: the 8-byte header, 8 bytes of v2
+/// authentication data and 90 IPv6 addresses (what a 1500-byte MTU carries; keepalived moves the
+/// excess to the excluded list). Longer adverts are still reported, with `captured_len < payload_len`.
+pub const MAX_VRRP_PAYLOAD: usize = 1456;
+/// Default ring buffer size in bytes (power of two, multiple of the page size).
+pub const RING_BUF_BYTES: u32 = 1 << 20;
+/// Entries of the VIP gate map.
+pub const MAX_VIPS: u32 = 4096;
+
+/// One VRRP advert as seen by XDP, pushed into the `EVENTS` ring buffer.
+///
+/// The XDP program only filters (Ethernet, VLAN, IP, TTL, version, type, length, VRID of
+/// interest); userspace re-checks everything, including the checksum, from `payload`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct AdvertEvent {
+    /// `bpf_ktime_get_ns()` at receive: CLOCK_MONOTONIC nanoseconds.
+    pub ktime_ns: u64,
+    pub ifindex: u32,
+    /// 802.1Q VLAN id, 0 when untagged.
+    pub vlan_id: u16,
+    /// [`AF_INET`] or [`AF_INET6`].
+    pub family: u8,
+    /// TTL or hop limit as received.
+    pub ttl: u8,
+    /// Source and destination IP; IPv4 uses the first 4 bytes, the rest are zero.
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+    /// Decoded header fields (also in `payload`; here so that `watch` and counters need no decode).
+    pub version: u8,
+    pub vrid: u8,
+    pub priority: u8,
+    pub count_addrs: u8,
+    /// v2: advert interval in seconds; v3: max advert interval in centiseconds.
+    pub interval: u16,
+    /// Length of the VRRP message according to the IP header.
+    pub payload_len: u16,
+    /// Bytes of the VRRP message copied into `payload` (≤ [`MAX_VRRP_PAYLOAD`]).
+    pub captured_len: u16,
+    pub _pad: [u8; 6],
+    pub payload: [u8; MAX_VRRP_PAYLOAD],
+}
+
+const _: () = assert!(core::mem::size_of::<AdvertEvent>() == 64 + MAX_VRRP_PAYLOAD);
+
+/// Indexes into the per-CPU `COUNTERS` array.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Every frame the program ran on.
+    Frames = 0,
+    /// Valid adverts pushed to the ring buffer.
+    Adverts = 1,
+    /// VRRP with TTL / hop limit other than 255.
+    BadTtl = 2,
+    /// VRRP with a version other than 2/3 or a type other than 1.
+    BadVersionType = 3,
+    /// VRRP whose IP length does not cover the header and the address list.
+    BadLength = 4,
+    /// VRRP for a VRID not in the `VRIDS` map (and not in watch-all mode).
+    UnknownVrid = 5,
+    /// Ring buffer reserve failed: the advert was lost to userspace.
+    RingFull = 6,
+    /// ARP requests for an owned VIP answered with XDP_TX.
+    ArpReplied = 7,
+    /// IPv6 neighbour solicitations for an owned VIP answered with XDP_TX.
+    NsReplied = 8,
+    /// ARP requests for a VIP this node does not own, dropped.
+    ArpDropped = 9,
+    /// Neighbour solicitations for a VIP this node does not own, dropped.
+    NsDropped = 10,
+}
+
+/// Number of slots in `COUNTERS`.
+pub const COUNTER_SLOTS: u32 = 11;
+
+impl Counter {
+    pub const ALL: [Counter; COUNTER_SLOTS as usize] = [
+        Counter::Frames,
+        Counter::Adverts,
+        Counter::BadTtl,
+        Counter::BadVersionType,
+        Counter::BadLength,
+        Counter::UnknownVrid,
+        Counter::RingFull,
+        Counter::ArpReplied,
+        Counter::NsReplied,
+        Counter::ArpDropped,
+        Counter::NsDropped,
+    ];
+
+    /// Stable snake_case name, used by `watch`, `status` and metrics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Counter::Frames => "frames",
+            Counter::Adverts => "adverts",
+            Counter::BadTtl => "bad_ttl",
+            Counter::BadVersionType => "bad_version_type",
+            Counter::BadLength => "bad_length",
+            Counter::UnknownVrid => "unknown_vrid",
+            Counter::RingFull => "ring_full",
+            Counter::ArpReplied => "arp_replied",
+            Counter::NsReplied => "ns_replied",
+            Counter::ArpDropped => "arp_dropped",
+            Counter::NsDropped => "ns_dropped",
+        }
+    }
+}
+
+/// `VRIDS` map (array of 256 `u32`, index = VRID): which families this node wants adverts for.
+pub const VRID_WANT_V4: u32 = 1 << 0;
+pub const VRID_WANT_V6: u32 = 1 << 1;
+
+/// `CONFIG` map (array of one [`XdpConfig`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct XdpConfig {
+    /// `CONFIG_WATCH_ALL`: report adverts of every VRID (observe mode).
+    pub flags: u32,
+    /// MAC address of the interface the program is attached to, used as the ARP/NA sender.
+    pub mac: [u8; 6],
+    pub _pad: [u8; 2],
+}
+pub const CONFIG_WATCH_ALL: u32 = 1 << 0;
+const _: () = assert!(core::mem::size_of::<XdpConfig>() == 12);
+
+/// Key of the `VIP_GATE` hash map: a virtual address on this interface.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct VipKey {
+    /// [`AF_INET`] or [`AF_INET6`].
+    pub family: u8,
+    pub _pad: [u8; 3],
+    /// IPv4 in the first 4 bytes, the rest zero.
+    pub addr: [u8; 16],
+}
+const _: () = assert!(core::mem::size_of::<VipKey>() == 20);
+
+/// Value of the `VIP_GATE` map. A VIP absent from the map is none of our business (XDP_PASS).
+/// `GATE_OPEN`: this node is master: XDP answers ARP requests / NS for it with XDP_TX.
+/// `GATE_CLOSED`: this node is not master: XDP drops ARP requests / NS for it, so that a stale
+/// address on a backup never draws traffic.
+pub const GATE_CLOSED: u32 = 0;
+pub const GATE_OPEN: u32 = 1;
+
+#[cfg(feature = "user")]
+mod user {
+    use super::*;
+    // SAFETY: all fields are integers or byte arrays and the layouts have no implicit padding
+    // (checked by the size assertions above).
+    unsafe impl aya::Pod for AdvertEvent {}
+    unsafe impl aya::Pod for XdpConfig {}
+    unsafe impl aya::Pod for VipKey {}
+    unsafe impl bytemuck::Zeroable for AdvertEvent {}
+    unsafe impl bytemuck::Pod for AdvertEvent {}
+    unsafe impl bytemuck::Zeroable for XdpConfig {}
+    unsafe impl bytemuck::Pod for XdpConfig {}
+    unsafe impl bytemuck::Zeroable for VipKey {}
+    unsafe impl bytemuck::Pod for VipKey {}
+}

@@ -1,0 +1,110 @@
+//! Command line: `vrrpd [run] …`, `vrrpd watch`, `vrrpd check` (alias `vrrpd -t -f PATH`).
+//! Flags mirror keepalived's where keepalived has one (`-f/--use-file`, `-t/--config-test`,
+//! `-i/--config-id`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Default configuration file, as keepalived's.
+pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vrrpd",
+    version,
+    about = "VRRP daemon with an XDP dataplane; reads keepalived.conf"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `vrrpd -t -f PATH`: check the configuration and exit (keepalived's `--config-test`).
+    #[arg(short = 't', long = "config-test")]
+    pub config_test: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (the default when no subcommand is given).
+    Run(RunArgs),
+    /// Attach in observe mode and print every VRRP advert seen on an interface.
+    Watch(WatchArgs),
+    /// Check a keepalived.conf and print a normalised summary; exit 0 if it would run.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum XdpMode {
+    /// Native (driver) mode.
+    Native,
+    /// Generic (SKB) mode.
+    Skb,
+    /// Native, falling back to SKB mode with a warning.
+    #[default]
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct RunArgs {
+    /// keepalived.conf to use; default /etc/keepalived/keepalived.conf when it exists, else observe mode.
+    #[arg(short = 'f', long = "config", alias = "use-file")]
+    pub config: Option<PathBuf>,
+    /// Override the `interface` of every instance (the seed configs say eth0); in observe mode, the
+    /// interface to watch.
+    #[arg(long)]
+    pub iface: Option<String>,
+    #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
+    pub xdp_mode: XdpMode,
+    #[arg(long, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+    /// Config-id for `@ID` conditional lines (default: first component of the host name).
+    #[arg(short = 'i', long)]
+    pub config_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Interface to attach to.
+    #[arg(long)]
+    pub iface: String,
+    #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
+    pub xdp_mode: XdpMode,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// keepalived.conf to check.
+    #[arg(short = 'f', long = "config", alias = "use-file")]
+    pub config: PathBuf,
+    /// Print the normalised model as JSON.
+    #[arg(long)]
+    pub dump: bool,
+    /// Config-id for `@ID` conditional lines.
+    #[arg(short = 'i', long)]
+    pub config_id: Option<String>,
+}

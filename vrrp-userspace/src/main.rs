@@ -1,0 +1,33 @@
+//! The `vrrpd` binary: parses the command line and hands over to the library.
+use std::process::ExitCode;
+
+use clap::Parser;
+use vrrpd::cli::{CheckArgs, Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Watch(args)) => vrrpd::dataplane::watch::main(args),
+        Some(Command::Check(args)) => return vrrpd::config::check::main(args),
+        Some(Command::Run(args)) => vrrpd::daemon::main(args),
+        None if cli.config_test => {
+            let Some(config) = cli.run.config else {
+                eprintln!("vrrpd: -t needs -f PATH");
+                return ExitCode::from(2);
+            };
+            return vrrpd::config::check::main(CheckArgs {
+                config,
+                dump: false,
+                config_id: cli.run.config_id,
+            });
+        }
+        None => vrrpd::daemon::main(cli.run),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vrrpd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! rtnetlink edge: virtual addresses, link state and interface addresses.

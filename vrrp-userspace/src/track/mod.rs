@@ -1,0 +1,1 @@
+//! Trackers: vrrp_script runner, track_interface, track_file; rise/fall and weight arithmetic.

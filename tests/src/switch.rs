@@ -1,0 +1,74 @@
+//! `Switch`: a Linux bridge in a namespace of its own, and veth pairs that plug other namespaces
+//! into it. Keeping the bridge out of the root namespace means a test never touches the host's
+//! interfaces.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::netns::Netns;
+
+/// The bridge's name inside the switch namespace.
+const BRIDGE: &str = "br0";
+
+pub struct Switch {
+    ns: Netns,
+    ports: AtomicU32,
+}
+
+impl Switch {
+    /// A namespace `vt-{tag}-sw-…` holding an up bridge that forwards at once (no STP, no
+    /// forwarding delay) and floods multicast (no snooping, so VRRP's 224.0.0.18 and ff02::12
+    /// reach every port whatever the group memberships).
+    pub fn new(tag: &str) -> Switch {
+        let ns = Netns::new(&format!("{tag}-sw"));
+        // The switch only forwards frames; its ports must not speak IPv6 themselves.
+        ns.sysctl("net.ipv6.conf.all.disable_ipv6", "1");
+        ns.sysctl("net.ipv6.conf.default.disable_ipv6", "1");
+        ns.exec(&[
+            "ip",
+            "link",
+            "add",
+            BRIDGE,
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+            "mcast_snooping",
+            "0",
+        ]);
+        ns.link_up(BRIDGE);
+        Switch {
+            ns,
+            ports: AtomicU32::new(0),
+        }
+    }
+
+    /// The switch's namespace (to watch the bridge, or take a port down).
+    pub fn ns(&self) -> &Netns {
+        &self.ns
+    }
+
+    /// Plugs `ns` into the bridge with a veth pair: `ifname` inside `ns` (left down, so the caller
+    /// can configure it before it speaks), and a port `pN` on the bridge, up. Returns the port name.
+    pub fn connect(&self, ns: &Netns, ifname: &str) -> String {
+        let port = format!("p{}", self.ports.fetch_add(1, Ordering::Relaxed));
+        self.ns.exec(&[
+            "ip",
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            ifname,
+            "netns",
+            ns.name(),
+        ]);
+        self.ns
+            .exec(&["ip", "link", "set", "dev", &port, "master", BRIDGE]);
+        self.ns.link_up(&port);
+        port
+    }
+}

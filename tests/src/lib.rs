@@ -14,6 +14,7 @@ mod netns;
 mod process;
 mod switch;
 mod tempdir;
+pub mod watch;
 
 pub use bin::vrrpd_bin;
 pub use keepalived::Keepalived;

@@ -108,7 +108,8 @@ impl NsChild {
     pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&Line) -> bool) -> Line {
         self.try_wait_for(timeout, pred).unwrap_or_else(|| {
             panic!(
-                "no line {what} within {timeout:?} from {}\n{}",
+                "no line {what} {} from {}\n{}",
+                self.why_not(timeout),
                 self.what,
                 self.transcript()
             )
@@ -127,11 +128,21 @@ impl NsChild {
         self.try_wait_for_count(n, timeout, pred)
             .unwrap_or_else(|| {
                 panic!(
-                    "fewer than {n} lines {what} within {timeout:?} from {}\n{}",
+                    "fewer than {n} lines {what} {} from {}\n{}",
+                    self.why_not(timeout),
                     self.what,
                     self.transcript()
                 )
             })
+    }
+
+    /// Why a wait ended empty-handed: the process closed its output, or time ran out.
+    fn why_not(&self, timeout: Duration) -> String {
+        if self.captured.lock().closed >= 2 {
+            "(the process closed its output first)".to_string()
+        } else {
+            format!("within {timeout:?}")
+        }
     }
 
     fn try_wait_for_count(

@@ -33,8 +33,10 @@ pub fn test(filter: Option<&str>) -> anyhow::Result<()> {
     }
 
     let mut unit = cmd::cargo();
+    // --no-fail-fast: a failing test binary must not hide the results of the next ones.
     unit.env("VRRPD_BIN", &bin_env).args([
         "test",
+        "--no-fail-fast",
         "--workspace",
         // Built for the BPF target by vrrp-userspace/build.rs; its tests live in vrrp-userspace.
         "--exclude",
@@ -45,7 +47,7 @@ pub fn test(filter: Option<&str>) -> anyhow::Result<()> {
     add_filter(&mut unit, filter, None);
     let mut e2e = cmd::cargo();
     e2e.env("VRRPD_BIN", &bin_env)
-        .args(["test", "-p", "vrrpd-tests"]);
+        .args(["test", "--no-fail-fast", "-p", "vrrpd-tests"]);
     add_filter(&mut e2e, filter, Some(E2E_THREADS));
 
     let mut failures = Vec::new();

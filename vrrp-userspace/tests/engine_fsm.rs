@@ -1,0 +1,1099 @@
+//! One engine driven by hand: every RFC 5798 §6.4 transition and keepalived rule, on a simulated
+//! clock.
+
+mod sim;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use sim::{MS, SEC, addr, config, instance};
+use vrrpd::engine::{
+    Action, AdvertRx, Auth, AuthField, Engine, EngineConfig, Family, Input, InstanceConfig,
+    NotifyState, NotifyTarget, Reason, State, SyncGroupConfig, Tracked, TrackerId, TrackerState,
+    Version, Vip, WantedState,
+};
+use vrrpd::time::Timestamp;
+
+const VIP: &str = "10.0.0.100";
+
+fn vip() -> IpAddr {
+    VIP.parse().unwrap()
+}
+
+struct One {
+    e: Engine,
+    now: Timestamp,
+    out: Vec<Action>,
+}
+
+impl One {
+    fn new(cfg: EngineConfig) -> One {
+        let now = Timestamp::from_nanos(10 * 1_000_000_000);
+        let e = sim::start_engine(&cfg, addr(1), now);
+        let mut one = One {
+            e,
+            now,
+            out: Vec::new(),
+        };
+        one.e.handle_timeout(now);
+        one.drain();
+        one
+    }
+
+    fn with(cfg: InstanceConfig) -> One {
+        One::new(config(vec![cfg]))
+    }
+
+    fn drain(&mut self) {
+        while let Some(a) = self.e.poll_action() {
+            self.out.push(a);
+        }
+    }
+
+    fn take(&mut self) -> Vec<Action> {
+        self.drain();
+        std::mem::take(&mut self.out)
+    }
+
+    /// Moves the clock, running each timer at its own deadline.
+    fn advance(&mut self, d: Duration) {
+        let until = self.now + d;
+        while let Some(t) = self.e.poll_timeout().filter(|&t| t <= until) {
+            self.now = self.now.max(t);
+            self.e.handle_timeout(self.now);
+            self.drain();
+        }
+        self.now = until;
+    }
+
+    fn rx(&self, src: u8, priority: u8) -> AdvertRx {
+        AdvertRx {
+            src: addr(src),
+            dst: sim::vrrp_group(Family::V4),
+            ttl: 255,
+            version: Version::V2,
+            vrid: 1,
+            priority,
+            max_advert_int: 100,
+            addrs: vec![vip()],
+            auth: Some(AuthField {
+                auth_type: 0,
+                data: [0; 8],
+            }),
+            recv_time: self.now,
+        }
+    }
+
+    fn feed(&mut self, rx: AdvertRx) {
+        self.e.handle(
+            self.now,
+            Input::Advert {
+                interface: "eth0".into(),
+                family: Family::V4,
+                rx,
+            },
+        );
+        self.drain();
+    }
+
+    fn advert(&mut self, src: u8, priority: u8) {
+        let rx = self.rx(src, priority);
+        self.feed(rx);
+    }
+
+    fn input(&mut self, input: Input) {
+        self.e.handle(self.now, input);
+        self.drain();
+    }
+
+    fn state(&self) -> State {
+        self.e.instances().next().unwrap().state
+    }
+
+    fn status(&self) -> vrrpd::engine::InstanceStatus {
+        self.e.instances().next().unwrap()
+    }
+}
+
+fn vi(priority: u8) -> InstanceConfig {
+    instance("VI_1", 1, priority, vip())
+}
+
+fn adverts(actions: &[Action]) -> Vec<u8> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert { tx, .. } => Some(tx.priority),
+            _ => None,
+        })
+        .collect()
+}
+
+fn lines(actions: &[Action]) -> Vec<String> {
+    actions.iter().map(|a| a.to_string()).collect()
+}
+
+fn has_line(actions: &[Action], line: &str) -> bool {
+    lines(actions).iter().any(|l| l == line)
+}
+
+fn master(priority: u8) -> One {
+    let mut one = One::with(vi(priority));
+    one.advance(4 * SEC);
+    assert_eq!(one.state(), State::Master);
+    one.take();
+    one
+}
+
+// ===== RFC 5798 §6.4.1 Initialize =====
+
+#[test]
+fn init_enters_backup_init_and_clears_leftover_vips() {
+    let mut one = One::with(vi(100));
+    let out = one.take();
+    assert!(matches!(&out[0], Action::RemoveVips { vips, .. } if vips[0].addr == vip()));
+    assert!(matches!(&out[1], Action::SetGate { open: false, .. }));
+    assert_eq!(out[2].to_string(), "(VI_1) Entering BACKUP STATE (init)");
+    assert!(matches!(
+        &out[3],
+        Action::Notify {
+            state: NotifyState::Backup,
+            priority: 100,
+            ..
+        }
+    ));
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn init_without_source_address_is_fault() {
+    let cfg = config(vec![vi(100)]);
+    let now = Timestamp::from_nanos(1);
+    let mut e = Engine::new(cfg, now);
+    e.handle_timeout(now);
+    let out: Vec<Action> = std::iter::from_fn(|| e.poll_action()).collect();
+    assert!(has_line(&out, "(VI_1) Entering FAULT STATE (init)"));
+    assert!(has_line(
+        &out,
+        "(VI_1) entering FAULT state (no IPv4 address for interface)"
+    ));
+    assert_eq!(e.instances().next().unwrap().state, State::Fault);
+    // The address appears: FAULT → BACKUP.
+    e.handle(
+        now,
+        Input::SourceAddress {
+            interface: "eth0".into(),
+            family: Family::V4,
+            addr: Some(addr(1)),
+        },
+    );
+    assert_eq!(e.instances().next().unwrap().state, State::Backup);
+}
+
+#[test]
+fn owner_with_state_master_becomes_master_at_once() {
+    let mut cfg = vi(255);
+    cfg.initial_state = WantedState::Master;
+    let mut one = One::with(cfg);
+    let out = one.take();
+    assert_eq!(one.state(), State::Master);
+    let l = lines(&out);
+    assert!(l.contains(&"(VI_1) Entering BACKUP STATE (init)".to_string()));
+    assert!(l.contains(&"(VI_1) Entering MASTER STATE".to_string()));
+    assert_eq!(adverts(&out), vec![255]);
+}
+
+#[test]
+fn state_master_below_255_waits_full_master_down_interval() {
+    let mut cfg = vi(100);
+    cfg.initial_state = WantedState::Master;
+    let mut one = One::with(cfg);
+    let start = one.now;
+    // v2, priority 100: 3 s + (256 − 100)/256 s = 3.609375 s.
+    one.advance(Duration::from_nanos(3_609_374_999));
+    assert_eq!(one.state(), State::Backup);
+    one.advance(Duration::from_nanos(1));
+    assert_eq!(one.state(), State::Master);
+    assert_eq!(
+        one.status().since.saturating_since(start),
+        Duration::from_nanos(3_609_375_000)
+    );
+}
+
+#[test]
+fn startup_delay_postpones_everything() {
+    let mut cfg = config(vec![vi(100)]);
+    cfg.startup_delay = 5 * SEC;
+    let now = Timestamp::from_nanos(1);
+    let mut e = sim::start_engine(&cfg, addr(1), now);
+    e.handle_timeout(now);
+    assert!(e.poll_action().is_none());
+    assert_eq!(e.poll_timeout(), Some(now + 5 * SEC));
+    assert_eq!(e.instances().next().unwrap().state, State::Init);
+    e.handle_timeout(now + 5 * SEC);
+    assert_eq!(e.instances().next().unwrap().state, State::Backup);
+}
+
+// ===== RFC 5798 §6.4.2 Backup =====
+
+#[test]
+fn backup_master_down_timer_fires_to_master_with_measured_reason() {
+    let mut one = One::with(vi(100));
+    one.take();
+    one.advance(4 * SEC);
+    let out = one.take();
+    let reason = out.iter().find_map(|a| match a {
+        Action::Transition {
+            to: State::Master,
+            reason,
+            ..
+        } => Some(reason.clone()),
+        _ => None,
+    });
+    match reason {
+        Some(Reason::MasterDown {
+            master_down_interval,
+            since_advert: None,
+            late,
+        }) => {
+            assert_eq!(master_down_interval, Duration::from_nanos(3_609_375_000));
+            assert_eq!(late, Duration::ZERO);
+        }
+        other => panic!("unexpected reason {other:?}"),
+    }
+    assert!(has_line(&out, "(VI_1) Receive advertisement timeout"));
+}
+
+#[test]
+fn backup_accepts_higher_priority_and_resets_timer() {
+    let mut one = One::with(vi(100));
+    for _ in 0..10 {
+        one.advance(SEC);
+        one.advert(2, 150);
+    }
+    assert_eq!(one.state(), State::Backup);
+    let st = one.status();
+    assert_eq!(st.master_addr, Some(addr(2)));
+    assert_eq!(st.master_priority, Some(150));
+    assert_eq!(st.last_advert, Some(one.now));
+    assert_eq!(
+        one.e.poll_timeout(),
+        Some(one.now + Duration::from_nanos(3_609_375_000))
+    );
+}
+
+#[test]
+fn backup_accepts_equal_priority_and_never_preempts() {
+    // We have the higher address (10.0.0.1 vs ...) does not matter: equal is accepted.
+    let mut one = One::with(vi(100));
+    for _ in 0..10 {
+        one.advance(SEC);
+        one.advert(0x02, 100);
+    }
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn backup_discards_lower_priority_without_resetting_timer() {
+    let mut one = One::with(vi(100));
+    one.take();
+    one.advance(SEC);
+    one.advert(2, 50);
+    let out = one.take();
+    assert!(has_line(
+        &out,
+        "(VI_1) received lower priority (50) advert from 10.0.0.2 - discarding"
+    ));
+    one.advance(SEC);
+    one.advert(2, 50);
+    one.advance(SEC);
+    one.advert(2, 50);
+    one.advance(Duration::from_millis(700));
+    assert_eq!(one.state(), State::Master);
+}
+
+#[test]
+fn backup_nopreempt_accepts_lower_priority() {
+    let mut cfg = vi(100);
+    cfg.nopreempt = true;
+    let mut one = One::with(cfg);
+    for _ in 0..10 {
+        one.advance(SEC);
+        one.advert(2, 50);
+    }
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn backup_preempt_delay_accepts_lower_priority_during_the_window() {
+    let mut cfg = vi(100);
+    cfg.preempt_delay = Duration::from_secs(10);
+    let mut one = One::with(cfg);
+    one.advance(SEC);
+    let first_lower = one.now;
+    one.advert(2, 50);
+    assert!(has_line(
+        &one.take(),
+        "(VI_1) start preempt delay (10.000 s)"
+    ));
+    loop {
+        one.advance(SEC);
+        if one.state() == State::Master {
+            break;
+        }
+        one.advert(2, 50);
+    }
+    // Lower adverts are accepted until the window ends, then Master_Down runs out: takeover
+    // after the window and within window + Master_Down_Interval of the first lower advert.
+    let took = one.status().since.saturating_since(first_lower);
+    assert!(took > 10 * SEC, "{took:?}");
+    assert!(
+        took <= 10 * SEC + Duration::from_nanos(3_609_375_000),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn backup_preempt_delay_is_stopped_by_a_higher_advert() {
+    let mut cfg = vi(100);
+    cfg.preempt_delay = Duration::from_secs(10);
+    let mut one = One::with(cfg);
+    one.advance(SEC);
+    one.advert(2, 50);
+    one.advance(SEC);
+    one.advert(2, 150);
+    assert!(has_line(&one.take(), "(VI_1) stop preempt delay"));
+}
+
+#[test]
+fn backup_priority_zero_sets_down_timer_to_skew_time() {
+    let mut one = One::with(vi(100));
+    one.advance(SEC);
+    one.advert(2, 150);
+    one.advance(SEC);
+    let t = one.now;
+    one.advert(2, 0);
+    assert_eq!(one.status().stats.pri_zero_rcvd, 1);
+    // v2 skew: (256 − 100)/256 s.
+    assert_eq!(
+        one.e.poll_timeout(),
+        Some(t + Duration::from_nanos(609_375_000))
+    );
+    one.advance(Duration::from_millis(610));
+    assert_eq!(one.state(), State::Master);
+    let out = one.take();
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Transition {
+            reason: Reason::PriorityZero { .. },
+            ..
+        }
+    )));
+}
+
+#[test]
+fn v3_backup_learns_master_adver_int() {
+    let mut cfg = vi(100);
+    cfg.version = Version::V3;
+    let mut one = One::with(cfg);
+    one.advance(SEC);
+    let mut rx = one.rx(2, 150);
+    rx.version = Version::V3;
+    rx.auth = None;
+    rx.max_advert_int = 50;
+    one.feed(rx);
+    let st = one.status();
+    assert_eq!(st.master_adver_int, 50);
+    // 3 × 0.5 s + (156 × 0.5 s)/256.
+    assert_eq!(
+        st.master_down_interval,
+        Duration::from_nanos(1_500_000_000 + 304_687_500)
+    );
+    assert_eq!(
+        one.e.poll_timeout(),
+        Some(one.now + st.master_down_interval)
+    );
+}
+
+// ===== keepalived receive checks (§2.8) =====
+
+#[test]
+fn v2_interval_mismatch_is_dropped_and_counted() {
+    let mut one = One::with(vi(100));
+    one.advance(SEC);
+    let mut rx = one.rx(2, 150);
+    rx.max_advert_int = 200;
+    one.feed(rx);
+    let st = one.status();
+    assert_eq!(st.stats.advert_interval_err, 1);
+    assert_eq!(st.master_addr, None);
+}
+
+#[test]
+fn version_mismatch_is_dropped_and_counted() {
+    let mut one = One::with(vi(100));
+    let mut rx = one.rx(2, 150);
+    rx.version = Version::V3;
+    one.feed(rx);
+    assert_eq!(one.status().stats.vers_err, 1);
+    assert_eq!(one.status().master_addr, None);
+}
+
+#[test]
+fn auth_checks_are_counted_in_order() {
+    let mut cfg = vi(100);
+    cfg.auth = Auth::Pass(*b"secret\0\0");
+    let mut one = One::with(cfg);
+    let mut rx = one.rx(2, 150);
+    rx.auth = Some(AuthField {
+        auth_type: 7,
+        data: [0; 8],
+    });
+    one.feed(rx.clone());
+    rx.auth = Some(AuthField {
+        auth_type: 0,
+        data: [0; 8],
+    });
+    one.feed(rx.clone());
+    rx.auth = Some(AuthField {
+        auth_type: 1,
+        data: *b"wrong\0\0\0",
+    });
+    one.feed(rx.clone());
+    let s = one.status().stats;
+    assert_eq!(
+        (s.invalid_authtype, s.authtype_mismatch, s.auth_failure),
+        (1, 1, 1)
+    );
+    assert_eq!(one.status().master_addr, None);
+    rx.auth = Some(AuthField {
+        auth_type: 1,
+        data: *b"secret\0\0",
+    });
+    one.feed(rx);
+    assert_eq!(one.status().master_addr, Some(addr(2)));
+    assert_eq!(one.status().stats.advert_rcvd, 4);
+}
+
+#[test]
+fn addr_list_mismatch_is_counted_but_accepted() {
+    let mut one = One::with(vi(100));
+    let mut rx = one.rx(2, 150);
+    rx.addrs = vec!["10.0.0.200".parse().unwrap()];
+    one.feed(rx);
+    assert_eq!(one.status().stats.addr_list_err, 1);
+    assert_eq!(one.status().master_addr, Some(addr(2)));
+}
+
+#[test]
+fn skip_check_adv_addr_skips_the_known_master() {
+    let mut cfg = vi(100);
+    cfg.skip_check_adv_addr = true;
+    let mut one = One::with(cfg);
+    let mut rx = one.rx(2, 150);
+    rx.addrs = vec![];
+    one.feed(rx.clone());
+    one.feed(rx);
+    assert_eq!(one.status().stats.addr_list_err, 1);
+}
+
+#[test]
+fn ttl_below_255_in_multicast_mode_is_counted() {
+    let mut one = One::with(vi(100));
+    let mut rx = one.rx(2, 150);
+    rx.ttl = 64;
+    one.feed(rx);
+    assert_eq!(one.status().stats.ip_ttl_err, 1);
+    assert_eq!(one.status().master_addr, None);
+}
+
+#[test]
+fn unicast_destination_in_multicast_mode_is_dropped() {
+    let mut one = One::with(vi(100));
+    let mut rx = one.rx(2, 150);
+    rx.dst = addr(1);
+    one.feed(rx);
+    assert_eq!(one.status().master_addr, None);
+}
+
+#[test]
+fn rx_errors_are_counted_in_the_instance() {
+    let mut one = One::with(vi(100));
+    for reason in [
+        vrrpd::engine::RxErrorReason::PacketLength,
+        vrrpd::engine::RxErrorReason::InvalidType,
+        vrrpd::engine::RxErrorReason::Checksum,
+    ] {
+        one.input(Input::RxError {
+            interface: "eth0".into(),
+            family: Family::V4,
+            vrid: Some(1),
+            reason,
+        });
+    }
+    let s = one.status().stats;
+    assert_eq!(
+        (s.packet_len_err, s.invalid_type_rcvd, s.chk_err),
+        (1, 1, 1)
+    );
+}
+
+// ===== RFC 5798 §6.4.3 Master =====
+
+#[test]
+fn becoming_master_sends_advert_first_then_vips_garp_and_notify() {
+    let mut one = One::with(vi(100));
+    one.take();
+    one.advance(4 * SEC);
+    let out = one.take();
+    let kinds: Vec<&str> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert { .. } => Some("advert"),
+            Action::Transition { .. } => Some("transition"),
+            Action::AddVips { .. } => Some("add"),
+            Action::SetGate { open: true, .. } => Some("gate"),
+            Action::SendGarp { .. } => Some("garp"),
+            Action::Notify { .. } => Some("notify"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["advert", "transition", "add", "gate", "garp", "notify"]
+    );
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::SendGarp { repeat: 5, .. }))
+    );
+    assert_eq!(one.status().stats.become_master, 1);
+    assert!(one.status().gate_open);
+}
+
+#[test]
+fn master_sends_second_garp_burst_after_garp_master_delay_and_refreshes() {
+    let mut cfg = vi(100);
+    cfg.garp.master_refresh = Duration::from_secs(60);
+    cfg.garp.master_refresh_repeat = 2;
+    let mut one = One::with(cfg);
+    one.advance(4 * SEC);
+    let became = one.status().since;
+    one.take();
+    let garps = |one: &mut One, d| {
+        one.advance(d);
+        one.take()
+            .iter()
+            .filter_map(|a| match a {
+                Action::SendGarp { repeat, .. } => Some(*repeat),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let until_delay = (became + 5 * SEC).saturating_since(one.now);
+    assert_eq!(garps(&mut one, until_delay - MS), Vec::<u32>::new());
+    assert_eq!(garps(&mut one, MS), vec![5]);
+    assert_eq!(garps(&mut one, 60 * SEC), vec![2]);
+    assert_eq!(garps(&mut one, 60 * SEC), vec![2]);
+}
+
+#[test]
+fn master_sends_an_advert_every_interval() {
+    let mut one = master(100);
+    one.advance(10 * SEC);
+    assert_eq!(adverts(&one.take()), vec![100; 10]);
+}
+
+#[test]
+fn master_steps_down_on_higher_priority_without_priority_zero() {
+    let mut one = master(100);
+    one.advert(2, 150);
+    let out = one.take();
+    assert_eq!(one.state(), State::Backup);
+    assert!(adverts(&out).is_empty());
+    assert!(has_line(
+        &out,
+        "(VI_1) Master received advert from 10.0.0.2 with higher priority 150, ours 100"
+    ));
+    assert!(out.iter().any(|a| matches!(a, Action::RemoveVips { .. })));
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::SetGate { open: false, .. }))
+    );
+    assert!(!one.status().gate_open);
+    assert_eq!(one.status().stats.release_master, 1);
+}
+
+#[test]
+fn master_steps_down_on_equal_priority_from_higher_address() {
+    let mut one = master(100);
+    one.advert(9, 100);
+    assert_eq!(one.state(), State::Backup);
+    assert!(has_line(
+        &one.take(),
+        "(VI_1) Master received advert from 10.0.0.9 with same priority 100 but higher IP address than ours"
+    ));
+}
+
+#[test]
+fn master_hearing_lower_priority_forces_new_election() {
+    let mut one = master(100);
+    one.advert(2, 50);
+    let out = one.take();
+    assert_eq!(one.state(), State::Master);
+    assert!(has_line(
+        &out,
+        "(VI_1) Received advert from 10.0.0.2 with lower priority 50, ours 100, forcing new election"
+    ));
+    assert_eq!(adverts(&out), vec![100]);
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::SendGarp { repeat: 5, .. }))
+    );
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::NotifyMasterRxLowerPri { priority: 100, .. }))
+    );
+    // The delayed lower-priority burst.
+    one.advance(5 * SEC);
+    assert!(
+        one.take()
+            .iter()
+            .any(|a| matches!(a, Action::SendGarp { .. }))
+    );
+}
+
+#[test]
+fn master_hearing_equal_priority_from_lower_address_stays() {
+    let mut one = One::new(config(vec![vi(100)]));
+    // Our address is 10.0.0.1: every other address is higher; use a lower one by re-addressing.
+    one.input(Input::SourceAddress {
+        interface: "eth0".into(),
+        family: Family::V4,
+        addr: Some(addr(50)),
+    });
+    one.advance(4 * SEC);
+    one.take();
+    one.advert(2, 100);
+    assert_eq!(one.state(), State::Master);
+    assert_eq!(adverts(&one.take()), vec![100]);
+}
+
+#[test]
+fn lower_prio_no_advert_keeps_quiet() {
+    let mut cfg = vi(100);
+    cfg.lower_prio_no_advert = true;
+    let mut one = One::with(cfg);
+    one.advance(4 * SEC);
+    one.take();
+    one.advert(2, 50);
+    assert!(adverts(&one.take()).is_empty());
+}
+
+#[test]
+fn higher_prio_send_advert_sends_one_before_stepping_down() {
+    let mut cfg = vi(100);
+    cfg.higher_prio_send_advert = true;
+    let mut one = One::with(cfg);
+    one.advance(4 * SEC);
+    one.take();
+    one.advert(2, 150);
+    assert_eq!(adverts(&one.take()), vec![100]);
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn master_hearing_priority_zero_sends_advert_at_once() {
+    let mut one = master(100);
+    one.advance(Duration::from_millis(300));
+    one.advert(2, 0);
+    assert_eq!(adverts(&one.take()), vec![100]);
+    // Adver_Timer restarted from now.
+    assert_eq!(one.e.poll_timeout(), Some(one.now + SEC));
+}
+
+#[test]
+fn owner_ignore_adverts() {
+    let mut cfg = vi(255);
+    cfg.initial_state = WantedState::Master;
+    cfg.owner_ignore_adverts = true;
+    let mut one = One::with(cfg);
+    one.take();
+    one.advert(9, 255);
+    assert_eq!(one.state(), State::Master);
+    assert!(adverts(&one.take()).is_empty());
+}
+
+// ===== shutdown and FAULT =====
+
+#[test]
+fn shutdown_master_sends_priority_zero_then_removes_vips() {
+    let mut one = master(100);
+    one.input(Input::Shutdown);
+    let out = one.take();
+    assert!(matches!(&out[0], Action::SendAdvert { tx, .. } if tx.priority == 0));
+    assert!(has_line(&out, "(VI_1) sent 0 priority"));
+    let remove = out
+        .iter()
+        .position(|a| matches!(a, Action::RemoveVips { .. }));
+    assert!(remove.is_some());
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Notify {
+            state: NotifyState::Stop,
+            ..
+        }
+    )));
+    assert_eq!(one.status().stats.pri_zero_sent, 1);
+    assert_eq!(one.e.poll_timeout(), None);
+}
+
+#[test]
+fn master_to_fault_on_link_down_sends_priority_zero() {
+    let mut one = master(100);
+    one.input(Input::LinkChanged {
+        interface: "eth0".into(),
+        up: false,
+    });
+    let out = one.take();
+    assert_eq!(adverts(&out), vec![0]);
+    assert_eq!(one.state(), State::Fault);
+    assert!(out.iter().any(|a| matches!(a, Action::RemoveVips { .. })));
+    one.input(Input::LinkChanged {
+        interface: "eth0".into(),
+        up: true,
+    });
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn dont_track_primary_ignores_link_down() {
+    let mut cfg = vi(100);
+    cfg.dont_track_primary = true;
+    let mut one = One::with(cfg);
+    one.input(Input::LinkChanged {
+        interface: "eth0".into(),
+        up: false,
+    });
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn owner_leaving_fault_goes_straight_to_master() {
+    let mut cfg = vi(255);
+    cfg.initial_state = WantedState::Master;
+    let mut one = One::with(cfg);
+    one.input(Input::LinkChanged {
+        interface: "eth0".into(),
+        up: false,
+    });
+    assert_eq!(one.state(), State::Fault);
+    one.input(Input::LinkChanged {
+        interface: "eth0".into(),
+        up: true,
+    });
+    assert_eq!(one.state(), State::Master);
+}
+
+fn tracked(name: &str, weight: i32, reverse: bool) -> Tracked {
+    Tracked {
+        tracker: TrackerId::Script(name.into()),
+        weight,
+        reverse,
+    }
+}
+
+fn script(name: &str, up: bool) -> Input {
+    Input::TrackerChanged {
+        tracker: TrackerId::Script(name.into()),
+        state: if up {
+            TrackerState::Up
+        } else {
+            TrackerState::Down
+        },
+    }
+}
+
+#[test]
+fn weight_zero_tracker_failure_is_fault() {
+    let mut cfg = vi(100);
+    cfg.trackers = vec![tracked("chk", 0, false)];
+    let mut one = One::with(cfg);
+    one.input(script("chk", false));
+    assert_eq!(one.state(), State::Fault);
+    one.input(script("chk", true));
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn weight_zero_reverse_is_fault_while_up() {
+    let mut cfg = vi(100);
+    cfg.trackers = vec![tracked("chk", 0, true)];
+    let mut one = One::with(cfg);
+    one.input(script("chk", true));
+    assert_eq!(one.state(), State::Fault);
+}
+
+#[test]
+fn track_file_weight_zero_nonzero_value_is_fault() {
+    let mut cfg = vi(100);
+    cfg.trackers = vec![Tracked {
+        tracker: TrackerId::File("f".into()),
+        weight: 0,
+        reverse: false,
+    }];
+    let mut one = One::with(cfg);
+    one.input(Input::TrackerChanged {
+        tracker: TrackerId::File("f".into()),
+        state: TrackerState::Value(3),
+    });
+    assert_eq!(one.state(), State::Fault);
+}
+
+#[test]
+fn priority_change_logs_and_goes_in_the_next_advert_without_transition() {
+    let mut cfg = vi(100);
+    cfg.trackers = vec![tracked("chk_nginx", -20, false)];
+    let mut one = One::with(cfg);
+    one.advance(4 * SEC);
+    one.take();
+    one.input(script("chk_nginx", false));
+    let out = one.take();
+    assert_eq!(
+        lines(&out),
+        ["(VI_1) Changing effective priority from 100 to 80"]
+    );
+    assert_eq!(one.state(), State::Master);
+    one.advance(SEC);
+    assert_eq!(adverts(&one.take()), vec![80]);
+}
+
+#[test]
+fn owner_priority_is_never_adjusted() {
+    let mut cfg = vi(255);
+    cfg.trackers = vec![tracked("chk", -20, false)];
+    let mut one = One::with(cfg);
+    one.input(script("chk", false));
+    assert_eq!(one.status().effective_priority, 255);
+}
+
+// ===== sync groups =====
+
+fn group_config() -> EngineConfig {
+    let mut a = instance("VI_A", 1, 100, vip());
+    a.trackers = vec![tracked("chk", 0, false)];
+    let b = instance("VI_B", 2, 100, "10.0.0.101".parse().unwrap());
+    EngineConfig {
+        instances: vec![a, b],
+        sync_groups: vec![SyncGroupConfig {
+            name: "G".into(),
+            members: vec!["VI_A".into(), "VI_B".into()],
+        }],
+        ..EngineConfig::default()
+    }
+}
+
+fn state_of(one: &One, name: &str) -> State {
+    one.e.instance(name).unwrap().state
+}
+
+#[test]
+fn sync_group_goes_master_only_when_every_member_wants_it() {
+    let mut one = One::new(group_config());
+    // VI_B keeps hearing a master; VI_A times out but must wait.
+    for _ in 0..8 {
+        one.advance(SEC);
+        let mut rx = one.rx(2, 150);
+        rx.vrid = 2;
+        rx.addrs = vec!["10.0.0.101".parse().unwrap()];
+        one.feed(rx);
+    }
+    assert_eq!(state_of(&one, "VI_A"), State::Backup);
+    assert!(has_line(
+        &one.take(),
+        "(VI_A) sync group G: waiting for every member to want MASTER"
+    ));
+    // The VI_B master goes away: both go MASTER together.
+    one.advance(5 * SEC);
+    assert_eq!(state_of(&one, "VI_A"), State::Master);
+    assert_eq!(state_of(&one, "VI_B"), State::Master);
+    let out = one.take();
+    assert!(has_line(
+        &out,
+        "VRRP_Group(G) Syncing instances to MASTER state"
+    ));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Notify { target: NotifyTarget::Group(g), state: NotifyState::Master, priority: 0 } if g == "G"
+    )));
+}
+
+#[test]
+fn sync_group_member_to_backup_pulls_the_others() {
+    let mut one = One::new(group_config());
+    one.advance(5 * SEC);
+    assert_eq!(state_of(&one, "VI_B"), State::Master);
+    one.take();
+    one.advert(2, 150); // VRID 1 = VI_A
+    assert_eq!(state_of(&one, "VI_A"), State::Backup);
+    assert_eq!(state_of(&one, "VI_B"), State::Backup);
+    assert!(has_line(
+        &one.take(),
+        "VRRP_Group(G) Syncing instances to BACKUP state"
+    ));
+}
+
+#[test]
+fn sync_group_member_fault_pulls_the_others() {
+    let mut one = One::new(group_config());
+    one.advance(5 * SEC);
+    one.take();
+    one.input(script("chk", false));
+    assert_eq!(state_of(&one, "VI_A"), State::Fault);
+    assert_eq!(state_of(&one, "VI_B"), State::Fault);
+    let out = one.take();
+    assert!(has_line(
+        &out,
+        "VRRP_Group(G) Syncing instances to FAULT state"
+    ));
+    assert_eq!(adverts(&out), vec![0, 0]);
+    one.input(script("chk", true));
+    assert_eq!(state_of(&one, "VI_A"), State::Backup);
+    assert_eq!(state_of(&one, "VI_B"), State::Backup);
+}
+
+// ===== reload =====
+
+#[test]
+fn reload_keeps_a_master_advertises_at_once_and_diffs_vips() {
+    let mut one = master(100);
+    let mut cfg = vi(100);
+    cfg.name = "RENAMED".into();
+    cfg.priority = 120;
+    let new_vip: IpAddr = "10.0.0.101".parse().unwrap();
+    cfg.vips = vec![Vip::host(new_vip)];
+    one.input(Input::Reload(config(vec![cfg])));
+    let out = one.take();
+    assert_eq!(one.state(), State::Master);
+    assert!(!out.iter().any(|a| matches!(a, Action::Transition { .. })));
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::RemoveVips { vips, .. } if vips[0].addr == vip()))
+    );
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::AddVips { vips, .. } if vips[0].addr == new_vip))
+    );
+    assert!(out.iter().any(|a| matches!(a, Action::SendAdvert { tx, .. } if tx.priority == 120 && tx.addrs == vec![new_vip])));
+}
+
+#[test]
+fn reload_matches_by_vrid_not_name() {
+    let mut one = master(100);
+    let cfg = instance("VI_1", 2, 100, vip());
+    one.input(Input::Reload(config(vec![cfg])));
+    let out = one.take();
+    // Same name, other VRID: the old one stops (priority 0) and a new one starts in BACKUP.
+    assert_eq!(adverts(&out), vec![0]);
+    assert!(has_line(&out, "(VI_1) Entering BACKUP STATE (init)"));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Notify {
+            state: NotifyState::Fault,
+            ..
+        }
+    )));
+    assert_eq!(one.status().vrid, 2);
+}
+
+// ===== stalls =====
+
+#[test]
+fn stall_with_queued_adverts_does_not_declare_the_master_down() {
+    let mut one = One::with(vi(100));
+    one.advance(SEC);
+    one.advert(2, 150);
+    one.take();
+    // The daemon stalls for 10 × Master_Down_Interval while the master keeps advertising.
+    let mdi = one.status().master_down_interval;
+    let stall_start = one.now;
+    let queued: Vec<AdvertRx> = (1..=36)
+        .map(|k| {
+            let mut rx = one.rx(2, 150);
+            rx.recv_time = stall_start + SEC * k;
+            rx
+        })
+        .collect();
+    let now = stall_start + mdi * 10;
+    assert!(queued.last().unwrap().recv_time <= now);
+    one.now = now;
+    for rx in queued {
+        one.feed(rx);
+    }
+    one.e.handle_timeout(now);
+    one.drain();
+    assert_eq!(one.state(), State::Backup);
+    assert!(
+        !one.take()
+            .iter()
+            .any(|a| matches!(a, Action::Transition { .. }))
+    );
+}
+
+#[test]
+fn stall_without_adverts_declares_the_master_down_once() {
+    let mut one = One::with(vi(100));
+    one.advance(SEC);
+    one.advert(2, 150);
+    let mdi = one.status().master_down_interval;
+    let now = one.now + mdi * 10;
+    one.now = now;
+    one.e.handle_timeout(now);
+    let out = one.take();
+    assert_eq!(one.state(), State::Master);
+    let late = out.iter().find_map(|a| match a {
+        Action::Transition {
+            reason: Reason::MasterDown { late, .. },
+            ..
+        } => Some(*late),
+        _ => None,
+    });
+    assert_eq!(late, Some(mdi * 9));
+    // One advert, not a burst catching up.
+    assert_eq!(adverts(&out), vec![100]);
+}
+
+// ===== wording and serde =====
+
+#[test]
+fn transition_display_adds_the_reason_in_alternate_form() {
+    let a = Action::Transition {
+        instance: "VI_1".into(),
+        from: State::Master,
+        to: State::Backup,
+        reason: Reason::PriorityZero { from: addr(2) },
+    };
+    assert_eq!(a.to_string(), "(VI_1) Entering BACKUP STATE");
+    assert_eq!(
+        format!("{a:#}"),
+        "(VI_1) Entering BACKUP STATE (priority 0 advert from 10.0.0.2)"
+    );
+}
+
+#[test]
+fn inputs_and_actions_round_trip_through_json() {
+    let mut one = master(100);
+    one.advert(2, 150);
+    let out = one.take();
+    assert!(!out.is_empty());
+    for a in out {
+        let s = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<Action>(&s).unwrap(), a);
+    }
+    let input = Input::Advert {
+        interface: "eth0".into(),
+        family: Family::V4,
+        rx: one.rx(2, 150),
+    };
+    let s = serde_json::to_string(&input).unwrap();
+    assert_eq!(serde_json::from_str::<Input>(&s).unwrap(), input);
+}

@@ -30,6 +30,28 @@ impl Netns {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Turns off IPv6 duplicate address detection for interfaces created after this call, so
+    /// link-local addresses are usable at once.
+    pub fn no_dad(&self) {
+        let out = self.exec(&[
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The index of `dev` in this namespace.
+    pub fn ifindex(&self, dev: &str) -> u32 {
+        let out = self.ip(&["-o", "link", "show", "dev", dev]);
+        out.split(':').next().unwrap().trim().parse().unwrap()
+    }
+
     /// `ip netns exec <ns> ARGS`, returning its output whatever the exit status.
     pub fn exec(&self, args: &[&str]) -> Output {
         Command::new("ip")

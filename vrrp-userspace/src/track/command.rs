@@ -235,6 +235,23 @@ impl RunAs {
 mod tests {
     use super::*;
 
+    /// A temporary directory removed on drop, also when the test fails.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let p = std::env::temp_dir().join(format!("vrrpd-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn plain_lines_are_split_on_unquoted_blanks() {
         let c = ScriptCommand::parse(r#"  /usr/bin/check  -p "a b"  'c d' e"f"  "#).unwrap();
@@ -308,8 +325,8 @@ mod tests {
 
     #[test]
     fn check_finds_missing_and_non_executable_programs() {
-        let dir = std::env::temp_dir().join(format!("vrrpd-cmd-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let guard = TempDir::new("cmd");
+        let dir = guard.0.clone();
         let file = dir.join("plain");
         std::fs::write(&file, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -346,7 +363,6 @@ mod tests {
                 .check(RunAs::ROOT),
             Err(CommandError::NotFound { .. })
         ));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -312,6 +312,23 @@ fn events(mut buf: &[u8]) -> Vec<(i32, u32, &[u8])> {
 mod tests {
     use super::*;
 
+    /// A temporary directory removed on drop, also when the test fails.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let p = std::env::temp_dir().join(format!("vrrpd-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn strtol_rules() {
         assert_eq!(strtol0(b"42"), 42);
@@ -331,8 +348,8 @@ mod tests {
 
     #[test]
     fn reading_missing_or_junk_files_gives_zero() {
-        let dir = std::env::temp_dir().join(format!("vrrpd-tf-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let guard = TempDir::new("tf");
+        let dir = guard.0.clone();
         let f = dir.join("v");
         assert_eq!(read_track_file(&f), 0);
         std::fs::write(&f, "junk").unwrap();
@@ -348,7 +365,6 @@ mod tests {
         assert_eq!(read_track_file(&f), 0);
         init_track_file(&f, 5, true).unwrap();
         assert_eq!(read_track_file(&f), 5);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod dataplane;
 pub mod engine;
 pub mod netlink;
+pub mod notify;
 pub mod packet;
 pub mod socket;
 pub mod time;

@@ -1,0 +1,126 @@
+//! The `vrrp_script` runner: runs a check script at a fixed rate, feeds each result through
+//! keepalived's rise/fall counter and reports state changes on a channel, with keepalived's log
+//! lines (`VRRP_Script(chk) succeeded`, `VRRP_Script(chk) failed (exited with status 1)`,
+//! `VRRP_Script(chk) timed_out`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use super::TrackState;
+use super::command::{CommandError, RunAs, ScriptCommand};
+use super::exec::{self, ExitOutcome};
+use super::rise_fall::RiseFall;
+
+/// One `vrrp_script` block, resolved.
+#[derive(Clone, Debug)]
+pub struct ScriptSpec {
+    pub name: String,
+    /// The `script` line (outer quotes removed).
+    pub script: String,
+    pub interval: Duration,
+    /// `None`: the interval, keepalived's default.
+    pub timeout: Option<Duration>,
+    pub rise: u32,
+    pub fall: u32,
+    pub init_fail: bool,
+    /// `user`, or `script_user`; root when unset.
+    pub run_as: RunAs,
+}
+
+/// A script's state changed (or was first decided).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptChange {
+    pub name: String,
+    pub state: TrackState,
+    /// The run that caused the change.
+    pub outcome: ExitOutcome,
+}
+
+/// A script that cannot be enabled. The caller disables it and logs this (keepalived's wording).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Disabling track script {name}: {source}")]
+pub struct ScriptError {
+    pub name: String,
+    #[source]
+    pub source: CommandError,
+}
+
+/// A running `vrrp_script`. Dropping it stops the schedule and kills a run in progress.
+pub struct ScriptRunner {
+    task: JoinHandle<()>,
+}
+
+impl ScriptRunner {
+    /// Checks the script (parsable, present, executable for its user) and starts running it
+    /// every `interval`, the first run at once. Changes go to `changes`; the runner stops when
+    /// the receiver is dropped. Must be called inside a tokio runtime.
+    pub fn spawn(
+        spec: ScriptSpec,
+        changes: mpsc::Sender<ScriptChange>,
+    ) -> Result<ScriptRunner, ScriptError> {
+        let error = |source| ScriptError {
+            name: spec.name.clone(),
+            source,
+        };
+        let command = ScriptCommand::parse(&spec.script).map_err(error)?;
+        command.check(spec.run_as).map_err(error)?;
+        let task = tokio::spawn(schedule(spec, command, changes));
+        Ok(ScriptRunner { task })
+    }
+}
+
+impl Drop for ScriptRunner {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Run = Pin<Box<dyn Future<Output = ExitOutcome> + Send>>;
+
+async fn schedule(spec: ScriptSpec, command: ScriptCommand, changes: mpsc::Sender<ScriptChange>) {
+    // keepalived: interval has ms resolution and 0 becomes 1 s.
+    let interval = if spec.interval.is_zero() {
+        Duration::from_secs(1)
+    } else {
+        spec.interval
+    };
+    let timeout = spec.timeout.filter(|t| !t.is_zero()).unwrap_or(interval);
+    let mut rise_fall = RiseFall::new(spec.rise, spec.fall, spec.init_fail);
+    // Fixed rate: ticks stay on the original schedule; a tick that finds the previous run
+    // still going is skipped.
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut running: Option<Run> = None;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if running.is_some() {
+                    tracing::warn!("Track script {} is already running, skipping this run", spec.name);
+                } else {
+                    let command = command.clone();
+                    let run_as = spec.run_as;
+                    running = Some(Box::pin(async move {
+                        exec::run(&command, &[], run_as, timeout).await
+                    }));
+                }
+            }
+            outcome = async { running.as_mut().expect("guarded by the select condition").await },
+                if running.is_some() =>
+            {
+                running = None;
+                if let Some(state) = rise_fall.record(outcome.is_success()) {
+                    tracing::info!("VRRP_Script({}) {}", spec.name, outcome);
+                    let change = ScriptChange { name: spec.name.clone(), state, outcome };
+                    if changes.send(change).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}

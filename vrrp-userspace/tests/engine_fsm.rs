@@ -69,7 +69,7 @@ impl One {
     fn rx(&self, src: u8, priority: u8) -> AdvertRx {
         AdvertRx {
             src: addr(src),
-            dst: sim::vrrp_group(Family::V4),
+            dst: sim::vrrp_group(Family::Ipv4),
             ttl: 255,
             version: Version::V2,
             vrid: 1,
@@ -89,7 +89,7 @@ impl One {
             self.now,
             Input::Advert {
                 interface: "eth0".into(),
-                family: Family::V4,
+                family: Family::Ipv4,
                 rx,
             },
         );
@@ -183,7 +183,7 @@ fn init_without_source_address_is_fault() {
         now,
         Input::SourceAddress {
             interface: "eth0".into(),
-            family: Family::V4,
+            family: Family::Ipv4,
             addr: Some(addr(1)),
         },
     );
@@ -526,7 +526,7 @@ fn rx_errors_are_counted_in_the_instance() {
     ] {
         one.input(Input::RxError {
             interface: "eth0".into(),
-            family: Family::V4,
+            family: Family::Ipv4,
             vrid: Some(1),
             reason,
         });
@@ -668,7 +668,7 @@ fn master_hearing_equal_priority_from_lower_address_stays() {
     // Our address is 10.0.0.1: every other address is higher; use a lower one by re-addressing.
     one.input(Input::SourceAddress {
         interface: "eth0".into(),
-        family: Family::V4,
+        family: Family::Ipv4,
         addr: Some(addr(50)),
     });
     one.advance(4 * SEC);
@@ -1091,7 +1091,7 @@ fn inputs_and_actions_round_trip_through_json() {
     }
     let input = Input::Advert {
         interface: "eth0".into(),
-        family: Family::V4,
+        family: Family::Ipv4,
         rx: one.rx(2, 150),
     };
     let s = serde_json::to_string(&input).unwrap();

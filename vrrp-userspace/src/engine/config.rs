@@ -7,6 +7,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::packet::Family;
+pub use crate::packet::vrrp::{Auth, Version};
+
 /// All instances and sync groups of one node.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineConfig {
@@ -18,31 +21,6 @@ pub struct EngineConfig {
     /// `vrrp_startup_delay` (global_defs): nothing starts until this has passed after
     /// [`Engine::new`](super::Engine::new).
     pub startup_delay: Duration,
-}
-
-/// Address family of an instance (the family of its first VIP; IPv6 always VRRPv3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Family {
-    V4,
-    V6,
-}
-
-impl Family {
-    pub fn of(addr: &IpAddr) -> Family {
-        match addr {
-            IpAddr::V4(_) => Family::V4,
-            IpAddr::V6(_) => Family::V6,
-        }
-    }
-}
-
-/// VRRP protocol version (`version` / `vrrp_version`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Version {
-    /// RFC 3768: whole-second intervals, optional PASS authentication.
-    V2,
-    /// RFC 5798: centisecond intervals, no authentication.
-    V3,
 }
 
 /// `state MASTER|BACKUP`: the initial wanted state.
@@ -73,28 +51,6 @@ impl Vip {
             addr,
             prefix_len,
             dev: None,
-        }
-    }
-}
-
-/// VRRPv2 authentication (`authentication { auth_type …; auth_pass … }`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Auth {
-    /// No `authentication` block (auth type 0).
-    None,
-    /// `auth_type PASS`: the first 8 bytes of `auth_pass`, zero-padded (auth type 1).
-    Pass([u8; 8]),
-    /// `auth_type AH` (auth type 2): verified by the daemon's IPsec-AH code, not here.
-    Ah,
-}
-
-impl Auth {
-    /// The wire auth-type code (RFC 3768 §5.3.6).
-    pub fn type_code(&self) -> u8 {
-        match self {
-            Auth::None => 0,
-            Auth::Pass(_) => 1,
-            Auth::Ah => 2,
         }
     }
 }
@@ -218,8 +174,8 @@ impl InstanceConfig {
             interface: interface.to_string(),
             family,
             version: match family {
-                Family::V4 => Version::V2,
-                Family::V6 => Version::V3,
+                Family::Ipv4 => Version::V2,
+                Family::Ipv6 => Version::V3,
             },
             vrid,
             priority: 100,

@@ -150,13 +150,13 @@ impl Instance {
                     }));
                     return false;
                 }
-                if auth.auth_type != self.cfg.auth.type_code() {
+                if auth.auth_type != self.cfg.auth.auth_type() {
                     stats.authtype_mismatch += 1;
                     out.push_back(Action::Log(Log::AuthTypeMismatch {
                         instance: name.clone(),
                         from: rx.src,
                         theirs: auth.auth_type,
-                        ours: self.cfg.auth.type_code(),
+                        ours: self.cfg.auth.auth_type(),
                     }));
                     return false;
                 }
@@ -291,7 +291,7 @@ mod tests {
     use crate::engine::config::Family;
 
     fn inst(version: Version, prio: u8, centis: u16) -> Instance {
-        let mut cfg = InstanceConfig::new("VI_1", "eth0", Family::V4, 1);
+        let mut cfg = InstanceConfig::new("VI_1", "eth0", Family::Ipv4, 1);
         cfg.version = version;
         cfg.priority = prio;
         cfg.advert_int = centis;

@@ -346,8 +346,8 @@ fn notify_word(state: NotifyState) -> &'static str {
 
 fn family_word(family: Family) -> &'static str {
     match family {
-        Family::V4 => "IPv4",
-        Family::V6 => "IPv6",
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "IPv6",
     }
 }
 
@@ -394,10 +394,10 @@ impl fmt::Display for FaultReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FaultReason::LinkDown(ifname) => write!(f, "interface {ifname} down"),
-            FaultReason::NoSourceAddress(Family::V4) => {
+            FaultReason::NoSourceAddress(Family::Ipv4) => {
                 f.write_str("no IPv4 address for interface")
             }
-            FaultReason::NoSourceAddress(Family::V6) => {
+            FaultReason::NoSourceAddress(Family::Ipv6) => {
                 f.write_str("no IPv6 link-local address for interface")
             }
             FaultReason::Tracker(t) => match t {

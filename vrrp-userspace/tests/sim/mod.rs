@@ -53,8 +53,8 @@ pub fn wire(tx: &AdvertTx, dst: IpAddr, recv_time: Timestamp) -> Option<AdvertRx
 /// The VRRP multicast group of a family.
 pub fn vrrp_group(family: Family) -> IpAddr {
     match family {
-        Family::V4 => IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
-        Family::V6 => IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
+        Family::Ipv4 => IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+        Family::Ipv6 => IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
     }
 }
 

@@ -572,6 +572,7 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
     let iname = inst.name.clone();
     for n in node.children() {
         let nm = n.name();
+        inst.keyword_spans.insert(nm.to_string(), n.span().clone());
         match nm {
             "state" => {
                 if let Some(t) = arg(d, n, 0) {

@@ -356,6 +356,9 @@ pub struct Instance {
     pub unsupported: Vec<String>,
     #[serde(skip)]
     pub span: Option<Span>,
+    /// Where each keyword of the block was last given, for diagnostics.
+    #[serde(skip)]
+    pub keyword_spans: std::collections::HashMap<String, Span>,
 }
 
 impl Instance {
@@ -402,6 +405,7 @@ impl Instance {
             v3_checksum_as_v2: None,
             unsupported: Vec::new(),
             span: Some(span),
+            keyword_spans: std::collections::HashMap::new(),
         }
     }
 

@@ -182,14 +182,19 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     let name = inst.name.clone();
     let at = inst.span.clone();
     let at = at.as_ref();
+    let spans = inst.keyword_spans.clone();
+    // The keyword a diagnostic is about, else the instance itself.
+    let kw = |k: &str| spans.get(k).or(at);
     let warn = |d: &mut Diagnostics, msg: String| d.push(Severity::Warning, at, msg);
+    let warn_at = |d: &mut Diagnostics, k: &str, msg: String| d.push(Severity::Warning, kw(k), msg);
 
     if let Some(ifname) = &inst.interface
         && sys.interfaces
         && !interface_exists(ifname)
     {
-        warn(
+        warn_at(
             d,
+            "interface",
             format!("WARNING - interface {ifname} for vrrp_instance {name} doesn't exist"),
         );
     }
@@ -207,8 +212,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
 
     // vrrp_end_handler
     if inst.unicast_peer.is_empty() && inst.unicast_ttl.is_some() {
-        warn(
+        warn_at(
             d,
+            "unicast_ttl",
             format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
         );
         inst.unicast_ttl = None;
@@ -237,8 +243,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     inst.family = Some(family);
     if family == Family::Ipv6 {
         if inst.version == Some(2) {
-            warn(
+            warn_at(
                 d,
+                "version",
                 format!("({name}) cannot use IPv6 with VRRP version 2; setting version 3"),
             );
         }
@@ -279,8 +286,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
             })
         }
         Some(s) if strict && (s == InitialState::Master) != owner => {
-            warn(
+            warn_at(
                 d,
+                "state",
                 format!("({name}) State MASTER must match being address owner"),
             );
             inst.state = Some(if owner {
@@ -310,13 +318,13 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
         };
         match msg {
             Some(m) => {
-                warn(d, m);
+                warn_at(d, "authentication", m);
                 inst.authentication = None;
             }
             None if auth.auth_type == AuthType::Ah => {
                 // IPSEC-AH (HMAC-MD5-96 over protocol 51) is not implemented; running without it
                 // would make every peer reject our adverts.
-                d.push(Severity::Error, at, format!("({name}) auth_type AH is not supported by vrrpd - use PASS or no authentication"));
+                d.push(Severity::Error, kw("authentication"), format!("({name}) auth_type AH is not supported by vrrpd - use PASS or no authentication"));
             }
             None => {}
         }
@@ -325,7 +333,7 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     if strict && inst.is_unicast() {
         d.push(
             Severity::Error,
-            at,
+            kw("unicast_peer"),
             format!("({name}) Unicast peers are not supported in strict mode"),
         );
         return;
@@ -343,7 +351,7 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
             Some(src) if family == Family::Ipv6 && is_link_local(&src) => {
                 d.push(
                     Severity::Error,
-                    at,
+                    kw("unicast_src_ip"),
                     format!("({name}) Non link-local address required if interface omitted"),
                 );
                 return;
@@ -373,14 +381,15 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
         && !is_link_local(&first.address)
     {
         if strict {
-            warn(
+            warn_at(
                 d,
+                "virtual_ipaddress",
                 format!("({name}) the first IPv6 VIP address must be link local"),
             );
         } else {
             d.push(
                 Severity::Note,
-                at,
+                kw("virtual_ipaddress"),
                 format!("({name}) the first IPv6 VIP address should be link local"),
             );
         }
@@ -393,8 +402,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     let addr_len = if family == Family::Ipv4 { 4 } else { 16 };
     let max_addr = ((DEFAULT_MTU - hdr) / addr_len).min(VRRP_MAX_ADDR);
     if inst.virtual_ipaddress.len() > max_addr {
-        warn(
+        warn_at(
             d,
+            "virtual_ipaddress",
             format!(
                 "({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_addr} addresses) - excess moved to eVIPs",
                 inst.virtual_ipaddress.len()
@@ -405,16 +415,18 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     }
 
     if owner && inst.nopreempt {
-        warn(
+        warn_at(
             d,
+            "nopreempt",
             format!("({name}) nopreempt is incompatible with priority 255. resetting nopreempt"),
         );
         inst.nopreempt = false;
     }
     if inst.state == Some(InitialState::Master) {
         if inst.nopreempt {
-            warn(
+            warn_at(
                 d,
+                "nopreempt",
                 format!(
                     "({name}) Warning - nopreempt will not work with initial state MASTER - clearing"
                 ),
@@ -422,8 +434,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
             inst.nopreempt = false;
         }
         if inst.preempt_delay_us > 0 {
-            warn(
+            warn_at(
                 d,
+                "preempt_delay",
                 format!(
                     "({name}) Warning - preempt delay will not work with initial state MASTER - clearing"
                 ),
@@ -433,8 +446,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     }
     if inst.preempt_delay_us > 0 {
         if strict {
-            warn(
+            warn_at(
                 d,
+                "preempt_delay",
                 format!("({name}) preempt_delay is incompatible with strict mode - resetting"),
             );
             inst.preempt_delay_us = 0;
@@ -448,15 +462,17 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
         }
     }
     if strict && inst.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts) != 3 {
-        warn(
+        warn_at(
             d,
+            "down_timer_adverts",
             format!("({name}) down_timer_adverts is incompatible with strict mode - resetting"),
         );
         inst.down_timer_adverts = Some(3);
     }
     if strict && !owner && version == 2 && inst.accept == Some(true) {
-        warn(
+        warn_at(
             d,
+            "accept",
             format!(
                 "({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"
             ),
@@ -464,8 +480,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
         inst.accept = Some(false);
     }
     if inst.is_unicast() && inst.mcast_dst_ip.is_some() {
-        warn(
+        warn_at(
             d,
+            "mcast_dst_ip",
             format!("({name}) multicast destination specified with unicast - ignoring"),
         );
         inst.mcast_dst_ip = None;
@@ -473,8 +490,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     if let Some(dst) = inst.mcast_dst_ip
         && Family::of(&dst) != family
     {
-        warn(
+        warn_at(
             d,
+            "mcast_dst_ip",
             format!(
                 "({name}) mcast dest address {dst} does not match the instance's address family - ignoring"
             ),
@@ -483,29 +501,33 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     }
     if strict {
         if inst.garp.garp_lower_prio_repeat.is_some_and(|r| r != 0) {
-            warn(
+            warn_at(
                 d,
+                "garp_lower_prio_repeat",
                 format!("({name}) Strict mode requires no repeat garps. resetting"),
             );
             inst.garp.garp_lower_prio_repeat = Some(0);
         }
         if inst.garp.garp_lower_prio_delay.is_some_and(|r| r != 0) {
-            warn(
+            warn_at(
                 d,
+                "garp_lower_prio_delay",
                 format!("({name}) Strict mode requires no repeat garp delay. resetting"),
             );
             inst.garp.garp_lower_prio_delay = Some(0);
         }
         if inst.lower_prio_no_advert == Some(false) {
-            warn(
+            warn_at(
                 d,
+                "lower_prio_no_advert",
                 format!("({name}) Strict mode requires no lower priority advert. resetting"),
             );
             inst.lower_prio_no_advert = Some(true);
         }
         if inst.higher_prio_send_advert == Some(true) {
-            warn(
+            warn_at(
                 d,
+                "higher_prio_send_advert",
                 format!(
                     "({name}) strict mode requires higher_prio_send_advert to be clear. resetting"
                 ),
@@ -518,8 +540,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     let adv = inst.advert_int_us;
     if version == 2 {
         if !adv.is_multiple_of(SECOND_US) {
-            warn(
+            warn_at(
                 d,
+                "advert_int",
                 format!(
                     "({name}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
                     adv as f64 / 1e6
@@ -529,8 +552,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
             inst.advert_int_us = rounded.max(SECOND_US);
         }
     } else if adv >= 4096 * 10_000 {
-        warn(
+        warn_at(
             d,
+            "advert_int",
             format!(
                 "({name}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s",
                 adv as f64 / 1e6
@@ -538,8 +562,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
         );
         inst.advert_int_us = 4095 * 10_000;
     } else if !adv.is_multiple_of(10_000) {
-        warn(
+        warn_at(
             d,
+            "advert_int",
             format!(
                 "({name}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding",
                 adv as f64 / 1e6

@@ -14,11 +14,28 @@ pub fn virtual_address(d: &mut Diagnostics, node: &Node) -> Option<VirtualAddres
     let (address, prefix) = match parse_addr_prefix(&first.text) {
         Ok(v) => v,
         Err(_) => {
-            d.warn(
-                &first.span,
-                format!("VRRP parsed invalid IP {}. skipping IP...", first.text),
-            );
-            return None;
+            // keepalived keeps an address whose prefix is out of range, with the full prefix.
+            let (a, p) = first.text.split_once('/').unwrap_or((&first.text, ""));
+            match a.parse::<IpAddr>() {
+                Ok(addr) if !p.is_empty() => {
+                    let max = if addr.is_ipv4() { 32 } else { 128 };
+                    d.warn(
+                        &first.span,
+                        format!(
+                            "Invalid address prefix len {p} for address {} - using {max}",
+                            first.text
+                        ),
+                    );
+                    (addr, Some(max))
+                }
+                _ => {
+                    d.warn(
+                        &first.span,
+                        format!("VRRP parsed invalid IP {}. skipping IP...", first.text),
+                    );
+                    return None;
+                }
+            }
         }
     };
     let mut vip = VirtualAddress {
@@ -351,6 +368,17 @@ pub fn track_ref(
                 };
                 match v.text.parse::<i64>() {
                     Ok(w) if w.abs() <= weight_limit => r.weight = Some(w as i32),
+                    // keepalived: ±254 is clamped to ±253 (never reach 1 or 254 from 0 or 255).
+                    Ok(w) if w.abs() == 254 && weight_limit == 253 => {
+                        d.warn(
+                            &v.span,
+                            format!(
+                                "({owner}) weight for {} cannot be +/-254. Setting to +/-253",
+                                r.name
+                            ),
+                        );
+                        r.weight = Some(w.signum() as i32 * 253);
+                    }
                     _ => {
                         d.warn(&v.span, format!("({owner}) {kind} {}: weight must be between [-{weight_limit}:{weight_limit}] - ignoring", r.name));
                         return None;

@@ -17,7 +17,7 @@ use super::diag::{Diagnostics, Severity, Span};
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most logical lines produced in total, generators included (man5 shows 65,024 instances from
 /// one line; this leaves room for that and stops runaway nesting).
-pub const MAX_LINES: usize = 2_000_000;
+pub const MAX_LINES: usize = 500_000;
 /// Deepest nesting of includes.
 pub const MAX_INCLUDE_DEPTH: usize = 32;
 /// Deepest recursion of variable expansion and line rewriting.
@@ -404,7 +404,20 @@ impl Lexer<'_> {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let strict = self.opts.all_config || kind != IncludeKind::Plain;
+        // Which problems are errors (keepalived's include_check bits): missing files for
+        // includem/includeb, unmatched wildcards for includew, unreadable files for includer;
+        // includea and -e make them all errors. Otherwise they are only noted.
+        let all = self.opts.all_config || kind == IncludeKind::All;
+        let missing_is_error = all || matches!(kind, IncludeKind::Match | IncludeKind::Brace);
+        let nomatch_is_error = all || kind == IncludeKind::Wildcard;
+        let unreadable_is_error = all || kind == IncludeKind::Readable;
+        let sev = |error: bool| {
+            if error {
+                Severity::Error
+            } else {
+                Severity::Note
+            }
+        };
         for pattern_tok in &tokens[1..] {
             let pattern = &pattern_tok.text;
             let mut any_missing = false;
@@ -435,20 +448,21 @@ impl Lexer<'_> {
                 }
             }
             if matched.is_empty() {
-                let severity = if strict {
-                    Severity::Error
+                let (severity, msg) = if any_missing {
+                    (
+                        sev(missing_is_error),
+                        format!("Config files missing '{pattern}'."),
+                    )
                 } else {
-                    Severity::Note
-                };
-                let msg = if any_missing {
-                    format!("Config files missing '{pattern}'.")
-                } else {
-                    format!("No config files matched '{pattern}'.")
+                    (
+                        sev(nomatch_is_error),
+                        format!("No config files matched '{pattern}'."),
+                    )
                 };
                 self.diags.push(severity, Some(&pattern_tok.span), msg);
                 continue;
             }
-            if any_missing && matches!(kind, IncludeKind::Brace | IncludeKind::All) {
+            if any_missing && (all || kind == IncludeKind::Brace) {
                 self.diags.error(
                     &pattern_tok.span,
                     format!("Some config files missing: \"{pattern}\"."),
@@ -463,13 +477,8 @@ impl Lexer<'_> {
                     })
                     .unwrap_or(false);
                 if !is_regular_non_exec {
-                    let severity = if strict && kind != IncludeKind::Match {
-                        Severity::Error
-                    } else {
-                        Severity::Note
-                    };
                     self.diags.push(
-                        severity,
+                        sev(unreadable_is_error),
                         Some(&pattern_tok.span),
                         format!("Configuration file '{}' is not a regular non-executable file - skipping", path.display()),
                     );
@@ -832,7 +841,7 @@ fn is_var_name(s: &str) -> bool {
 }
 
 /// Most values one generator may produce.
-const MAX_GENERATED: i64 = 1_000_000;
+const MAX_GENERATED: i64 = 500_000;
 
 /// `var,start,step,end` or `var,start,end` or `var,end` (keepalived's defaults: start 1, step 1).
 fn seq_bindings(params: &str, hex: bool) -> Option<Vec<Vec<(String, String)>>> {

@@ -730,10 +730,12 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                 }
             }
             "unicast_ttl" => {
-                inst.unicast_configured = true;
                 if let Some(t) = arg(d, n, 0) {
                     match t.text.parse::<u32>() {
-                        Ok(v) if v <= 255 => inst.unicast_ttl = Some(v as u8),
+                        Ok(v) if v <= 255 => {
+                            inst.unicast_configured = true;
+                            inst.unicast_ttl = Some(v as u8)
+                        }
                         _ => d.warn(
                             &t.span,
                             format!(
@@ -811,19 +813,25 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                 inst.garp.garp_master_delay =
                     uint_arg(d, n, 0, 86400).or(inst.garp.garp_master_delay)
             }
-            "garp_master_repeat" => {
-                inst.garp.garp_master_repeat = uint_arg(d, n, 0, i32::MAX as i64)
-                    .map(|v| v.max(1))
-                    .or(inst.garp.garp_master_repeat)
+            "garp_master_repeat" | "garp_master_refresh_repeat" => {
+                if let Some(v) = uint_arg(d, n, 0, i32::MAX as i64) {
+                    if v == 0 {
+                        d.warn(
+                            n.span(),
+                            format!("({iname}): {nm} must be greater than 0, setting to 1"),
+                        );
+                    }
+                    let slot = if nm == "garp_master_repeat" {
+                        &mut inst.garp.garp_master_repeat
+                    } else {
+                        &mut inst.garp.garp_master_refresh_repeat
+                    };
+                    *slot = Some(v.max(1));
+                }
             }
             "garp_master_refresh" => {
                 inst.garp.garp_master_refresh =
                     uint_arg(d, n, 0, 86400).or(inst.garp.garp_master_refresh)
-            }
-            "garp_master_refresh_repeat" => {
-                inst.garp.garp_master_refresh_repeat = uint_arg(d, n, 0, i32::MAX as i64)
-                    .map(|v| v.max(1))
-                    .or(inst.garp.garp_master_refresh_repeat)
             }
             "garp_lower_prio_delay" => {
                 inst.garp.garp_lower_prio_delay =

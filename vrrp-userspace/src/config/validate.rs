@@ -210,6 +210,20 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
         }
     }
 
+    if let Some(ifname) = inst.interface.clone() {
+        inst.track_interface.retain(|t| {
+            let own = t.name == ifname;
+            if own {
+                d.push(
+                    Severity::Warning,
+                    span_of(&t.span),
+                    format!("({name}) Ignoring track_interface {ifname} since own interface"),
+                );
+            }
+            !own
+        });
+    }
+
     // vrrp_end_handler
     if inst.unicast_peer.is_empty() && inst.unicast_ttl.is_some() {
         warn_at(

@@ -3,7 +3,7 @@
 //! `docs/configuration.md` is generated from it (a test keeps the two equal).
 
 /// Where a keyword may appear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Section {
     Root,
     GlobalDefs,

@@ -1,9 +1,193 @@
-//! `vrrpd check` / `vrrpd -t -f PATH`.
+//! `vrrpd check --config PATH` / `vrrpd -t -f PATH`: prints every diagnostic, then a normalised
+//! summary (or the model as JSON with `--dump`), and exits with keepalived 2.2.7's `-t` codes.
+
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use super::model::{Config, InitialState};
+use super::resolve::{ResolvedInstance, resolve};
+use super::{Analysis, LoadOptions, Severity, analyse};
 use crate::cli::CheckArgs;
 
+/// keepalived 2.2.7's `-t` exit codes (lib/scheduler.h `chk_exit_code`; its man page says
+/// 3/4/5, the binary uses 4/5/6).
+pub const EXIT_OK: u8 = 0;
+/// The configuration cannot run.
+pub const EXIT_CANNOT_RUN: u8 = 4;
+/// Configuration errors that are worked around: it would run.
+pub const EXIT_ERRORS_WOULD_RUN: u8 = 5;
+/// Scripts configured without `enable_script_security`.
+pub const EXIT_SCRIPT_SECURITY: u8 = 6;
+
 pub fn main(args: CheckArgs) -> ExitCode {
-    eprintln!("check {}: not built yet", args.config.display());
-    ExitCode::FAILURE
+    let mut opts = LoadOptions::default();
+    if let Some(id) = args.config_id {
+        opts.config_id = id;
+    }
+    let analysis = analyse(&args.config, &opts);
+    for d in &analysis.diagnostics {
+        eprintln!("{d}");
+    }
+    if args.dump {
+        match serde_json::to_string_pretty(&dump(&analysis.config)) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("vrrpd: cannot serialise the model: {e}"),
+        }
+    } else {
+        print!("{}", summary(&analysis.config));
+    }
+    ExitCode::from(exit_code(&analysis))
+}
+
+pub fn exit_code(a: &Analysis) -> u8 {
+    match a.worst() {
+        Some(Severity::Error) => EXIT_CANNOT_RUN,
+        Some(Severity::Warning) => {
+            if a.diagnostics.iter().any(|d| {
+                d.severity == Severity::Warning && d.message.starts_with("SECURITY VIOLATION")
+            }) {
+                EXIT_SCRIPT_SECURITY
+            } else {
+                EXIT_ERRORS_WOULD_RUN
+            }
+        }
+        _ => EXIT_OK,
+    }
+}
+
+/// What `--dump` prints: the model and the resolved view.
+#[derive(serde::Serialize)]
+pub struct Dump<'a> {
+    pub config: &'a Config,
+    pub resolved: Vec<ResolvedInstance>,
+}
+
+pub fn dump(config: &Config) -> Dump<'_> {
+    Dump {
+        config,
+        resolved: resolve(config),
+    }
+}
+
+/// Short human-readable summary of the effective configuration.
+pub fn summary(config: &Config) -> String {
+    let mut s = String::new();
+    let resolved = resolve(config);
+    let _ = writeln!(
+        s,
+        "{} VRRP instance(s), {} sync group(s)",
+        resolved.len(),
+        config.vrrp_sync_groups.len()
+    );
+    for r in &resolved {
+        let state = match r.initial_state {
+            InitialState::Master => "MASTER",
+            InitialState::Backup => "BACKUP",
+        };
+        let _ = writeln!(
+            s,
+            "instance {}: interface {} vrid {} VRRPv{} {}",
+            r.name,
+            r.interface.as_deref().unwrap_or("-"),
+            r.vrid,
+            r.version,
+            if r.family == super::model::Family::Ipv6 {
+                "IPv6"
+            } else {
+                "IPv4"
+            }
+        );
+        let _ = writeln!(
+            s,
+            "  priority {} state {} advert_int {}s nopreempt {} preempt_delay {}s accept {} strict {}",
+            r.priority,
+            state,
+            super::values::fmt_secs(r.advert_int_centis as u64 * 10_000),
+            r.nopreempt,
+            super::values::fmt_secs(r.preempt_delay_us),
+            r.accept,
+            r.strict
+        );
+        let vips: Vec<String> = r
+            .vips
+            .iter()
+            .map(|v| format!("{}/{}", v.address, v.prefix_len))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  vips: {}",
+            if vips.is_empty() {
+                "-".to_string()
+            } else {
+                vips.join(" ")
+            }
+        );
+        if !r.excluded_vips.is_empty() {
+            let ex: Vec<String> = r
+                .excluded_vips
+                .iter()
+                .map(|v| format!("{}/{}", v.address, v.prefix_len))
+                .collect();
+            let _ = writeln!(s, "  excluded vips: {}", ex.join(" "));
+        }
+        match &r.mcast_group {
+            Some(g) => {
+                let _ = writeln!(s, "  multicast {g}");
+            }
+            None => {
+                let peers: Vec<String> = r
+                    .unicast_peers
+                    .iter()
+                    .map(|p| p.address.to_string())
+                    .collect();
+                let _ = writeln!(s, "  unicast peers: {}", peers.join(" "));
+            }
+        }
+        let trackers: Vec<String> = r
+            .track_scripts
+            .iter()
+            .map(|t| {
+                format!(
+                    "script {} weight {}{}",
+                    t.name,
+                    t.weight,
+                    if t.reverse { " reverse" } else { "" }
+                )
+            })
+            .chain(
+                r.track_interfaces
+                    .iter()
+                    .map(|t| format!("interface {} weight {}", t.name, t.weight)),
+            )
+            .chain(
+                r.track_files
+                    .iter()
+                    .map(|t| format!("file {} weight {}", t.name, t.weight)),
+            )
+            .collect();
+        let _ = writeln!(
+            s,
+            "  trackers: {}",
+            if trackers.is_empty() {
+                "-".to_string()
+            } else {
+                trackers.join(", ")
+            }
+        );
+        let g = &r.garp;
+        let _ = writeln!(
+            s,
+            "  garp: master_delay {}s repeat {} refresh {}s refresh_repeat {} lower_prio_delay {}s lower_prio_repeat {}",
+            g.master_delay_s,
+            g.master_repeat,
+            g.master_refresh_s,
+            g.master_refresh_repeat,
+            g.lower_prio_delay_s,
+            g.lower_prio_repeat
+        );
+    }
+    for g in &config.vrrp_sync_groups {
+        let _ = writeln!(s, "sync group {}: {}", g.name, g.group.join(" "));
+    }
+    s
 }

@@ -1,0 +1,407 @@
+//! Line syntaxes inside instance blocks: virtual addresses (keepalived-behaviour.md §1.4),
+//! `unicast_peer` entries, `virtual_routes`/`virtual_rules` lines and tracker references.
+
+use std::net::IpAddr;
+
+use super::diag::Diagnostics;
+use super::model::{Broadcast, PreferredLft, TrackRef, UnicastPeer, VirtualAddress, VirtualRoute};
+use super::parser::Node;
+use super::values::{self, parse_addr_prefix};
+
+/// One `virtual_ipaddress` line; None (with a diagnostic) when the address is unusable.
+pub fn virtual_address(d: &mut Diagnostics, node: &Node) -> Option<VirtualAddress> {
+    let first = &node.keyword;
+    let (address, prefix) = match parse_addr_prefix(&first.text) {
+        Ok(v) => v,
+        Err(_) => {
+            // keepalived keeps an address whose prefix is out of range, with the full prefix.
+            let (a, p) = first.text.split_once('/').unwrap_or((&first.text, ""));
+            match a.parse::<IpAddr>() {
+                Ok(addr) if !p.is_empty() => {
+                    let max = if addr.is_ipv4() { 32 } else { 128 };
+                    d.warn(
+                        &first.span,
+                        format!(
+                            "Invalid address prefix len {p} for address {} - using {max}",
+                            first.text
+                        ),
+                    );
+                    (addr, Some(max))
+                }
+                _ => {
+                    d.warn(
+                        &first.span,
+                        format!("VRRP parsed invalid IP {}. skipping IP...", first.text),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    let mut vip = VirtualAddress {
+        address,
+        prefix_len: prefix.unwrap_or(if address.is_ipv4() { 32 } else { 128 }),
+        broadcast: None,
+        dev: None,
+        scope: None,
+        label: None,
+        peer: None,
+        home: false,
+        nodad: false,
+        mngtmpaddr: false,
+        noprefixroute: false,
+        autojoin: false,
+        no_track: false,
+        use_vmac: false,
+        preferred_lft: None,
+        span: Some(first.span.clone()),
+    };
+    let args = &node.args;
+    let mut i = 0;
+    while i < args.len() {
+        let word = args[i].text.as_str();
+        let takes_value = matches!(
+            word,
+            "brd"
+                | "broadcast"
+                | "dev"
+                | "scope"
+                | "label"
+                | "peer"
+                | "preferred_lft"
+                | "track_group"
+        );
+        let value = if takes_value {
+            match args.get(i + 1) {
+                Some(v) => Some(v),
+                None => {
+                    d.warn(
+                        &args[i].span,
+                        format!("No {word} parameter specified for {}", first.text),
+                    );
+                    break;
+                }
+            }
+        } else {
+            None
+        };
+        match (word, value) {
+            ("brd" | "broadcast", Some(v)) => {
+                if address.is_ipv6() {
+                    d.warn(&v.span, format!("VRRP is trying to assign a broadcast {} to the IPv6 address {} !!?? WTF... skipping VIP...", v.text, first.text));
+                    return None;
+                }
+                vip.broadcast = match v.text.as_str() {
+                    "+" => Some(Broadcast::Plus),
+                    "-" => Some(Broadcast::Minus),
+                    s => match s.parse::<IpAddr>() {
+                        Ok(b @ IpAddr::V4(_)) => Some(Broadcast::Address(b)),
+                        _ => {
+                            d.warn(&v.span, format!("VRRP is trying to assign invalid broadcast {}. skipping VIP...", v.text));
+                            return None;
+                        }
+                    },
+                };
+            }
+            ("dev", Some(v)) => {
+                if vip.dev.is_some() {
+                    d.warn(
+                        &v.span,
+                        format!(
+                            "Cannot specify ipaddress device more than once for {}",
+                            first.text
+                        ),
+                    );
+                } else {
+                    vip.dev = Some(v.text.clone());
+                }
+            }
+            ("scope", Some(v)) => {
+                if matches!(
+                    v.text.as_str(),
+                    "site" | "link" | "host" | "nowhere" | "global"
+                ) || v.text.parse::<u8>().is_ok()
+                {
+                    if address.is_ipv6() {
+                        d.warn(
+                            &v.span,
+                            format!(
+                                "Cannot specify scope for IPv6 addresses ({}) - ignoring scope",
+                                first.text
+                            ),
+                        );
+                    } else {
+                        vip.scope = Some(v.text.clone());
+                    }
+                } else {
+                    d.warn(
+                        &v.span,
+                        format!(
+                            "Invalid scope '{}' specified for {} - ignoring",
+                            v.text, first.text
+                        ),
+                    );
+                }
+            }
+            ("label", Some(v)) => {
+                if v.text.len() > 15 {
+                    d.warn(
+                        &v.span,
+                        format!(
+                            "Address label {} is longer than maximum length 15 - removing address",
+                            v.text
+                        ),
+                    );
+                    return None;
+                }
+                if address.is_ipv6() {
+                    d.warn(
+                        &v.span,
+                        format!(
+                            "Cannot specify label for IPv6 addresses ({}) - ignoring label",
+                            first.text
+                        ),
+                    );
+                } else {
+                    vip.label = Some(v.text.clone());
+                }
+            }
+            ("peer", Some(v)) => match v.text.parse::<IpAddr>() {
+                Ok(p) if p.is_ipv4() == address.is_ipv4() => {
+                    if vip.peer.is_some() {
+                        d.warn(
+                            &v.span,
+                            format!("Peer {} - another peer has already been specified", v.text),
+                        );
+                    } else {
+                        vip.peer = Some(p);
+                    }
+                }
+                Ok(_) => d.warn(
+                    &v.span,
+                    format!("Peer address {} does not match address family", v.text),
+                ),
+                Err(_) => d.warn(&v.span, format!("Invalid peer address {}", v.text)),
+            },
+            ("preferred_lft", Some(v)) => {
+                vip.preferred_lft = match v.text.as_str() {
+                    "forever" => Some(PreferredLft::Forever),
+                    s => match s.parse::<u32>() {
+                        Ok(n) => Some(PreferredLft::Seconds(n)),
+                        Err(_) => {
+                            d.warn(&v.span, format!("preferred_lft {} is invalid", v.text));
+                            None
+                        }
+                    },
+                };
+            }
+            ("track_group", Some(v)) => {
+                d.warn(
+                    &v.span,
+                    "track_group is only allowed on static addresses - ignoring",
+                );
+            }
+            ("home", _) => vip.home = true,
+            ("-nodad", _) => vip.nodad = true,
+            ("mngtmpaddr", _) => vip.mngtmpaddr = true,
+            ("noprefixroute", _) => vip.noprefixroute = true,
+            ("autojoin", _) => vip.autojoin = true,
+            ("no_track", _) => vip.no_track = true,
+            ("use_vmac", _) => vip.use_vmac = true,
+            _ => d.warn(
+                &args[i].span,
+                format!("Unknown configuration entry '{word}' for ip address - ignoring"),
+            ),
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    if vip.broadcast.is_some() && vip.peer.is_some() {
+        d.warn(
+            &first.span,
+            "Cannot specify broadcast and peer addresses - ignoring broadcast address",
+        );
+        vip.broadcast = None;
+    }
+    Some(vip)
+}
+
+/// One `unicast_peer` line: `IP [min_ttl N] [max_ttl N]`.
+pub fn unicast_peer(d: &mut Diagnostics, node: &Node, instance: &str) -> Option<UnicastPeer> {
+    let address = match node.keyword.text.parse::<IpAddr>() {
+        Ok(a) => a,
+        Err(_) => {
+            d.warn(
+                &node.keyword.span,
+                format!(
+                    "({instance}) unicast_peer {} is not a valid address - skipping",
+                    node.keyword.text
+                ),
+            );
+            return None;
+        }
+    };
+    let mut peer = UnicastPeer {
+        address,
+        min_ttl: None,
+        max_ttl: None,
+    };
+    let mut i = 0;
+    while i < node.args.len() {
+        let word = &node.args[i];
+        let target = match word.text.as_str() {
+            "min_ttl" => &mut peer.min_ttl,
+            "max_ttl" => &mut peer.max_ttl,
+            _ => {
+                d.warn(
+                    &word.span,
+                    format!(
+                        "({instance}) Unknown unicast_peer option {} - ignoring",
+                        word.text
+                    ),
+                );
+                i += 1;
+                continue;
+            }
+        };
+        match node.args.get(i + 1) {
+            Some(v) => {
+                if let Some(n) = values::int(d, v, 0, 255) {
+                    *target = Some(n as u8);
+                }
+            }
+            None => d.warn(
+                &word.span,
+                format!("({instance}) {} requires a value", word.text),
+            ),
+        }
+        i += 2;
+    }
+    if let (Some(min), Some(max)) = (peer.min_ttl, peer.max_ttl)
+        && min > max
+    {
+        d.warn(&node.keyword.span, format!("({instance}) unicast peer {address} min_ttl {min} > max_ttl {max} - ignoring ttl range"));
+        peer.min_ttl = None;
+        peer.max_ttl = None;
+    }
+    Some(peer)
+}
+
+/// A `virtual_routes` or `virtual_rules` line, `ip route`/`ip rule` syntax. Addresses after the
+/// keywords that take one are checked; the line is kept as words.
+pub fn route_line(d: &mut Diagnostics, node: &Node, instance: &str) -> Option<VirtualRoute> {
+    let words: Vec<&super::lexer::Token> = std::iter::once(&node.keyword)
+        .chain(node.args.iter())
+        .collect();
+    let mut out = Vec::new();
+    let mut no_track = false;
+    let mut prev: Option<&str> = None;
+    for (idx, tok) in words.iter().enumerate() {
+        let w = tok.text.as_str();
+        if w == "no_track" {
+            no_track = true;
+            prev = Some(w);
+            continue;
+        }
+        let expects_addr = matches!(
+            prev,
+            Some(
+                "src"
+                    | "via"
+                    | "gw"
+                    | "from"
+                    | "to"
+                    | "or"
+                    | "blackhole"
+                    | "unreachable"
+                    | "prohibit"
+                    | "throw"
+            )
+        ) || (idx == 0
+            && w.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == ':'));
+        if expects_addr && w != "all" && w != "default" && parse_addr_prefix(w).is_err() {
+            d.warn(
+                &tok.span,
+                format!("({instance}) invalid address '{w}' in route/rule - skipping line"),
+            );
+            return None;
+        }
+        out.push(w.to_string());
+        prev = Some(w);
+    }
+    Some(VirtualRoute {
+        words: out,
+        no_track,
+        span: Some(node.keyword.span.clone()),
+    })
+}
+
+/// `NAME [weight W [reverse|noreverse]]` in a `track_*` block.
+pub fn track_ref(
+    d: &mut Diagnostics,
+    node: &Node,
+    owner: &str,
+    kind: &str,
+    weight_limit: i64,
+) -> Option<TrackRef> {
+    let mut r = TrackRef {
+        name: node.keyword.text.clone(),
+        weight: None,
+        reverse: None,
+        span: Some(node.keyword.span.clone()),
+    };
+    let args = &node.args;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].text.as_str() {
+            "weight" => {
+                let Some(v) = args.get(i + 1) else {
+                    d.warn(
+                        &args[i].span,
+                        format!(
+                            "({owner}) weight without value specified for {kind} {}",
+                            r.name
+                        ),
+                    );
+                    return Some(r);
+                };
+                match v.text.parse::<i64>() {
+                    Ok(w) if w.abs() <= weight_limit => r.weight = Some(w as i32),
+                    // keepalived: ±254 is clamped to ±253 (never reach 1 or 254 from 0 or 255).
+                    Ok(w) if w.abs() == 254 && weight_limit == 253 => {
+                        d.warn(
+                            &v.span,
+                            format!(
+                                "({owner}) weight for {} cannot be +/-254. Setting to +/-253",
+                                r.name
+                            ),
+                        );
+                        r.weight = Some(w.signum() as i32 * 253);
+                    }
+                    _ => {
+                        d.warn(&v.span, format!("({owner}) {kind} {}: weight must be between [-{weight_limit}:{weight_limit}] - ignoring", r.name));
+                        return None;
+                    }
+                }
+                i += 2;
+            }
+            "reverse" => {
+                r.reverse = Some(true);
+                i += 1;
+            }
+            "noreverse" => {
+                r.reverse = Some(false);
+                i += 1;
+            }
+            other => {
+                d.warn(
+                    &args[i].span,
+                    format!("({owner}) unknown {kind} option {other} - ignoring"),
+                );
+                i += 1;
+            }
+        }
+    }
+    Some(r)
+}

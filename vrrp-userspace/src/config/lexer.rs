@@ -1,0 +1,965 @@
+//! keepalived.conf lexer: turns files into logical lines of tokens with file/line/column spans.
+//!
+//! keepalived's syntax is line based, and everything that rewrites lines happens here, before any
+//! block structure is seen: `#`/`!` comments, `@ID`/`@^ID` conditional lines, `$NAME=` definitions
+//! (multi-line with a trailing `\`), `$NAME`/`${NAME}` expansion, `~SEQ(...)`/`~LST(...)`
+//! generators and the `include` family. A `{` or `}` outside quotes is always its own token, so
+//! `track_script { chk }` on one line gives four tokens.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::diag::{Diagnostics, Severity, Span};
+
+/// Largest configuration file read (keepalived configs are kilobytes; this stops a mistaken
+/// `include /dev/zero` or a huge binary from eating memory).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Most logical lines produced in total, generators included (man5 shows 65,024 instances from
+/// one line; this leaves room for that and stops runaway nesting).
+pub const MAX_LINES: usize = 500_000;
+/// Deepest nesting of includes.
+pub const MAX_INCLUDE_DEPTH: usize = 32;
+/// Deepest recursion of variable expansion and line rewriting.
+const MAX_REWRITE_DEPTH: usize = 32;
+/// Longest line after variable expansion.
+const MAX_EXPANDED_LEN: usize = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub text: String,
+    /// Whether any part of the token was quoted (a quoted `"{"` is not a brace).
+    pub quoted: bool,
+    pub span: Span,
+}
+
+impl Token {
+    pub fn is(&self, s: &str) -> bool {
+        !self.quoted && self.text == s
+    }
+}
+
+/// One logical line: what keepalived's `read_line` hands to the keyword parser.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub tokens: Vec<Token>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LexOptions {
+    /// Value `@ID` lines are compared with.
+    pub config_id: String,
+    /// keepalived's `-e/--all-config`: every missing include is an error.
+    pub all_config: bool,
+}
+
+/// Reads `path` and everything it includes. Problems become diagnostics; the result holds every
+/// line that could be read.
+pub fn lex(path: &Path, opts: &LexOptions, diags: &mut Diagnostics) -> Vec<Line> {
+    let mut lexer = Lexer {
+        opts,
+        diags,
+        defs: HashMap::new(),
+        stack: Vec::new(),
+        out: Vec::new(),
+        pending_def: None,
+        budget_exhausted: false,
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => lexer.read_file(path, None),
+        Ok(_) => lexer.diags.push(
+            Severity::Error,
+            None,
+            format!(
+                "Configuration file '{}' is not a regular file",
+                path.display()
+            ),
+        ),
+        Err(e) => lexer.diags.push(
+            Severity::Error,
+            None,
+            format!("Unable to find configuration file {} ({e})", path.display()),
+        ),
+    }
+    lexer.out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IncludeKind {
+    Plain,
+    Readable,
+    Match,
+    Wildcard,
+    Brace,
+    All,
+}
+
+impl IncludeKind {
+    fn from_keyword(s: &str) -> Option<Self> {
+        Some(match s {
+            "include" => IncludeKind::Plain,
+            "includer" => IncludeKind::Readable,
+            "includem" => IncludeKind::Match,
+            "includew" => IncludeKind::Wildcard,
+            "includeb" => IncludeKind::Brace,
+            "includea" => IncludeKind::All,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the text being processed came from. `exact` is false once the text has been rewritten
+/// (variables, generators): columns then point at the start of the original text.
+#[derive(Clone)]
+struct Origin {
+    file: Arc<PathBuf>,
+    line: u32,
+    column: u32,
+    exact: bool,
+}
+
+struct PendingDef {
+    name: String,
+    lines: Vec<String>,
+}
+
+struct Lexer<'a> {
+    opts: &'a LexOptions,
+    diags: &'a mut Diagnostics,
+    defs: HashMap<String, String>,
+    /// Canonical paths of the files being read, outermost first (include loop detection).
+    stack: Vec<PathBuf>,
+    out: Vec<Line>,
+    pending_def: Option<PendingDef>,
+    budget_exhausted: bool,
+}
+
+impl Lexer<'_> {
+    fn read_file(&mut self, path: &Path, included_from: Option<&Span>) {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if self.stack.contains(&canonical) {
+            self.diags.push(
+                Severity::Error,
+                included_from,
+                format!("include loop: '{}' is already being read", path.display()),
+            );
+            return;
+        }
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            self.diags.push(
+                Severity::Error,
+                included_from,
+                format!(
+                    "includes nested deeper than {MAX_INCLUDE_DEPTH} at '{}'",
+                    path.display()
+                ),
+            );
+            return;
+        }
+        let bytes = match read_limited(path) {
+            Ok(b) => b,
+            Err(msg) => {
+                self.diags.push(Severity::Error, included_from, msg);
+                return;
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<String> = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+            .collect();
+        let lines = Arc::new(lines);
+        let file = Arc::new(path.to_path_buf());
+        self.diags.add_source(&file, Arc::clone(&lines));
+        self.stack.push(canonical);
+        for (i, raw) in lines.iter().enumerate() {
+            if self.budget_exhausted {
+                break;
+            }
+            let origin = Origin {
+                file: Arc::clone(&file),
+                line: (i + 1) as u32,
+                column: 1,
+                exact: true,
+            };
+            self.physical_line(raw, &origin);
+        }
+        if let Some(def) = self.pending_def.take() {
+            // A definition whose last line still ended in `\` at end of file: keep what we have.
+            self.defs.insert(def.name, def.lines.join("\n"));
+        }
+        self.stack.pop();
+    }
+
+    fn physical_line(&mut self, raw: &str, origin: &Origin) {
+        if let Some(mut def) = self.pending_def.take() {
+            let text = decomment(raw);
+            let text = text.trim();
+            match text.strip_suffix('\\') {
+                Some(head) => {
+                    def.lines.push(head.trim_end().to_string());
+                    self.pending_def = Some(def);
+                }
+                None => {
+                    def.lines.push(text.to_string());
+                    self.defs.insert(def.name, def.lines.join("\n"));
+                }
+            }
+            return;
+        }
+        let text = decomment(raw);
+        self.rewrite(&text, origin, 0);
+    }
+
+    /// Applies `@` conditions, definitions, generators, expansion and includes to one line of
+    /// already decommented text, then tokenises what is left.
+    fn rewrite(&mut self, text: &str, origin: &Origin, depth: usize) {
+        if self.budget_exhausted {
+            return;
+        }
+        if depth > MAX_REWRITE_DEPTH {
+            self.diags.warn(
+                &self.span(origin, 0),
+                "line rewriting nested too deeply (recursive variable?) - skipping",
+            );
+            return;
+        }
+        let lead = text.len() - text.trim_start().len();
+        let body = text.trim();
+        if body.is_empty() {
+            return;
+        }
+        let origin = &Origin {
+            column: if origin.exact {
+                origin.column + text[..lead].chars().count() as u32
+            } else {
+                origin.column
+            },
+            ..origin.clone()
+        };
+
+        if let Some(rest) = body.strip_prefix('@') {
+            let (negate, rest) = match rest.strip_prefix('^') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let id_len = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let (id, remainder) = rest.split_at(id_len);
+            if (id == self.opts.config_id) != negate {
+                let skipped = body.len() - remainder.len();
+                let next = advance(origin, &body[..skipped]);
+                self.rewrite(remainder, &next, depth + 1);
+            }
+            return;
+        }
+
+        if let Some((name, value)) = parse_definition(body) {
+            match value.strip_suffix('\\') {
+                Some(head) => {
+                    self.pending_def = Some(PendingDef {
+                        name: name.to_string(),
+                        lines: vec![head.trim_end().to_string()],
+                    })
+                }
+                None => {
+                    self.defs.insert(name.to_string(), value.trim().to_string());
+                }
+            }
+            return;
+        }
+
+        if body.starts_with("~SEQ") || body.starts_with("~LST") {
+            self.generator(body, origin, depth);
+            return;
+        }
+
+        if body.contains('$') {
+            match expand(body, &self.defs, &origin.file) {
+                Ok(Some(expanded)) => {
+                    let rewritten = Origin {
+                        exact: false,
+                        ..origin.clone()
+                    };
+                    for part in expanded.split('\n') {
+                        let part = decomment(part);
+                        self.rewrite(&part, &rewritten, depth + 1);
+                    }
+                    return;
+                }
+                Ok(None) => {}
+                Err(msg) => {
+                    self.diags.warn(&self.span(origin, 0), msg);
+                    return;
+                }
+            }
+        }
+
+        let tokens = self.tokenize(body, origin);
+        if let Some(first) = tokens.first()
+            && !first.quoted
+            && let Some(kind) = IncludeKind::from_keyword(&first.text)
+        {
+            self.include(kind, &tokens);
+            return;
+        }
+        if !tokens.is_empty() {
+            if self.out.len() >= MAX_LINES {
+                self.budget_exhausted = true;
+                self.diags.error(
+                    &tokens[0].span,
+                    format!("configuration expands to more than {MAX_LINES} lines - stopping"),
+                );
+                return;
+            }
+            self.out.push(Line { tokens });
+        }
+    }
+
+    fn span(&self, origin: &Origin, offset_chars: u32) -> Span {
+        let column = if origin.exact {
+            origin.column + offset_chars
+        } else {
+            origin.column
+        };
+        Span::new(&origin.file, origin.line, column)
+    }
+
+    /// `~SEQ(var,start,step,end) rest`, `~SEQx(...)`, `~LST(var,v1,v2,...)`,
+    /// `~LST({a,b},{1,2},...) rest`: the rest of the line is repeated with the variable(s) bound.
+    fn generator(&mut self, body: &str, origin: &Origin, depth: usize) {
+        let span = self.span(origin, 0);
+        let Some(open) = body.find('(') else {
+            self.diags
+                .warn(&span, format!("Invalid generator specification '{body}'"));
+            return;
+        };
+        let Some(close) = matching_paren(body, open) else {
+            self.diags
+                .warn(&span, format!("Invalid generator specification '{body}'"));
+            return;
+        };
+        let head = &body[..open];
+        let params_text = &body[open + 1..close];
+        let rest = body[close + 1..].to_string();
+        let rewritten = Origin {
+            exact: false,
+            ..origin.clone()
+        };
+        let bindings: Vec<Vec<(String, String)>> = match head {
+            "~SEQ" | "~SEQx" => match seq_bindings(params_text, head == "~SEQx") {
+                Some(b) => b,
+                None => {
+                    self.diags
+                        .warn(&span, format!("Invalid ~SEQ definition '{body}'"));
+                    return;
+                }
+            },
+            "~LST" => match lst_bindings(params_text) {
+                Some(b) => b,
+                None => {
+                    self.diags
+                        .warn(&span, format!("Invalid ~LST specification '{body}'"));
+                    return;
+                }
+            },
+            _ => {
+                self.diags
+                    .warn(&span, format!("Invalid generator specification '{body}'"));
+                return;
+            }
+        };
+        for binding in bindings {
+            if self.budget_exhausted {
+                return;
+            }
+            let saved: Vec<(String, Option<String>)> = binding
+                .iter()
+                .map(|(k, _)| (k.clone(), self.defs.get(k).cloned()))
+                .collect();
+            for (k, v) in &binding {
+                self.defs.insert(k.clone(), v.clone());
+            }
+            self.rewrite(&rest, &rewritten, depth + 1);
+            for (k, old) in saved {
+                match old {
+                    Some(v) => self.defs.insert(k, v),
+                    None => self.defs.remove(&k),
+                };
+            }
+        }
+    }
+
+    fn include(&mut self, kind: IncludeKind, tokens: &[Token]) {
+        let keyword = &tokens[0];
+        if tokens.len() < 2 {
+            self.diags.warn(
+                &keyword.span,
+                format!("'{}' needs a file name", keyword.text),
+            );
+            return;
+        }
+        let base = keyword
+            .span
+            .file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        // Which problems are errors (keepalived's include_check bits): missing files for
+        // includem/includeb, unmatched wildcards for includew, unreadable files for includer;
+        // includea and -e make them all errors. Otherwise they are only noted.
+        let all = self.opts.all_config || kind == IncludeKind::All;
+        let missing_is_error = all || matches!(kind, IncludeKind::Match | IncludeKind::Brace);
+        let nomatch_is_error = all || kind == IncludeKind::Wildcard;
+        let unreadable_is_error = all || kind == IncludeKind::Readable;
+        let sev = |error: bool| {
+            if error {
+                Severity::Error
+            } else {
+                Severity::Note
+            }
+        };
+        for pattern_tok in &tokens[1..] {
+            let pattern = &pattern_tok.text;
+            let mut any_missing = false;
+            let mut matched: Vec<PathBuf> = Vec::new();
+            for alt in expand_braces(pattern) {
+                let full = if Path::new(&alt).is_absolute() {
+                    PathBuf::from(&alt)
+                } else {
+                    base.join(&alt)
+                };
+                let full_s = full.to_string_lossy().to_string();
+                let has_wild = alt.contains(['*', '?', '[']);
+                match glob::glob(&full_s) {
+                    Ok(paths) => {
+                        let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+                        found.sort();
+                        if found.is_empty() && !has_wild {
+                            any_missing = true;
+                        }
+                        matched.extend(found);
+                    }
+                    Err(e) => {
+                        self.diags.warn(
+                            &pattern_tok.span,
+                            format!("invalid include pattern '{pattern}': {e}"),
+                        );
+                    }
+                }
+            }
+            if matched.is_empty() {
+                let (severity, msg) = if any_missing {
+                    (
+                        sev(missing_is_error),
+                        format!("Config files missing '{pattern}'."),
+                    )
+                } else {
+                    (
+                        sev(nomatch_is_error),
+                        format!("No config files matched '{pattern}'."),
+                    )
+                };
+                self.diags.push(severity, Some(&pattern_tok.span), msg);
+                continue;
+            }
+            if any_missing && (all || kind == IncludeKind::Brace) {
+                self.diags.error(
+                    &pattern_tok.span,
+                    format!("Some config files missing: \"{pattern}\"."),
+                );
+                continue;
+            }
+            for path in matched {
+                let is_regular_non_exec = std::fs::metadata(&path)
+                    .map(|m| {
+                        use std::os::unix::fs::PermissionsExt;
+                        m.is_file() && m.permissions().mode() & 0o111 == 0
+                    })
+                    .unwrap_or(false);
+                if !is_regular_non_exec {
+                    self.diags.push(
+                        sev(unreadable_is_error),
+                        Some(&pattern_tok.span),
+                        format!("Configuration file '{}' is not a regular non-executable file - skipping", path.display()),
+                    );
+                    continue;
+                }
+                self.read_file(&path, Some(&pattern_tok.span));
+            }
+        }
+    }
+
+    /// Splits a decommented line into words. Braces outside quotes are words of their own;
+    /// quoted parts lose their quotes and have their escapes applied.
+    fn tokenize(&mut self, body: &str, origin: &Origin) -> Vec<Token> {
+        let chars: Vec<char> = body.chars().collect();
+        let mut tokens = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == ' ' || c == '\t' || c == '\r' || c == '\x0b' || c == '\x0c' {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            if c == '{' || c == '}' {
+                tokens.push(Token {
+                    text: c.to_string(),
+                    quoted: false,
+                    span: self.span(origin, start as u32),
+                });
+                i += 1;
+                continue;
+            }
+            let mut text = String::new();
+            let mut quoted = false;
+            while i < chars.len() {
+                let c = chars[i];
+                if matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c' | '{' | '}') {
+                    break;
+                }
+                if c == '"' || c == '\'' {
+                    quoted = true;
+                    let quote = c;
+                    i += 1;
+                    let mut closed = false;
+                    while i < chars.len() {
+                        let q = chars[i];
+                        if q == quote {
+                            closed = true;
+                            i += 1;
+                            break;
+                        }
+                        if q == '\\' && i + 1 < chars.len() {
+                            i = unescape(&chars, i + 1, &mut text);
+                            continue;
+                        }
+                        text.push(q);
+                        i += 1;
+                    }
+                    if !closed {
+                        self.diags.warn(
+                            &self.span(origin, start as u32),
+                            format!(
+                                "String '{}': missing terminating {quote}",
+                                chars[start..].iter().collect::<String>()
+                            ),
+                        );
+                    }
+                    continue;
+                }
+                if c == '\\' && i + 1 < chars.len() {
+                    let n = chars[i + 1];
+                    if matches!(n, '#' | '!' | '"' | '\'' | '{' | '}' | ' ' | '\\') {
+                        text.push(n);
+                        i += 2;
+                        continue;
+                    }
+                }
+                text.push(c);
+                i += 1;
+            }
+            tokens.push(Token {
+                text,
+                quoted,
+                span: self.span(origin, start as u32),
+            });
+        }
+        tokens
+    }
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("Unable to read configuration file {} ({e})", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("Unable to read configuration file {} ({e})", path.display()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "configuration file {} is larger than {MAX_FILE_BYTES} bytes",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
+fn advance(origin: &Origin, consumed: &str) -> Origin {
+    if origin.exact {
+        Origin {
+            column: origin.column + consumed.chars().count() as u32,
+            ..origin.clone()
+        }
+    } else {
+        origin.clone()
+    }
+}
+
+/// Applies one backslash escape starting at `chars[i]` (the character after `\`); returns the
+/// index after it. Escapes as in keepalived's quoted strings: `\n \t \r \xXX \nnn \cC`.
+fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
+    let c = chars[i];
+    match c {
+        'n' => {
+            out.push('\n');
+            i + 1
+        }
+        't' => {
+            out.push('\t');
+            i + 1
+        }
+        'r' => {
+            out.push('\r');
+            i + 1
+        }
+        'x' => {
+            let digits: String = chars[i + 1..]
+                .iter()
+                .take(2)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect();
+            match u8::from_str_radix(&digits, 16) {
+                Ok(v) if !digits.is_empty() => {
+                    out.push(v as char);
+                    i + 1 + digits.len()
+                }
+                _ => {
+                    out.push('x');
+                    i + 1
+                }
+            }
+        }
+        '0'..='7' => {
+            let digits: String = chars[i..]
+                .iter()
+                .take(3)
+                .take_while(|c| ('0'..='7').contains(c))
+                .collect();
+            let v = u32::from_str_radix(&digits, 8).unwrap_or(0) & 0xff;
+            out.push(char::from_u32(v).unwrap_or('?'));
+            i + digits.len()
+        }
+        'c' if i + 1 < chars.len() => {
+            out.push(char::from_u32((chars[i + 1] as u32) & 0x1f).unwrap_or('?'));
+            i + 2
+        }
+        other => {
+            out.push(other);
+            i + 1
+        }
+    }
+}
+
+/// Cuts a `#` or `!` comment off, unless inside quotes or escaped with `\`.
+pub fn decomment(line: &str) -> String {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '"' | '\'' => match quote {
+                Some(q) if q == c => quote = None,
+                None => quote = Some(c),
+                _ => {}
+            },
+            '#' | '!' if quote.is_none() => return line[..i].to_string(),
+            _ => {}
+        }
+    }
+    line.to_string()
+}
+
+/// `$NAME=VALUE` (no space before `=`).
+fn parse_definition(body: &str) -> Option<(&str, &str)> {
+    let rest = body.strip_prefix('$')?;
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    if name_len == 0
+        || !rest[..1]
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_')
+    {
+        return None;
+    }
+    let after = &rest[name_len..];
+    let value = after.strip_prefix('=')?;
+    Some((&rest[..name_len], value))
+}
+
+/// Expands `$NAME` and `${NAME}` (and keepalived's predefined `${_...}` names). Returns None if
+/// nothing changed. Undefined names stay as written.
+fn expand(
+    text: &str,
+    defs: &HashMap<String, String>,
+    file: &Path,
+) -> Result<Option<String>, String> {
+    let mut current = text.to_string();
+    let mut changed = false;
+    for _ in 0..MAX_REWRITE_DEPTH {
+        let (next, did) = expand_once(&current, defs, file);
+        if !did {
+            return Ok(changed.then_some(current));
+        }
+        if next.len() > MAX_EXPANDED_LEN {
+            return Err(format!(
+                "variable expansion of '{text}' is longer than {MAX_EXPANDED_LEN} bytes - skipping"
+            ));
+        }
+        changed = true;
+        current = next;
+    }
+    Err(format!(
+        "variable expansion of '{text}' does not terminate - skipping"
+    ))
+}
+
+fn expand_once(text: &str, defs: &HashMap<String, String>, file: &Path) -> (String, bool) {
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(inner) = after.strip_prefix('{')
+            && let Some(end) = inner.find('}')
+        {
+            let spec = &inner[..end];
+            if let Some(value) = lookup(spec, defs, file) {
+                out.push_str(&value);
+                changed = true;
+                rest = &inner[end + 1..];
+                continue;
+            }
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..name_len];
+        if name_len > 0
+            && let Some(value) = defs.get(name)
+        {
+            out.push_str(value);
+            changed = true;
+            rest = &after[name_len..];
+            continue;
+        }
+        out.push('$');
+        rest = after;
+    }
+    out.push_str(rest);
+    (out, changed)
+}
+
+fn lookup(spec: &str, defs: &HashMap<String, String>, file: &Path) -> Option<String> {
+    let mut words = spec.split_whitespace();
+    let name = words.next()?;
+    match name {
+        "_PWD" => Some(
+            file.parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        // Escaped so that the comment stripper and tokenizer keep them as literal characters.
+        "_HASH" => Some("\\#".into()),
+        "_BANG" => Some("\\!".into()),
+        "_INSTANCE" => Some(String::new()),
+        "_ENV" => words.next().map(|v| std::env::var(v).unwrap_or_default()),
+        "_RANDOM" => {
+            let min: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            let max: u64 = words
+                .next()
+                .and_then(|w| w.parse().ok())
+                .unwrap_or(32767)
+                .max(min);
+            Some((min + random_u64() % (max - min + 1)).to_string())
+        }
+        _ => defs.get(name).cloned(),
+    }
+}
+
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    h.finish()
+}
+
+fn matching_paren(s: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in s[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits at commas that are not inside `{}`.
+fn split_top(s: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                cur.push(c)
+            }
+            '}' => {
+                depth -= 1;
+                cur.push(c)
+            }
+            ',' if depth == 0 => parts.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(c),
+        }
+    }
+    parts.push(cur.trim().to_string());
+    parts
+}
+
+fn is_var_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Most values one generator may produce.
+const MAX_GENERATED: i64 = 500_000;
+
+/// `var,start,step,end` or `var,start,end` or `var,end` (keepalived's defaults: start 1, step 1).
+fn seq_bindings(params: &str, hex: bool) -> Option<Vec<Vec<(String, String)>>> {
+    let parts = split_top(params);
+    let var = parts.first()?.clone();
+    if !is_var_name(&var) {
+        return None;
+    }
+    let nums: Vec<i64> = parts[1..]
+        .iter()
+        .map(|p| p.parse::<i64>().ok())
+        .collect::<Option<_>>()?;
+    let (start, step, end) = match nums.as_slice() {
+        [end] => (1, 1, *end),
+        [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
+        [start, step, end] => (*start, *step, *end),
+        _ => return None,
+    };
+    if step == 0 || (hex && (start < 0 || end < 0)) {
+        return None;
+    }
+    let count = (end - start) / step + 1;
+    if count <= 0 {
+        return Some(Vec::new());
+    }
+    if count > MAX_GENERATED {
+        return None;
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    let mut v = start;
+    for _ in 0..count {
+        let text = if hex { format!("{v:x}") } else { v.to_string() };
+        out.push(vec![(var.clone(), text)]);
+        v += step;
+    }
+    Some(out)
+}
+
+/// `var,v1,v2,...` or `{a,b},{1,2},...` (each row binds the variables of the first group).
+fn lst_bindings(params: &str) -> Option<Vec<Vec<(String, String)>>> {
+    let parts = split_top(params);
+    let first = parts.first()?;
+    if let Some(vars) = first.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        let vars: Vec<String> = vars.split(',').map(|v| v.trim().to_string()).collect();
+        if !vars.iter().all(|v| is_var_name(v)) {
+            return None;
+        }
+        let mut out = Vec::new();
+        for row in &parts[1..] {
+            let values: Vec<String> = match row.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
+            {
+                Some(inner) => inner.split(',').map(|v| v.trim().to_string()).collect(),
+                None => vec![row.clone()],
+            };
+            out.push(
+                vars.iter()
+                    .cloned()
+                    .zip(values.into_iter().chain(std::iter::repeat(String::new())))
+                    .collect(),
+            );
+        }
+        return Some(out);
+    }
+    if !is_var_name(first) {
+        return None;
+    }
+    Some(
+        parts[1..]
+            .iter()
+            .map(|v| vec![(first.clone(), v.clone())])
+            .collect(),
+    )
+}
+
+/// Expands `{a,b}` alternatives in an include pattern (as glob's GLOB_BRACE), at most a few
+/// thousand results.
+fn expand_braces(pattern: &str) -> Vec<String> {
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_string()];
+    };
+    let mut depth = 0;
+    let mut close = None;
+    for (i, c) in pattern[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![pattern.to_string()];
+    };
+    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
+    let mut out = Vec::new();
+    for alt in split_top(&pattern[open + 1..close]) {
+        for rest in expand_braces(&format!("{alt}{tail}")) {
+            if out.len() >= 4096 {
+                return out;
+            }
+            out.push(format!("{head}{rest}"));
+        }
+    }
+    out
+}
+
+/// Default config-id: the first component of the host name (keepalived uses `uname`'s nodename).
+pub fn default_config_id() -> String {
+    // /proc/sys/kernel/hostname is uname's nodename for this UTS namespace.
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    name.trim()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}

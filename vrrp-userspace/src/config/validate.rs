@@ -1,0 +1,695 @@
+//! Validation as keepalived does it when it completes its configuration (vrrp.c
+//! `vrrp_complete_instance`, `check_vrid_conflicts`, script security): fills in derived values
+//! (priority from state, effective version and family), clears settings that cannot work with a
+//! keepalived-worded diagnostic, and reports what stops the configuration from running.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use super::diag::{Diagnostics, Severity, Span};
+use super::model::*;
+
+/// Checks that look at this machine rather than the file.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemChecks {
+    /// Disable `vrrp_script`s whose program is missing or not executable (keepalived does).
+    pub scripts: bool,
+    /// Warn about interfaces that do not exist (keepalived does).
+    pub interfaces: bool,
+}
+
+/// Most addresses one advert carries (the count field is 8 bits).
+const VRRP_MAX_ADDR: usize = 255;
+/// keepalived's DEFAULT_MTU when the interface is unknown.
+const DEFAULT_MTU: usize = 1500;
+
+pub fn validate(cfg: &mut Config, sys: SystemChecks, d: &mut Diagnostics) {
+    resolve_track_refs(cfg, d);
+    if sys.scripts {
+        check_scripts(cfg, d);
+    }
+    // keepalived stops the VRRP process when an instance fails completion; the instance stays
+    // in the model (for --dump) and the Error diagnostic makes `load` fail.
+    for inst in &mut cfg.vrrp_instances {
+        complete_instance(inst, &cfg.global_defs, sys, d);
+    }
+    check_sync_groups(cfg, d);
+    check_vrid_conflicts(cfg, d);
+}
+
+fn span_of(s: &Option<Span>) -> Option<&Span> {
+    s.as_ref()
+}
+
+fn resolve_track_refs(cfg: &mut Config, d: &mut Diagnostics) {
+    let scripts: Vec<String> = cfg
+        .vrrp_scripts
+        .iter()
+        .filter(|s| s.script.is_some())
+        .map(|s| s.name.clone())
+        .collect();
+    let files: Vec<String> = cfg
+        .track_files
+        .iter()
+        .filter(|f| f.file.is_some())
+        .map(|f| f.name.clone())
+        .collect();
+    let owners = cfg
+        .vrrp_instances
+        .iter_mut()
+        .map(|i| (i.name.clone(), &mut i.track_script, &mut i.track_file))
+        .chain(
+            cfg.vrrp_sync_groups
+                .iter_mut()
+                .map(|g| (g.name.clone(), &mut g.track_script, &mut g.track_file)),
+        );
+    for (owner, ts, tf) in owners {
+        ts.retain(|r| {
+            let ok = scripts.contains(&r.name);
+            if !ok {
+                d.push(
+                    Severity::Warning,
+                    span_of(&r.span),
+                    format!("({owner}) track script {} not found, ignoring...", r.name),
+                );
+            }
+            ok
+        });
+        tf.retain(|r| {
+            let ok = files.contains(&r.name);
+            if !ok {
+                d.push(
+                    Severity::Warning,
+                    span_of(&r.span),
+                    format!("({owner}) track file {} not found, ignoring...", r.name),
+                );
+            }
+            ok
+        });
+    }
+}
+
+/// Whether `program` names an executable file, directly or through `$PATH` (as keepalived's
+/// `check_script_secure` resolves it).
+pub fn executable_exists(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let is_exec = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if program.contains('/') {
+        return is_exec(Path::new(program));
+    }
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':')
+        .any(|dir| !dir.is_empty() && is_exec(&Path::new(dir).join(program)))
+}
+
+fn check_scripts(cfg: &mut Config, d: &mut Diagnostics) {
+    let mut any_script = false;
+    for s in &mut cfg.vrrp_scripts {
+        let Some(program) = s.script.as_ref().and_then(|sc| sc.args.first()) else {
+            continue;
+        };
+        if !executable_exists(program) {
+            d.push(
+                Severity::Warning,
+                span_of(&s.span),
+                format!(
+                    "Disabling track script {} since not found/accessible",
+                    s.name
+                ),
+            );
+            s.enabled = false;
+        } else {
+            any_script = true;
+        }
+    }
+    let disabled: Vec<String> = cfg
+        .vrrp_scripts
+        .iter()
+        .filter(|s| !s.enabled)
+        .map(|s| s.name.clone())
+        .collect();
+    for i in &mut cfg.vrrp_instances {
+        i.track_script.retain(|r| !disabled.contains(&r.name));
+        any_script |= notify_has_script(&i.notify);
+    }
+    for g in &mut cfg.vrrp_sync_groups {
+        g.track_script.retain(|r| !disabled.contains(&r.name));
+        any_script |= notify_has_script(&g.notify);
+    }
+    let gd = &cfg.global_defs;
+    any_script |= [&gd.notify_fifo, &gd.vrrp_notify_fifo]
+        .iter()
+        .any(|f| f.as_ref().is_some_and(|f| f.script.is_some()));
+    if any_script && !gd.enable_script_security {
+        d.push(
+            Severity::Warning,
+            None,
+            "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+        );
+    }
+}
+
+fn notify_has_script(n: &Notify) -> bool {
+    n.master.is_some()
+        || n.backup.is_some()
+        || n.fault.is_some()
+        || n.stop.is_some()
+        || n.notify.is_some()
+        || n.master_rx_lower_pri.is_some()
+        || matches!(n.deleted, Some(Some(_)))
+}
+
+fn interface_exists(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).exists()
+}
+
+fn is_link_local(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V4(v4) => v4.is_link_local(),
+    }
+}
+
+/// keepalived's `chk_min_cfg` + `vrrp_complete_instance`. Stops early (after an Error
+/// diagnostic) where keepalived would refuse to run.
+fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: &mut Diagnostics) {
+    let name = inst.name.clone();
+    let at = inst.span.clone();
+    let at = at.as_ref();
+    let spans = inst.keyword_spans.clone();
+    // The keyword a diagnostic is about, else the instance itself.
+    let kw = |k: &str| spans.get(k).or(at);
+    let warn = |d: &mut Diagnostics, msg: String| d.push(Severity::Warning, at, msg);
+    let warn_at = |d: &mut Diagnostics, k: &str, msg: String| d.push(Severity::Warning, kw(k), msg);
+
+    if let Some(ifname) = &inst.interface
+        && sys.interfaces
+        && !interface_exists(ifname)
+    {
+        warn_at(
+            d,
+            "interface",
+            format!("WARNING - interface {ifname} for vrrp_instance {name} doesn't exist"),
+        );
+    }
+    if sys.interfaces {
+        for t in &inst.track_interface {
+            if !interface_exists(&t.name) {
+                d.push(
+                    Severity::Warning,
+                    span_of(&t.span),
+                    format!("({name}) tracked interface {} doesn't exist", t.name),
+                );
+            }
+        }
+    }
+
+    if let Some(ifname) = inst.interface.clone() {
+        inst.track_interface.retain(|t| {
+            let own = t.name == ifname;
+            if own {
+                d.push(
+                    Severity::Warning,
+                    span_of(&t.span),
+                    format!("({name}) Ignoring track_interface {ifname} since own interface"),
+                );
+            }
+            !own
+        });
+    }
+
+    // vrrp_end_handler
+    if inst.unicast_peer.is_empty() && inst.unicast_ttl.is_some() {
+        warn_at(
+            d,
+            "unicast_ttl",
+            format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
+        );
+        inst.unicast_ttl = None;
+    }
+
+    // chk_min_cfg
+    if inst.virtual_router_id.is_none() {
+        d.push(
+            Severity::Error,
+            at,
+            format!("({name}) the virtual router id must be set"),
+        );
+        return;
+    }
+    if inst.interface.is_none() && !inst.is_unicast() {
+        d.push(Severity::Error, at, format!("({name}) Unknown interface!"));
+        return;
+    }
+
+    let strict = inst.strict_mode.unwrap_or(g.vrrp_strict);
+    let family = inst
+        .virtual_ipaddress
+        .first()
+        .map(|v| Family::of(&v.address))
+        .unwrap_or(Family::Ipv4);
+    inst.family = Some(family);
+    if family == Family::Ipv6 {
+        if inst.version == Some(2) {
+            warn_at(
+                d,
+                "version",
+                format!("({name}) cannot use IPv6 with VRRP version 2; setting version 3"),
+            );
+        }
+        inst.version = Some(3);
+    }
+    let version = *inst.version.get_or_insert(g.vrrp_version);
+
+    if inst.virtual_ipaddress.is_empty() && !inst.no_virtual_ipaddress {
+        if version == 3 || strict {
+            d.push(
+                Severity::Error,
+                at,
+                format!("({name}) No VIP specified; at least one is required"),
+            );
+            return;
+        }
+        warn(
+            d,
+            format!("({name}) No VIP specified; at least one is sensible"),
+        );
+    }
+
+    // keepalived-behaviour.md §1.3: an omitted priority follows the state.
+    let priority = *inst
+        .priority
+        .get_or_insert(if inst.state == Some(InitialState::Master) {
+            255
+        } else {
+            100
+        });
+    let owner = priority == 255;
+    match inst.state {
+        None => {
+            inst.state = Some(if owner {
+                InitialState::Master
+            } else {
+                InitialState::Backup
+            })
+        }
+        Some(s) if strict && (s == InitialState::Master) != owner => {
+            warn_at(
+                d,
+                "state",
+                format!("({name}) State MASTER must match being address owner"),
+            );
+            inst.state = Some(if owner {
+                InitialState::Master
+            } else {
+                InitialState::Backup
+            });
+        }
+        _ => {}
+    }
+
+    if let Some(auth) = &inst.authentication {
+        let msg = if strict {
+            Some(format!(
+                "({name}) Strict mode does not support authentication. Ignoring."
+            ))
+        } else if version == 3 {
+            Some(format!(
+                "({name}) VRRP version 3 does not support authentication. Ignoring."
+            ))
+        } else if auth.auth_pass.is_empty() {
+            Some(format!(
+                "({name}) Authentication specified but no password given. Ignoring"
+            ))
+        } else {
+            None
+        };
+        match msg {
+            Some(m) => {
+                warn_at(d, "authentication", m);
+                inst.authentication = None;
+            }
+            None if auth.auth_type == AuthType::Ah => {
+                // IPSEC-AH (HMAC-MD5-96 over protocol 51) is not implemented; running without it
+                // would make every peer reject our adverts.
+                d.push(Severity::Error, kw("authentication"), format!("({name}) auth_type AH is not supported by vrrpd - use PASS or no authentication"));
+            }
+            None => {}
+        }
+    }
+
+    if strict && inst.is_unicast() {
+        d.push(
+            Severity::Error,
+            kw("unicast_peer"),
+            format!("({name}) Unicast peers are not supported in strict mode"),
+        );
+        return;
+    }
+    if inst.interface.is_none() {
+        match inst.src_ip {
+            None => {
+                d.push(
+                    Severity::Error,
+                    at,
+                    format!("({name}): Unicast instances must have unicast_src_ip or interface"),
+                );
+                return;
+            }
+            Some(src) if family == Family::Ipv6 && is_link_local(&src) => {
+                d.push(
+                    Severity::Error,
+                    kw("unicast_src_ip"),
+                    format!("({name}) Non link-local address required if interface omitted"),
+                );
+                return;
+            }
+            _ => {}
+        }
+    }
+    if inst.unicast_configured && inst.unicast_peer.is_empty() {
+        if inst.unicast_fault_no_peer {
+            d.push(
+                Severity::Note,
+                at,
+                format!("({name}) Cannot use unicast without any peers - going to fault state"),
+            );
+        } else {
+            warn(
+                d,
+                format!(
+                    "({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."
+                ),
+            );
+        }
+    }
+    if family == Family::Ipv6
+        && !inst.is_unicast()
+        && let Some(first) = inst.virtual_ipaddress.first()
+        && !is_link_local(&first.address)
+    {
+        if strict {
+            warn_at(
+                d,
+                "virtual_ipaddress",
+                format!("({name}) the first IPv6 VIP address must be link local"),
+            );
+        } else {
+            d.push(
+                Severity::Note,
+                kw("virtual_ipaddress"),
+                format!("({name}) the first IPv6 VIP address should be link local"),
+            );
+        }
+    }
+
+    let hdr = match family {
+        Family::Ipv4 => 14 + 20 + 8 + if version == 2 { 8 } else { 0 },
+        Family::Ipv6 => 14 + 40 + 8,
+    };
+    let addr_len = if family == Family::Ipv4 { 4 } else { 16 };
+    let max_addr = ((DEFAULT_MTU - hdr) / addr_len).min(VRRP_MAX_ADDR);
+    if inst.virtual_ipaddress.len() > max_addr {
+        warn_at(
+            d,
+            "virtual_ipaddress",
+            format!(
+                "({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_addr} addresses) - excess moved to eVIPs",
+                inst.virtual_ipaddress.len()
+            ),
+        );
+        let excess = inst.virtual_ipaddress.split_off(max_addr);
+        inst.virtual_ipaddress_excluded.extend(excess);
+    }
+
+    if owner && inst.nopreempt {
+        warn_at(
+            d,
+            "nopreempt",
+            format!("({name}) nopreempt is incompatible with priority 255. resetting nopreempt"),
+        );
+        inst.nopreempt = false;
+    }
+    if inst.state == Some(InitialState::Master) {
+        if inst.nopreempt {
+            warn_at(
+                d,
+                "nopreempt",
+                format!(
+                    "({name}) Warning - nopreempt will not work with initial state MASTER - clearing"
+                ),
+            );
+            inst.nopreempt = false;
+        }
+        if inst.preempt_delay_us > 0 {
+            warn_at(
+                d,
+                "preempt_delay",
+                format!(
+                    "({name}) Warning - preempt delay will not work with initial state MASTER - clearing"
+                ),
+            );
+            inst.preempt_delay_us = 0;
+        }
+    }
+    if inst.preempt_delay_us > 0 {
+        if strict {
+            warn_at(
+                d,
+                "preempt_delay",
+                format!("({name}) preempt_delay is incompatible with strict mode - resetting"),
+            );
+            inst.preempt_delay_us = 0;
+        }
+        if inst.nopreempt && inst.preempt_delay_us > 0 {
+            warn(
+                d,
+                format!("({name}) preempt_delay is incompatible with nopreempt mode - resetting"),
+            );
+            inst.preempt_delay_us = 0;
+        }
+    }
+    if strict && inst.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts) != 3 {
+        warn_at(
+            d,
+            "down_timer_adverts",
+            format!("({name}) down_timer_adverts is incompatible with strict mode - resetting"),
+        );
+        inst.down_timer_adverts = Some(3);
+    }
+    if strict && !owner && version == 2 && inst.accept == Some(true) {
+        warn_at(
+            d,
+            "accept",
+            format!(
+                "({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"
+            ),
+        );
+        inst.accept = Some(false);
+    }
+    if inst.is_unicast() && inst.mcast_dst_ip.is_some() {
+        warn_at(
+            d,
+            "mcast_dst_ip",
+            format!("({name}) multicast destination specified with unicast - ignoring"),
+        );
+        inst.mcast_dst_ip = None;
+    }
+    if let Some(dst) = inst.mcast_dst_ip
+        && Family::of(&dst) != family
+    {
+        warn_at(
+            d,
+            "mcast_dst_ip",
+            format!(
+                "({name}) mcast dest address {dst} does not match the instance's address family - ignoring"
+            ),
+        );
+        inst.mcast_dst_ip = None;
+    }
+    if strict {
+        if inst.garp.garp_lower_prio_repeat.is_some_and(|r| r != 0) {
+            warn_at(
+                d,
+                "garp_lower_prio_repeat",
+                format!("({name}) Strict mode requires no repeat garps. resetting"),
+            );
+            inst.garp.garp_lower_prio_repeat = Some(0);
+        }
+        if inst.garp.garp_lower_prio_delay.is_some_and(|r| r != 0) {
+            warn_at(
+                d,
+                "garp_lower_prio_delay",
+                format!("({name}) Strict mode requires no repeat garp delay. resetting"),
+            );
+            inst.garp.garp_lower_prio_delay = Some(0);
+        }
+        if inst.lower_prio_no_advert == Some(false) {
+            warn_at(
+                d,
+                "lower_prio_no_advert",
+                format!("({name}) Strict mode requires no lower priority advert. resetting"),
+            );
+            inst.lower_prio_no_advert = Some(true);
+        }
+        if inst.higher_prio_send_advert == Some(true) {
+            warn_at(
+                d,
+                "higher_prio_send_advert",
+                format!(
+                    "({name}) strict mode requires higher_prio_send_advert to be clear. resetting"
+                ),
+            );
+            inst.higher_prio_send_advert = Some(false);
+        }
+    }
+
+    // Advert interval (vrrp.c ~3250): v2 whole seconds, v3 centiseconds.
+    let adv = inst.advert_int_us;
+    if version == 2 {
+        if !adv.is_multiple_of(SECOND_US) {
+            warn_at(
+                d,
+                "advert_int",
+                format!(
+                    "({name}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
+                    adv as f64 / 1e6
+                ),
+            );
+            let rounded = (adv + SECOND_US / 2) / SECOND_US * SECOND_US;
+            inst.advert_int_us = rounded.max(SECOND_US);
+        }
+    } else if adv >= 4096 * 10_000 {
+        warn_at(
+            d,
+            "advert_int",
+            format!(
+                "({name}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s",
+                adv as f64 / 1e6
+            ),
+        );
+        inst.advert_int_us = 4095 * 10_000;
+    } else if !adv.is_multiple_of(10_000) {
+        warn_at(
+            d,
+            "advert_int",
+            format!(
+                "({name}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding",
+                adv as f64 / 1e6
+            ),
+        );
+        let rounded = (adv + 5_000) / 10_000 * 10_000;
+        inst.advert_int_us = rounded.max(10_000);
+    }
+}
+
+fn check_sync_groups(cfg: &mut Config, d: &mut Diagnostics) {
+    let names: Vec<String> = cfg.vrrp_instances.iter().map(|i| i.name.clone()).collect();
+    let mut member_of: HashMap<String, String> = HashMap::new();
+    for g in &mut cfg.vrrp_sync_groups {
+        let at = g.span.clone();
+        let mut kept = Vec::new();
+        for m in std::mem::take(&mut g.group) {
+            if !names.contains(&m) {
+                d.push(
+                    Severity::Warning,
+                    at.as_ref(),
+                    format!(
+                        "Virtual router {m} specified in sync group {} doesn't exist - ignoring",
+                        g.name
+                    ),
+                );
+                continue;
+            }
+            if let Some(other) = member_of.get(&m) {
+                d.push(
+                    Severity::Warning,
+                    at.as_ref(),
+                    format!(
+                        "VRRP instance {m} is already in sync group {other} - ignoring it in {}",
+                        g.name
+                    ),
+                );
+                continue;
+            }
+            member_of.insert(m.clone(), g.name.clone());
+            kept.push(m);
+        }
+        g.group = kept;
+        match g.group.len() {
+            0 => d.push(Severity::Warning, at.as_ref(), format!("Sync group {} has no virtual router(s) - removing", g.name)),
+            1 => d.push(Severity::Warning, at.as_ref(), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name)),
+            _ => {}
+        }
+    }
+    cfg.vrrp_sync_groups.retain(|g| !g.group.is_empty());
+}
+
+fn check_vrid_conflicts(cfg: &Config, d: &mut Diagnostics) {
+    let g = &cfg.global_defs;
+    let insts: Vec<&Instance> = cfg
+        .vrrp_instances
+        .iter()
+        .filter(|i| i.virtual_router_id.is_some())
+        .collect();
+    for (a_idx, a) in insts.iter().enumerate() {
+        for b in &insts[..a_idx] {
+            if a.virtual_router_id != b.virtual_router_id || a.family != b.family {
+                continue;
+            }
+            let vrid = a.virtual_router_id.unwrap_or(0);
+            let fam = if a.family == Some(Family::Ipv6) { 6 } else { 4 };
+            if a.is_unicast() || b.is_unicast() {
+                if a.is_unicast() != b.is_unicast() || a.interface != b.interface {
+                    continue;
+                }
+                if a.src_ip.is_some() && b.src_ip.is_some() && a.src_ip != b.src_ip {
+                    continue;
+                }
+                let overlap = a
+                    .unicast_peer
+                    .iter()
+                    .any(|p| b.unicast_peer.iter().any(|q| q.address == p.address));
+                if overlap {
+                    d.push(
+                        Severity::Error,
+                        span_of(&a.span),
+                        format!(
+                            "({}) duplicate VRID conflict with {} VRID {vrid}",
+                            a.name, b.name
+                        ),
+                    );
+                }
+                continue;
+            }
+            if a.interface != b.interface {
+                continue;
+            }
+            let group = |i: &Instance| {
+                i.mcast_dst_ip.unwrap_or(match i.family {
+                    Some(Family::Ipv6) => IpAddr::V6(g.vrrp_mcast_group6),
+                    _ => IpAddr::V4(g.vrrp_mcast_group4),
+                })
+            };
+            if group(a) != group(b) {
+                continue;
+            }
+            d.push(
+                Severity::Error,
+                span_of(&a.span),
+                format!(
+                    "{} and {} both use VRID {vrid} with IPv{fam} on interface {}",
+                    b.name,
+                    a.name,
+                    a.interface.as_deref().unwrap_or("?")
+                ),
+            );
+        }
+    }
+}

@@ -1,6 +1,88 @@
 //! `vrrpd run`: the tokio edge that joins dataplane, engine, netlink, sockets and trackers.
-use crate::cli::RunArgs;
+//!
+//! Start-up follows holo-daemon's order: command line and configuration (errors before anything
+//! is touched), logging, then a single-threaded runtime that owns the engine ([`node`]).
+
+pub mod advert;
+pub mod node;
+pub mod plan;
+pub mod vips;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use tracing::{info, warn};
+
+use crate::cli::{DEFAULT_CONFIG, RunArgs, WatchArgs};
+use crate::config::{LoadOptions, load};
+
+/// Logs to stderr; without timestamps under journald (it adds its own), without colours when
+/// stderr is not a terminal.
+pub fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().try_init()
+    } else {
+        builder.try_init()
+    };
+}
 
 pub fn main(args: RunArgs) -> anyhow::Result<()> {
-    anyhow::bail!("run {:?}: not built yet", args.config)
+    let path = match &args.config {
+        Some(p) => p.clone(),
+        None if std::path::Path::new(DEFAULT_CONFIG).exists() => PathBuf::from(DEFAULT_CONFIG),
+        None => {
+            let Some(iface) = args.iface.clone() else {
+                anyhow::bail!(
+                    "no configuration: {DEFAULT_CONFIG} does not exist and --config was not given; \
+                     give --iface IFACE to watch adverts (observe mode)"
+                );
+            };
+            eprintln!("vrrpd: {DEFAULT_CONFIG} does not exist: running observe mode on {iface}");
+            return crate::dataplane::watch::main(WatchArgs {
+                iface,
+                xdp_mode: args.xdp_mode,
+            });
+        }
+    };
+    init_logging(args.log_level.as_str());
+    let mut opts = LoadOptions::default();
+    if let Some(id) = &args.config_id {
+        opts.config_id = id.clone();
+    }
+    // --iface replaces every instance's interface, so the configured names need not exist.
+    opts.check_interfaces = args.iface.is_none();
+    let loaded = load(&path, &opts).map_err(|e| {
+        for d in &e.diagnostics {
+            eprintln!("{d}");
+        }
+        anyhow::anyhow!("{}: configuration not loaded", path.display())
+    })?;
+    for d in &loaded.diagnostics {
+        warn!("{d}");
+    }
+    let plan = plan::Plan::build(&loaded.config, args.iface.as_deref())?;
+    info!(
+        "Starting vrrpd {} with {} ({} instance(s))",
+        env!("CARGO_PKG_VERSION"),
+        path.display(),
+        plan.engine.instances.len()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    runtime.block_on(async move {
+        let node = node::Node::start(plan, args.xdp_mode).await?;
+        node.run().await
+    })?;
+    info!("Stopped");
+    Ok(())
 }

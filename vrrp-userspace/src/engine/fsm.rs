@@ -31,6 +31,25 @@ pub enum NotifyState {
     Deleted,
 }
 
+impl NotifyState {
+    /// The word keepalived's notify scripts and FIFO lines use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyState::Master => "MASTER",
+            NotifyState::Backup => "BACKUP",
+            NotifyState::Fault => "FAULT",
+            NotifyState::Stop => "STOP",
+            NotifyState::Deleted => "DELETED",
+        }
+    }
+}
+
+impl core::fmt::Display for NotifyState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why an instance is in FAULT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FaultReason {

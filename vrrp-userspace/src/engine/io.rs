@@ -74,6 +74,10 @@ pub enum RxErrorReason {
     Version,
     /// `auth_failure` (IPsec-AH that did not verify).
     AuthFailure,
+    /// `invalid_authtype`: a v2 auth type other than 0, 1 or 2.
+    InvalidAuthType,
+    /// `advert_interval_err`: an advert interval of 0.
+    AdvertInterval,
 }
 
 /// Everything the engine reacts to besides the clock.

@@ -359,6 +359,8 @@ fn rx_error_word(reason: RxErrorReason) -> &'static str {
         RxErrorReason::Checksum => "checksum",
         RxErrorReason::Version => "version",
         RxErrorReason::AuthFailure => "authentication",
+        RxErrorReason::InvalidAuthType => "authentication type",
+        RxErrorReason::AdvertInterval => "advertisement interval",
     }
 }
 

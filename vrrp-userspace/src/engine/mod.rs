@@ -536,6 +536,8 @@ impl Engine {
                 RxErrorReason::Checksum => s.chk_err += 1,
                 RxErrorReason::Version => s.vers_err += 1,
                 RxErrorReason::AuthFailure => s.auth_failure += 1,
+                RxErrorReason::InvalidAuthType => s.invalid_authtype += 1,
+                RxErrorReason::AdvertInterval => s.advert_interval_err += 1,
             }
         }
         self.actions.push_back(Action::Log(Log::RxError {

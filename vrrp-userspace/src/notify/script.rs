@@ -4,7 +4,6 @@
 //! process group; like keepalived, vrrpd does not wait for them, so their order is not
 //! guaranteed.
 
-use std::fmt;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -28,33 +27,8 @@ impl NotifyTarget {
     }
 }
 
-/// The states notify scripts are told about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NotifyState {
-    Master,
-    Backup,
-    Fault,
-    Stop,
-    Deleted,
-}
-
-impl NotifyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotifyState::Master => "MASTER",
-            NotifyState::Backup => "BACKUP",
-            NotifyState::Fault => "FAULT",
-            NotifyState::Stop => "STOP",
-            NotifyState::Deleted => "DELETED",
-        }
-    }
-}
-
-impl fmt::Display for NotifyState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The states notify scripts are told about: the engine's, so no translation is needed.
+pub use crate::engine::NotifyState;
 
 /// One configured notify script line and the user it runs as.
 #[derive(Clone, Debug, PartialEq, Eq)]

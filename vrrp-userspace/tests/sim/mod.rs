@@ -1,53 +1,34 @@
 //! A simulated LAN for engine tests (quinn-proto `Pair` style): N engines on one segment, a
 //! virtual clock, per-link delay / jitter (so reordering) / loss from a seeded PRNG, partitions,
-//! crashes. `SendAdvert` actions become `Advert` inputs at the other nodes through [`wire`], the one
-//! place where the real packet codec will sit.
+//! crashes. `SendAdvert` actions become `Advert` inputs at the other nodes through [`wire`], the real
+//! packet codec, so every advert the engines exchange is encoded, checksummed and verified.
 #![allow(dead_code)]
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use vrrpd::daemon::advert;
 use vrrpd::engine::{
-    Action, AdvertRx, AdvertTx, Auth, AuthField, Engine, EngineConfig, Family, Input,
-    InstanceConfig, State, Version, Vip,
+    Action, AdvertRx, AdvertTx, Engine, EngineConfig, Family, Input, InstanceConfig, State, Vip,
 };
+use vrrpd::packet::vrrp::{ChecksumMode, PseudoHeader, Repr};
 use vrrpd::time::Timestamp;
 
 pub const SEC: Duration = Duration::from_secs(1);
 pub const MS: Duration = Duration::from_millis(1);
 
-/// Turns an advert to send into what a receiver decodes. The lead puts encode + decode here.
+/// Turns an advert to send into what a receiver decodes, through the real codec: the daemon's
+/// own encode (checksum for this source/destination pair) and parse + verify.
 pub fn wire(tx: &AdvertTx, dst: IpAddr, recv_time: Timestamp) -> Option<AdvertRx> {
-    let auth = match tx.version {
-        Version::V2 => Some(match tx.auth {
-            Auth::None => AuthField {
-                auth_type: 0,
-                data: [0; 8],
-            },
-            Auth::Pass(p) => AuthField {
-                auth_type: 1,
-                data: p,
-            },
-            Auth::Ah => AuthField {
-                auth_type: 2,
-                data: [0; 8],
-            },
-        }),
-        Version::V3 => None,
-    };
-    Some(AdvertRx {
-        src: tx.src?,
-        dst,
-        ttl: 255,
-        version: tx.version,
-        vrid: tx.vrid,
-        priority: tx.priority,
-        max_advert_int: tx.max_advert_int,
-        addrs: tx.addrs.clone(),
-        auth,
-        recv_time,
-    })
+    let src = tx.src?;
+    let repr = advert::repr(tx);
+    let bytes = advert::encode(&repr, src, dst, ChecksumMode::Rfc5798)
+        .unwrap_or_else(|e| panic!("the engine asked for an advert the codec cannot build: {e}"));
+    let ph = PseudoHeader::new(src, dst)?;
+    let parsed = Repr::parse(&bytes, &ph, ChecksumMode::Rfc5798)
+        .unwrap_or_else(|e| panic!("the codec rejected its own advert: {e}"));
+    Some(advert::advert_rx(&parsed, src, dst, 255, recv_time))
 }
 
 /// The VRRP multicast group of a family.

@@ -1,0 +1,564 @@
+//! The running node: one task owns the [`Engine`] and everything it drives. Each wake-up (ring
+//! buffer readable, timer, tracker, netlink, signal) first drains every ring buffer into the engine
+//! in receive-time order, then runs the engine's expired timers, then executes its actions, then
+//! re-arms the timerfd at the engine's next deadline. Nothing here waits on netlink or scripts:
+//! VIP changes go to their own task, scripts run in their own processes, so an advert or GARP is
+//! never queued behind anything slower.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use futures::future::select_all;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+use vrrp_common::AdvertEvent;
+
+use super::advert::{self, RxPolicy};
+use super::plan::Plan;
+use super::vips::{VipOp, VipTask};
+use crate::cli::XdpMode;
+use crate::dataplane::Attachment;
+use crate::engine::{Action, Engine, Family, Input, NotifyTarget, TrackerId, TrackerState};
+use crate::netlink::{Netlink, NetlinkEvent, NetlinkEvents};
+use crate::notify::NotifyFifo;
+use crate::packet::{MacAddr, arp, ndisc};
+use crate::socket::{AdvertSocket, L2Socket, SendOutcome};
+use crate::time::{Timestamp, TimerFd};
+use crate::track::{FileChange, FileTracker, ScriptChange, ScriptRunner};
+
+/// How long STOP notify scripts may run at shutdown (keepalived's 1 s).
+const STOP_SCRIPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Notify scripts otherwise: killed if they hang this long.
+const NOTIFY_SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One interface that instances advertise on.
+struct Iface {
+    name: String,
+    ifindex: u32,
+    mac: MacAddr,
+    xdp: Attachment,
+    l2: std::sync::Arc<L2Socket>,
+    /// Advert sockets by source address (the interface's, or a configured `*_src_ip`).
+    sockets: HashMap<IpAddr, AdvertSocket>,
+    /// The interface's own primary IPv4 / IPv6 link-local address, as last told to the engine.
+    src_v4: Option<IpAddr>,
+    src_v6: Option<IpAddr>,
+}
+
+pub struct Node {
+    plan: Plan,
+    engine: Engine,
+    netlink: Netlink,
+    ifaces: Vec<Iface>,
+    vips: VipTask,
+    fifos: Vec<NotifyFifo>,
+    _scripts: Vec<ScriptRunner>,
+    _files: Option<FileTracker>,
+    script_rx: mpsc::Receiver<ScriptChange>,
+    file_rx: mpsc::Receiver<FileChange>,
+    events: Vec<AdvertEvent>,
+    stopping: bool,
+}
+
+impl Node {
+    /// Attaches XDP to every interface the plan uses, opens the sockets, starts the trackers, and
+    /// tells a new engine what the system looks like now.
+    pub async fn start(plan: Plan, xdp_mode: XdpMode) -> anyhow::Result<Node> {
+        use anyhow::Context as _;
+        let netlink = Netlink::new().context("opening rtnetlink")?;
+        let mut ifaces = Vec::new();
+        for name in &plan.interfaces {
+            let link = netlink
+                .link_by_name(name)
+                .await
+                .with_context(|| format!("interface {name}"))?;
+            let mut xdp = Attachment::attach(name, xdp_mode, false)
+                .with_context(|| format!("attaching XDP to {name}"))?;
+            info!(
+                "XDP attached to {name} (ifindex {}, mode {})",
+                link.ifindex,
+                xdp.mode_used()
+            );
+            for (&(ref iface, family, vrid), _) in plan.rx.iter() {
+                if iface == name {
+                    xdp.set_vrid(vrid, family == Family::Ipv4, family == Family::Ipv6)
+                        .with_context(|| format!("VRID map on {name}"))?;
+                }
+            }
+            // Merge per-family wants of a VRID used by both families.
+            for vrid in 1..=255u8 {
+                let v4 = plan.rx.contains_key(&(name.clone(), Family::Ipv4, vrid));
+                let v6 = plan.rx.contains_key(&(name.clone(), Family::Ipv6, vrid));
+                if v4 && v6 {
+                    xdp.set_vrid(vrid, true, true)?;
+                }
+            }
+            let l2 = L2Socket::new(name, link.ifindex)
+                .with_context(|| format!("packet socket on {name}"))?;
+            ifaces.push(Iface {
+                name: name.clone(),
+                ifindex: link.ifindex,
+                mac: MacAddr(link.mac.unwrap_or_default()),
+                xdp,
+                l2: std::sync::Arc::new(l2),
+                sockets: HashMap::new(),
+                src_v4: None,
+                src_v6: None,
+            });
+        }
+
+        let (script_tx, script_rx) = mpsc::channel(64);
+        let mut scripts = Vec::new();
+        for spec in &plan.scripts {
+            match ScriptRunner::spawn(spec.clone(), script_tx.clone()) {
+                Ok(runner) => scripts.push(runner),
+                // keepalived's wording; the instance carries on without the tracker.
+                Err(e) => warn!(
+                    "Disabling track script {} since not found/accessible ({e})",
+                    spec.name
+                ),
+            }
+        }
+        let (file_tx, file_rx) = mpsc::channel(64);
+        let files = if plan.track_files.is_empty() {
+            None
+        } else {
+            Some(FileTracker::spawn(plan.track_files.clone(), file_tx).context("track_file")?)
+        };
+        let fifos = plan
+            .fifos
+            .iter()
+            .filter_map(|path| match NotifyFifo::open(path) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    error!("notify FIFO {}: {e}", path.display());
+                    None
+                }
+            })
+            .collect();
+
+        let engine = Engine::new(plan.engine.clone(), Timestamp::now());
+        let vips = VipTask::spawn(Netlink::new().context("opening rtnetlink")?);
+        let mut node = Node {
+            plan,
+            engine,
+            netlink,
+            ifaces,
+            vips,
+            fifos,
+            _scripts: scripts,
+            _files: files,
+            script_rx,
+            file_rx,
+            events: Vec::with_capacity(64),
+            stopping: false,
+        };
+        node.refresh_links().await;
+        for i in 0..node.ifaces.len() {
+            node.refresh_sources(i).await;
+        }
+        Ok(node)
+    }
+
+    /// Runs until SIGTERM/SIGINT, then resigns and cleans up.
+    pub async fn run(mut self) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let timer = TimerFd::new().context("timerfd")?;
+        let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+        let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+        let mut nl_events = NetlinkEvents::subscribe().context("netlink events")?;
+        // Subscribed before this read of the state, so no change falls in between.
+        self.refresh_links().await;
+        self.step().await;
+        self.arm(&timer)?;
+        loop {
+            let mut shutdown = false;
+            tokio::select! {
+                biased;
+                _ = sigterm.recv() => shutdown = true,
+                _ = sigint.recv() => shutdown = true,
+                _ = rings_readable(&self.ifaces) => {}
+                r = timer.wait() => r.context("timerfd")?,
+                Some(change) = self.script_rx.recv() => {
+                    info!("VRRP_Script({}) {}", change.name, change.outcome);
+                    let state = match change.state {
+                        crate::track::TrackState::Up => TrackerState::Up,
+                        crate::track::TrackState::Down => TrackerState::Down,
+                    };
+                    self.input(Input::TrackerChanged { tracker: TrackerId::Script(change.name), state });
+                }
+                Some(change) = self.file_rx.recv() => {
+                    self.input(Input::TrackerChanged {
+                        tracker: TrackerId::File(change.name),
+                        state: TrackerState::Value(change.value),
+                    });
+                }
+                Some(event) = nl_events.next() => self.netlink_event(event).await,
+            }
+            if shutdown {
+                info!("Stopping");
+                self.drain_rings();
+                self.engine.handle(Timestamp::now(), Input::Shutdown);
+                self.stopping = true;
+                self.execute().await;
+                break;
+            }
+            self.step().await;
+            self.arm(&timer)?;
+        }
+        // Let the VIP removals finish before XDP and sockets go away.
+        self.vips.finish(Duration::from_secs(2)).await;
+        Ok(())
+    }
+
+    fn input(&mut self, input: Input) {
+        self.engine.handle(Timestamp::now(), input);
+    }
+
+    /// Drain rings, run expired timers, execute actions.
+    async fn step(&mut self) {
+        self.drain_rings();
+        self.engine.handle_timeout(Timestamp::now());
+        self.execute().await;
+    }
+
+    fn arm(&self, timer: &TimerFd) -> anyhow::Result<()> {
+        match self.engine.poll_timeout() {
+            Some(deadline) => timer.set(deadline)?,
+            None => timer.clear()?,
+        }
+        Ok(())
+    }
+
+    /// Feeds every queued advert to the engine, oldest first. The engine judges "master down"
+    /// from these kernel receive times, so a stalled daemon that wakes to a backlog sees that the
+    /// master was alive all along.
+    fn drain_rings(&mut self) {
+        for i in 0..self.ifaces.len() {
+            self.events.clear();
+            self.ifaces[i].xdp.drain(&mut self.events);
+            if self.events.is_empty() {
+                continue;
+            }
+            self.events.sort_by_key(|e| e.ktime_ns);
+            let name = self.ifaces[i].name.clone();
+            for ev in std::mem::take(&mut self.events) {
+                let rx = &self.plan.rx;
+                let policy = |family: Family, vrid: u8| -> Option<RxPolicy> {
+                    rx.get(&(name.clone(), family, vrid)).copied()
+                };
+                if let Some(input) = advert::decode_event(&name, &ev, policy) {
+                    let now = Timestamp::now().max(Timestamp::from_nanos(ev.ktime_ns));
+                    self.engine.handle(now, input);
+                }
+            }
+        }
+    }
+
+    async fn execute(&mut self) {
+        while let Some(action) = self.engine.poll_action() {
+            match action {
+                Action::SendAdvert { instance, tx } => self.send_advert(&instance, &tx),
+                Action::SetGate { instance, vips, open } => {
+                    for vip in vips {
+                        let Some(i) = self.iface_of_vip(&instance, vip) else {
+                            continue;
+                        };
+                        if let Err(e) = self.ifaces[i].xdp.set_gate(vip, open) {
+                            error!("({instance}) ARP/ND gate for {vip}: {e}");
+                        }
+                    }
+                }
+                Action::SendGarp {
+                    instance,
+                    interface,
+                    vips,
+                    repeat,
+                } => self.send_garp(&instance, &interface, &vips, repeat),
+                Action::AddVips { instance, vips } => {
+                    for vip in vips {
+                        if let Some(spec) = self.plan.vip_spec(&instance, &vip, &self.ifindexes()) {
+                            self.vips.push(VipOp::Add(spec));
+                        }
+                    }
+                }
+                Action::RemoveVips { instance, vips } => {
+                    for vip in vips {
+                        if let Some(spec) = self.plan.vip_spec(&instance, &vip, &self.ifindexes()) {
+                            self.vips.push(VipOp::Remove(spec));
+                        }
+                    }
+                }
+                Action::Notify {
+                    target,
+                    state,
+                    priority,
+                } => self.notify(target, state, priority),
+                Action::NotifyMasterRxLowerPri { instance, priority } => {
+                    for fifo in &self.fifos {
+                        fifo.notify(
+                            crate::notify::NotifyTarget::Instance,
+                            &instance,
+                            "MASTER_RX_LOWER_PRI",
+                            priority,
+                        );
+                    }
+                    if let Some(script) = self
+                        .plan
+                        .instance(&instance)
+                        .and_then(|p| p.notify_master_rx_lower_pri.as_ref())
+                    {
+                        crate::notify::spawn_notify(script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
+                    }
+                }
+                action @ Action::Transition { .. } => info!("{action:#}"),
+                action @ Action::PriorityChanged { .. } => info!("{action}"),
+                Action::Log(log) => match log.level() {
+                    crate::engine::Level::Debug => debug!("{log}"),
+                    crate::engine::Level::Info => info!("{log}"),
+                    crate::engine::Level::Warn => warn!("{log}"),
+                },
+            }
+        }
+    }
+
+    fn ifindexes(&self) -> HashMap<String, u32> {
+        self.ifaces
+            .iter()
+            .map(|i| (i.name.clone(), i.ifindex))
+            .collect()
+    }
+
+    fn iface_index(&self, name: &str) -> Option<usize> {
+        self.ifaces.iter().position(|i| i.name == name)
+    }
+
+    /// The attached interface whose gate a VIP lives in: its `dev`, else the instance's.
+    fn iface_of_vip(&self, instance: &str, vip: IpAddr) -> Option<usize> {
+        let dev = self.plan.vip_dev(instance, &vip)?;
+        self.iface_index(dev)
+    }
+
+    fn send_advert(&mut self, instance: &str, tx: &crate::engine::AdvertTx) {
+        let Some(i) = self.iface_index(&tx.interface) else {
+            warn!("({instance}) no interface {} to send on", tx.interface);
+            return;
+        };
+        let Some(src) = tx.src else {
+            debug!("({instance}) no source address: advert not sent");
+            return;
+        };
+        let Some(p) = self.plan.instance(instance) else {
+            return;
+        };
+        let (checksum, mcast_group, unicast_ttl) = (p.checksum, p.mcast_group, p.unicast_ttl);
+        let iface = &mut self.ifaces[i];
+        if !iface.sockets.contains_key(&src) {
+            let made = match src {
+                IpAddr::V4(a) => AdvertSocket::ipv4(&iface.name, iface.ifindex, a),
+                IpAddr::V6(a) => AdvertSocket::ipv6(&iface.name, iface.ifindex, a),
+            };
+            match made {
+                Ok(s) => {
+                    if !tx.unicast_peers.is_empty() {
+                        if let Err(e) = s.set_unicast_ttl(unicast_ttl) {
+                            warn!("({instance}) unicast_ttl: {e}");
+                        }
+                    }
+                    iface.sockets.insert(src, s);
+                }
+                Err(e) => {
+                    error!("({instance}) advert socket from {src}: {e}");
+                    return;
+                }
+            }
+        }
+        let socket = &iface.sockets[&src];
+        let repr = advert::repr(tx);
+        for dst in advert::destinations(tx, mcast_group) {
+            match advert::encode(&repr, src, dst, checksum) {
+                Ok(bytes) => match socket.send(&bytes, dst) {
+                    Ok(SendOutcome::Sent) => {}
+                    Ok(SendOutcome::Dropped) => {
+                        warn!("({instance}) advert to {dst} dropped: socket buffer full")
+                    }
+                    Err(e) => error!("({instance}) sending advert: {e}"),
+                },
+                Err(e) => error!("({instance}) building advert: {e}"),
+            }
+        }
+    }
+
+    fn send_garp(&mut self, instance: &str, interface: &str, vips: &[IpAddr], repeat: u32) {
+        let Some(i) = self.iface_index(interface) else {
+            warn!("({instance}) no interface {interface} for gratuitous ARP");
+            return;
+        };
+        let iface = &self.ifaces[i];
+        let frames: Vec<Vec<u8>> = vips
+            .iter()
+            .map(|vip| match vip {
+                IpAddr::V4(v4) => arp::gratuitous_frame(iface.mac, *v4).to_vec(),
+                IpAddr::V6(v6) => ndisc::unsolicited_advert_frame(iface.mac, *v6, false).to_vec(),
+            })
+            .collect();
+        let gap = self.plan.garp_interval(instance);
+        if gap.is_zero() {
+            for _ in 0..repeat.max(1) {
+                for (vip, frame) in vips.iter().zip(&frames) {
+                    if let Err(e) = iface.l2.send_frame(frame) {
+                        warn!("({instance}) gratuitous ARP/NA for {vip}: {e}");
+                    }
+                }
+            }
+        } else {
+            // vrrp_garp_interval spaces them out: a task, so the engine never waits.
+            let l2 = iface.l2.clone();
+            let instance = instance.to_string();
+            tokio::spawn(async move {
+                for _ in 0..repeat.max(1) {
+                    for frame in &frames {
+                        if let Err(e) = l2.send_frame(frame) {
+                            warn!("({instance}) gratuitous ARP/NA: {e}");
+                        }
+                        tokio::time::sleep(gap).await;
+                    }
+                }
+            });
+        }
+        for vip in vips {
+            debug!("({instance}) Sending gratuitous ARP on {interface} for {vip}");
+        }
+    }
+
+    fn notify(&mut self, target: NotifyTarget, state: crate::engine::NotifyState, priority: u8) {
+        let (kind, name) = match &target {
+            NotifyTarget::Instance(n) => (crate::notify::NotifyTarget::Instance, n.clone()),
+            NotifyTarget::Group(n) => (crate::notify::NotifyTarget::Group, n.clone()),
+        };
+                for fifo in &self.fifos {
+            fifo.notify(kind, &name, state.as_str(), priority);
+        }
+        let timeout = if self.stopping {
+            STOP_SCRIPT_TIMEOUT
+        } else {
+            NOTIFY_SCRIPT_TIMEOUT
+        };
+        if let Some(scripts) = self.plan.notify_scripts(&target) {
+            let _ = scripts.notify(kind, &name, state, priority, timeout);
+        }
+    }
+
+    /// Tells the engine the up/down state of every interface it cares about.
+    async fn refresh_links(&mut self) {
+        let names: BTreeSet<String> = self
+            .plan
+            .interfaces
+            .iter()
+            .chain(self.plan.tracked_interfaces.iter())
+            .cloned()
+            .collect();
+        for name in names {
+            match self.netlink.link_by_name(&name).await {
+                Ok(link) => self.input(Input::LinkChanged {
+                    interface: name,
+                    up: link.is_up(),
+                }),
+                Err(e) => {
+                    warn!("{name}: {e}");
+                    self.input(Input::LinkChanged {
+                        interface: name,
+                        up: false,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Re-reads interface `i`'s primary IPv4 and IPv6 link-local addresses and tells the engine
+    /// when they changed.
+    async fn refresh_sources(&mut self, i: usize) {
+        let (ifindex, name) = (self.ifaces[i].ifindex, self.ifaces[i].name.clone());
+        let addrs = match self.netlink.addresses(ifindex).await {
+            Ok(a) => a,
+            Err(e) => {
+                warn!("{name}: reading addresses: {e}");
+                return;
+            }
+        };
+        // Our own VIPs are never a source address.
+        let vips = self.plan.all_vip_addrs();
+        let own: Vec<_> = addrs
+            .into_iter()
+            .filter(|a| !vips.contains(&a.addr))
+            .collect();
+        let v4 = crate::netlink::primary_ipv4(&own).map(IpAddr::V4);
+        let v6 = crate::netlink::ipv6_link_local(&own).map(IpAddr::V6);
+        if v4 != self.ifaces[i].src_v4 || self.ifaces[i].src_v4.is_none() {
+            self.ifaces[i].src_v4 = v4;
+            self.input(Input::SourceAddress {
+                interface: name.clone(),
+                family: Family::Ipv4,
+                addr: v4,
+            });
+        }
+        if v6 != self.ifaces[i].src_v6 || self.ifaces[i].src_v6.is_none() {
+            self.ifaces[i].src_v6 = v6;
+            self.input(Input::SourceAddress {
+                interface: name,
+                family: Family::Ipv6,
+                addr: v6,
+            });
+        }
+    }
+
+    async fn netlink_event(&mut self, event: NetlinkEvent) {
+        match event {
+            NetlinkEvent::Link(link) => {
+                if self.plan.interfaces.contains(&link.name)
+                    || self.plan.tracked_interfaces.contains(&link.name)
+                {
+                    self.input(Input::LinkChanged {
+                        interface: link.name.clone(),
+                        up: link.is_up(),
+                    });
+                }
+            }
+            NetlinkEvent::LinkRemoved { name, .. } => {
+                self.input(Input::LinkChanged {
+                    interface: name,
+                    up: false,
+                });
+            }
+            NetlinkEvent::AddressAdded(a) | NetlinkEvent::AddressRemoved(a) => {
+                if let Some(i) = self.ifaces.iter().position(|x| x.ifindex == a.ifindex) {
+                    self.refresh_sources(i).await;
+                }
+            }
+            NetlinkEvent::Overrun => {
+                warn!("netlink notifications overran: re-reading links and addresses");
+                self.refresh_links().await;
+                for i in 0..self.ifaces.len() {
+                    self.refresh_sources(i).await;
+                }
+            }
+        }
+    }
+}
+
+/// Resolves when any interface's ring buffer has data.
+async fn rings_readable(ifaces: &[Iface]) {
+    if ifaces.is_empty() {
+        return std::future::pending().await;
+    }
+    let waits = ifaces.iter().map(|i| Box::pin(i.xdp.readable()));
+    let (result, _, _) = select_all(waits).await;
+    if let Err(e) = result {
+        error!("ring buffer: {e}");
+        // Avoid spinning on a broken descriptor.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+

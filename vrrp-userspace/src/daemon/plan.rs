@@ -1,0 +1,458 @@
+//! From a validated keepalived configuration to what the daemon runs: the engine's resolved
+//! [`EngineConfig`], plus what the edges need and the engine does not (interfaces to attach, how to
+//! check and address adverts, VIP line options, scripts, notify targets). Pure: no I/O, so reload
+//! can build a new plan and reject it before anything changes.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::advert::RxPolicy;
+use crate::config::model::{self, Config, Script, VirtualAddress};
+use crate::config::resolve::{ResolvedInstance, ResolvedTrack, resolve};
+use crate::engine::{
+    Auth, EngineConfig, Family, GarpConfig, InstanceConfig, NotifyTarget, SyncGroupConfig,
+    Tracked, TrackerId, Version, Vip, WantedState,
+};
+use crate::netlink::{Scope, VipSpec};
+use crate::notify::{NotifyScript, NotifyScripts};
+use crate::packet::vrrp::ChecksumMode;
+use crate::track::{RunAs, ScriptSpec, TrackFileSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("vrrp_instance {0}: no interface (give `interface` or --iface)")]
+    NoInterface(String),
+}
+
+/// Per instance, what the daemon needs beside the engine's view.
+pub struct InstancePlan {
+    pub interface: String,
+    pub checksum: ChecksumMode,
+    /// None in unicast mode.
+    pub mcast_group: Option<IpAddr>,
+    pub unicast_ttl: u8,
+    /// `vrrp_garp_interval` (IPv4) / `vrrp_gna_interval` (IPv6).
+    pub garp_interval: Duration,
+    /// The `virtual_ipaddress` / `_excluded` lines, by address, for their options.
+    pub vips: HashMap<IpAddr, VirtualAddress>,
+    pub notify: NotifyScripts,
+    pub notify_master_rx_lower_pri: Option<NotifyScript>,
+}
+
+pub struct Plan {
+    pub engine: EngineConfig,
+    /// Interfaces adverts use, plus the `dev` of any VIP: XDP is attached to each.
+    pub interfaces: BTreeSet<String>,
+    /// `track_interface` names (link state goes to the engine).
+    pub tracked_interfaces: BTreeSet<String>,
+    /// Receive policy by (interface, family, VRID): also the XDP VRID map.
+    pub rx: HashMap<(String, Family, u8), RxPolicy>,
+    pub scripts: Vec<ScriptSpec>,
+    pub track_files: Vec<TrackFileSpec>,
+    /// `notify_fifo` and `vrrp_notify_fifo`.
+    pub fifos: Vec<PathBuf>,
+    instances: HashMap<String, InstancePlan>,
+    groups: HashMap<String, NotifyScripts>,
+}
+
+impl Plan {
+    /// `iface` overrides the `interface` of every instance (the seed configs say eth0); VIP lines
+    /// with their own `dev` keep it.
+    pub fn build(config: &Config, iface: Option<&str>) -> Result<Plan, PlanError> {
+        let g = &config.global_defs;
+        let default_user = g.script_user.as_ref().map(|u| (u.user.clone(), u.group.clone()));
+        let run_as = |script: &Script| -> RunAs {
+            let user = script
+                .user
+                .as_ref()
+                .map(|u| (u.user.clone(), u.group.clone()))
+                .or_else(|| default_user.clone());
+            match user {
+                Some((user, group)) => RunAs::lookup(&user, group.as_deref()).unwrap_or_else(|e| {
+                    tracing::warn!("script user {user}: {e}; running as root");
+                    RunAs::ROOT
+                }),
+                None => RunAs::ROOT,
+            }
+        };
+        let notify_scripts = |n: &model::Notify| {
+            let one = |s: &Option<Script>| {
+                s.as_ref()
+                    .and_then(|s| match NotifyScript::new(&script_line(s), run_as(s)) {
+                        Ok(ns) => Some(ns),
+                        Err(e) => {
+                            tracing::warn!("notify script {}: {e}; disabled", script_line(s));
+                            None
+                        }
+                    })
+            };
+            NotifyScripts {
+                master: one(&n.master),
+                backup: one(&n.backup),
+                fault: one(&n.fault),
+                stop: one(&n.stop),
+                deleted: n.deleted.as_ref().and_then(one),
+                generic: one(&n.notify),
+            }
+        };
+
+        let mut plan = Plan {
+            engine: EngineConfig {
+                instances: Vec::new(),
+                sync_groups: config
+                    .vrrp_sync_groups
+                    .iter()
+                    .map(|s| SyncGroupConfig {
+                        name: s.name.clone(),
+                        members: s.group.clone(),
+                    })
+                    .collect(),
+                startup_delay: Duration::from_micros(g.vrrp_startup_delay_us),
+            },
+            interfaces: BTreeSet::new(),
+            tracked_interfaces: BTreeSet::new(),
+            rx: HashMap::new(),
+            scripts: Vec::new(),
+            track_files: Vec::new(),
+            fifos: [&g.notify_fifo, &g.vrrp_notify_fifo]
+                .into_iter()
+                .flatten()
+                .map(|f| PathBuf::from(&f.path))
+                .collect(),
+            instances: HashMap::new(),
+            groups: config
+                .vrrp_sync_groups
+                .iter()
+                .map(|s| (s.name.clone(), notify_scripts(&s.notify)))
+                .collect(),
+        };
+
+        let mut used_scripts = HashSet::new();
+        let mut used_files = HashSet::new();
+        for r in resolve(config) {
+            let interface = iface
+                .map(str::to_string)
+                .or_else(|| r.interface.clone())
+                .ok_or_else(|| PlanError::NoInterface(r.name.clone()))?;
+            let cfg = instance_config(&r, &interface);
+            plan.interfaces.insert(interface.clone());
+            for v in r.vips.iter().chain(&r.excluded_vips) {
+                if let Some(dev) = &v.dev {
+                    plan.interfaces.insert(dev.clone());
+                }
+            }
+            plan.tracked_interfaces
+                .extend(r.track_interfaces.iter().map(|t| t.name.clone()));
+            used_scripts.extend(r.track_scripts.iter().map(|t| t.name.clone()));
+            used_files.extend(r.track_files.iter().map(|t| t.name.clone()));
+            let checksum = if r.v3_checksum_as_v2 {
+                ChecksumMode::V3AsV2
+            } else {
+                ChecksumMode::Rfc5798
+            };
+            plan.rx.insert(
+                (interface.clone(), cfg.family, r.vrid),
+                RxPolicy {
+                    checksum,
+                    unicast: r.mcast_group.is_none(),
+                },
+            );
+            plan.instances.insert(
+                r.name.clone(),
+                InstancePlan {
+                    interface,
+                    checksum,
+                    mcast_group: r.mcast_group,
+                    unicast_ttl: r.unicast_ttl,
+                    garp_interval: Duration::from_micros(match cfg.family {
+                        Family::Ipv4 => r.garp.interval_us,
+                        Family::Ipv6 => r.garp.gna_interval_us,
+                    }),
+                    vips: r
+                        .vips
+                        .iter()
+                        .chain(&r.excluded_vips)
+                        .map(|v| (v.address, v.clone()))
+                        .collect(),
+                    notify: notify_scripts(&r.notify),
+                    notify_master_rx_lower_pri: r.notify.master_rx_lower_pri.as_ref().and_then(
+                        |s| NotifyScript::new(&script_line(s), run_as(s)).ok(),
+                    ),
+                },
+            );
+            plan.engine.instances.push(cfg);
+        }
+        for s in &config.vrrp_scripts {
+            let Some(script) = s.script.as_ref().filter(|_| s.enabled) else {
+                continue;
+            };
+            if !used_scripts.contains(&s.name) {
+                continue;
+            }
+            plan.scripts.push(ScriptSpec {
+                name: s.name.clone(),
+                script: script_line(script),
+                interval: Duration::from_micros(s.interval_us.max(1000)),
+                timeout: s.timeout_us.map(Duration::from_micros),
+                rise: s.rise.max(1),
+                fall: s.fall.max(1),
+                init_fail: s.init_fail,
+                run_as: run_as(script),
+            });
+        }
+        for f in &config.track_files {
+            if let (Some(path), true) = (&f.file, used_files.contains(&f.name)) {
+                plan.track_files.push(TrackFileSpec {
+                    name: f.name.clone(),
+                    path: PathBuf::from(path),
+                });
+            }
+        }
+        Ok(plan)
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&InstancePlan> {
+        self.instances.get(name)
+    }
+
+    /// The interface a VIP lives on: its `dev`, else its instance's interface.
+    pub fn vip_dev(&self, instance: &str, vip: &IpAddr) -> Option<&str> {
+        let p = self.instances.get(instance)?;
+        Some(
+            p.vips
+                .get(vip)
+                .and_then(|v| v.dev.as_deref())
+                .unwrap_or(&p.interface),
+        )
+    }
+
+    /// The netlink request for one of an instance's VIPs, with its line's options.
+    pub fn vip_spec(
+        &self,
+        instance: &str,
+        vip: &Vip,
+        ifindexes: &HashMap<String, u32>,
+    ) -> Option<VipSpec> {
+        let dev = vip
+            .dev
+            .as_deref()
+            .or_else(|| self.vip_dev(instance, &vip.addr))?;
+        let ifindex = *ifindexes.get(dev)?;
+        let mut spec = VipSpec::new(ifindex, vip.addr, vip.prefix_len);
+        if let Some(line) = self.instances.get(instance)?.vips.get(&vip.addr) {
+            spec.label = line.label.clone();
+            spec.scope = line.scope.as_deref().map(parse_scope).unwrap_or(Scope::Global);
+            spec.nodad = spec.nodad || line.nodad;
+            spec.brd = match (&line.broadcast, vip.addr) {
+                (Some(model::Broadcast::Address(IpAddr::V4(b))), _) => Some(*b),
+                (Some(model::Broadcast::Plus), IpAddr::V4(a)) => {
+                    Some((u32::from(a) | host_mask(vip.prefix_len)).into())
+                }
+                (Some(model::Broadcast::Minus), IpAddr::V4(a)) => {
+                    Some((u32::from(a) & !host_mask(vip.prefix_len)).into())
+                }
+                _ => None,
+            };
+            if let Some(lft) = line.preferred_lft {
+                spec.preferred_lft_zero = matches!(lft, model::PreferredLft::Seconds(0));
+            }
+        }
+        Some(spec)
+    }
+
+    pub fn garp_interval(&self, instance: &str) -> Duration {
+        self.instances
+            .get(instance)
+            .map(|p| p.garp_interval)
+            .unwrap_or_default()
+    }
+
+    pub fn notify_scripts(&self, target: &NotifyTarget) -> Option<&NotifyScripts> {
+        match target {
+            NotifyTarget::Instance(n) => self.instances.get(n).map(|p| &p.notify),
+            NotifyTarget::Group(n) => self.groups.get(n),
+        }
+    }
+
+    /// Every VIP of every instance: never taken as an interface's own source address.
+    pub fn all_vip_addrs(&self) -> HashSet<IpAddr> {
+        self.instances
+            .values()
+            .flat_map(|p| p.vips.keys().copied())
+            .collect()
+    }
+}
+
+fn host_mask(prefix_len: u8) -> u32 {
+    u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0)
+}
+
+fn parse_scope(s: &str) -> Scope {
+    match s {
+        "site" => Scope::Site,
+        "link" => Scope::Link,
+        "host" => Scope::Host,
+        "nowhere" => Scope::Nowhere,
+        _ => Scope::Global,
+    }
+}
+
+/// A script's words back as one line for the runner, quoting words that need it.
+pub fn script_line(script: &Script) -> String {
+    script
+        .args
+        .iter()
+        .map(|a| {
+            if a.is_empty() || a.contains([' ', '\t', '"', '\'']) {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn family(f: model::Family) -> Family {
+    match f {
+        model::Family::Ipv4 => Family::Ipv4,
+        model::Family::Ipv6 => Family::Ipv6,
+    }
+}
+
+fn engine_vip(v: &VirtualAddress) -> Vip {
+    Vip {
+        addr: v.address,
+        prefix_len: v.prefix_len,
+        dev: v.dev.clone(),
+    }
+}
+
+fn trackers(r: &ResolvedInstance) -> Vec<Tracked> {
+    let tracked = |kind: fn(String) -> TrackerId, list: &[ResolvedTrack]| {
+        list.iter()
+            .map(move |t| Tracked {
+                tracker: kind(t.name.clone()),
+                weight: t.weight,
+                reverse: t.reverse,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = tracked(TrackerId::Script, &r.track_scripts);
+    out.extend(tracked(TrackerId::Interface, &r.track_interfaces));
+    out.extend(tracked(TrackerId::File, &r.track_files));
+    out
+}
+
+/// The engine's view of one resolved instance.
+pub fn instance_config(r: &ResolvedInstance, interface: &str) -> InstanceConfig {
+    let mut c = InstanceConfig::new(&r.name, interface, family(r.family), r.vrid);
+    c.version = if r.version == 2 {
+        Version::V2
+    } else {
+        Version::V3
+    };
+    c.priority = r.priority;
+    c.initial_state = match r.initial_state {
+        model::InitialState::Master => WantedState::Master,
+        model::InitialState::Backup => WantedState::Backup,
+    };
+    c.advert_int = r.advert_int_centis;
+    c.nopreempt = r.nopreempt;
+    c.preempt_delay = Duration::from_micros(r.preempt_delay_us);
+    c.down_timer_adverts = r.down_timer_adverts.clamp(1, 100) as u8;
+    c.vips = r.vips.iter().map(engine_vip).collect();
+    c.excluded_vips = r.excluded_vips.iter().map(engine_vip).collect();
+    c.garp = GarpConfig {
+        master_delay: Duration::from_secs(r.garp.master_delay_s.into()),
+        master_repeat: r.garp.master_repeat,
+        master_refresh: Duration::from_secs(r.garp.master_refresh_s.into()),
+        master_refresh_repeat: r.garp.master_refresh_repeat,
+        lower_prio_delay: Duration::from_secs(r.garp.lower_prio_delay_s.into()),
+        lower_prio_repeat: r.garp.lower_prio_repeat,
+    };
+    c.lower_prio_no_advert = r.lower_prio_no_advert;
+    c.higher_prio_send_advert = r.higher_prio_send_advert;
+    c.skip_check_adv_addr = r.skip_check_adv_addr;
+    c.owner_ignore_adverts = r.owner_ignore_adverts;
+    c.auth = match r.auth_pass {
+        Some(pass) => Auth::Pass(pass),
+        None => Auth::None,
+    };
+    c.src_ip = r.src_ip;
+    c.unicast_peers = r.unicast_peers.iter().map(|p| p.address).collect();
+    c.dont_track_primary = r.dont_track_primary;
+    c.trackers = trackers(r);
+    c.notify_deleted = r.notify.deleted.is_some();
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LoadOptions, load};
+
+    fn plan_of(text: &str, iface: Option<&str>) -> Plan {
+        let dir = std::env::temp_dir().join(format!("vrrpd-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.conf", text.len()));
+        std::fs::write(&path, text).unwrap();
+        let opts = LoadOptions {
+            check_interfaces: false,
+            ..LoadOptions::default()
+        };
+        let loaded = load(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::remove_file(&path);
+        Plan::build(&loaded.config, iface).unwrap()
+    }
+
+    #[test]
+    fn seed_master_config_becomes_one_v2_instance_on_the_override_interface() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/master-backup.master.conf"
+        ))
+        .unwrap();
+        let plan = plan_of(&text, Some("veth7"));
+        let i = &plan.engine.instances[0];
+        assert_eq!((i.name.as_str(), i.interface.as_str()), ("VI_1", "veth7"));
+        assert_eq!((i.vrid, i.priority, i.advert_int), (50, 100, 100));
+        assert_eq!(i.version, Version::V2);
+        assert_eq!(i.initial_state, WantedState::Master);
+        // keepalived clears nopreempt for `state MASTER`.
+        assert!(!i.nopreempt);
+        assert_eq!(i.vips, vec![Vip::host("192.168.200.100".parse().unwrap())]);
+        assert!(plan.interfaces.contains("veth7"));
+        assert!(plan.rx.contains_key(&("veth7".to_string(), Family::Ipv4, 50)));
+        // The seed's script does not exist here: disabled, so no runner and no tracker.
+        assert!(plan.scripts.is_empty());
+    }
+
+    #[test]
+    fn vip_line_options_reach_the_netlink_request() {
+        let plan = plan_of(
+            "vrrp_instance V { interface eth9\n virtual_router_id 9\n virtual_ipaddress {\n \
+             10.1.2.3/24 brd + label eth9:vip scope link\n }\n}\n",
+            None,
+        );
+        let ifindexes = HashMap::from([("eth9".to_string(), 7)]);
+        let vip = &plan.engine.instances[0].vips[0];
+        let spec = plan.vip_spec("V", vip, &ifindexes).unwrap();
+        assert_eq!(spec.ifindex, 7);
+        assert_eq!(spec.prefix_len, 24);
+        assert_eq!(spec.brd, Some("10.1.2.255".parse().unwrap()));
+        assert_eq!(spec.label.as_deref(), Some("eth9:vip"));
+        assert_eq!(spec.scope, Scope::Link);
+    }
+
+    #[test]
+    fn script_lines_quote_words_with_spaces() {
+        let s = Script {
+            args: vec!["/bin/check".into(), "a b".into(), "it's".into()],
+            user: None,
+        };
+        assert_eq!(script_line(&s), r"/bin/check 'a b' 'it'\''s'");
+    }
+}

@@ -3,6 +3,7 @@
 use std::ffi::CString;
 use std::fmt;
 use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use aya::programs::{
     XdpMode as AyaXdpMode, links::LinkType, loaded_links, loaded_programs, xdp::XdpLinkId,
@@ -251,44 +252,40 @@ fn if_index(iface: &str) -> Result<u32, DataplaneError> {
     }
 }
 
-/// The interface's MAC address from sysfs, the ARP/NA sender address.
+/// The interface's MAC address, the ARP/NA sender address. Asked of the kernel through a socket
+/// (SIOCGIFHWADDR) rather than read from sysfs, which shows the namespace it was mounted in, not
+/// necessarily ours.
 fn read_mac(iface: &str) -> Result<[u8; 6], DataplaneError> {
-    let path = format!("/sys/class/net/{iface}/address");
-    let text = std::fs::read_to_string(&path).map_err(|source| DataplaneError::ReadMac {
+    let err = |source| DataplaneError::ReadMac {
         iface: iface.to_owned(),
-        path: path.clone(),
         source,
-    })?;
-    parse_mac(text.trim()).ok_or_else(|| DataplaneError::BadMac {
-        iface: iface.to_owned(),
-        path,
-        value: text.trim().to_owned(),
-    })
-}
-
-pub(crate) fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    };
+    if iface.len() >= libc::IFNAMSIZ {
+        return Err(DataplaneError::UnknownInterface {
+            iface: iface.to_owned(),
+        });
+    }
+    // SAFETY: plain socket(2); the fd is owned right away.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(err(std::io::Error::last_os_error()));
+    }
+    // SAFETY: fd is a fresh socket nobody else owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: ifreq is plain data; all-zero is valid.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in ifr.ifr_name.iter_mut().zip(iface.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFHWADDR reads the name from and writes the address into the ifreq we own.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFHWADDR, &mut ifr) } != 0 {
+        return Err(err(std::io::Error::last_os_error()));
+    }
+    // SAFETY: after SIOCGIFHWADDR the union holds `ifru_hwaddr`.
+    let data = unsafe { ifr.ifr_ifru.ifru_hwaddr.sa_data };
     let mut mac = [0u8; 6];
-    let mut parts = text.split(':');
-    for byte in &mut mac {
-        let part = parts.next()?;
-        if part.len() != 2 {
-            return None;
-        }
-        *byte = u8::from_str_radix(part, 16).ok()?;
+    for (dst, src) in mac.iter_mut().zip(data) {
+        *dst = src as u8;
     }
-    parts.next().is_none().then_some(mac)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_mac_accepts_six_hex_bytes_only() {
-        assert_eq!(parse_mac("02:00:5e:00:01:0a"), Some([2, 0, 0x5e, 0, 1, 10]));
-        assert_eq!(parse_mac("02:00:5e:00:01"), None);
-        assert_eq!(parse_mac("02:00:5e:00:01:0a:ff"), None);
-        assert_eq!(parse_mac("02:00:5e:00:01:zz"), None);
-        assert_eq!(parse_mac("2:00:5e:00:01:0a"), None);
-    }
+    Ok(mac)
 }

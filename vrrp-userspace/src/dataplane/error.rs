@@ -9,18 +9,8 @@ use super::XdpModeUsed;
 pub enum DataplaneError {
     #[error("interface {iface}: no such interface")]
     UnknownInterface { iface: String },
-    #[error("interface {iface}: reading its MAC address from {path}: {source}")]
-    ReadMac {
-        iface: String,
-        path: String,
-        source: io::Error,
-    },
-    #[error("interface {iface}: MAC address {value:?} in {path} is not six hex bytes")]
-    BadMac {
-        iface: String,
-        path: String,
-        value: String,
-    },
+    #[error("interface {iface}: reading its MAC address (SIOCGIFHWADDR): {source}")]
+    ReadMac { iface: String, source: io::Error },
     #[error("loading the XDP object: {0}")]
     Load(#[from] aya::EbpfError),
     #[error("XDP object has no program {0}")]

@@ -169,6 +169,33 @@ pub const GATE_CLOSED: u32 = 0;
 pub const GATE_OPEN: u32 = 1;
 
 #[cfg(feature = "user")]
+impl AdvertEvent {
+    fn ip(&self, bytes: &[u8; 16]) -> core::net::IpAddr {
+        if self.family == AF_INET {
+            core::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).into()
+        } else {
+            core::net::Ipv6Addr::from(*bytes).into()
+        }
+    }
+
+    /// The advert's IP source: the sending router's primary address.
+    pub fn source(&self) -> core::net::IpAddr {
+        self.ip(&self.saddr)
+    }
+
+    pub fn destination(&self) -> core::net::IpAddr {
+        self.ip(&self.daddr)
+    }
+
+    /// The VRRP message as captured (header onwards); shorter than `payload_len` only when the
+    /// advert exceeded [`MAX_VRRP_PAYLOAD`].
+    pub fn vrrp_bytes(&self) -> &[u8] {
+        let len = (self.captured_len as usize).min(MAX_VRRP_PAYLOAD);
+        &self.payload[..len]
+    }
+}
+
+#[cfg(feature = "user")]
 mod user {
     use super::*;
     // SAFETY: all fields are integers or byte arrays and the layouts have no implicit padding

@@ -1,0 +1,199 @@
+//! VRRP advert filter: IPv4/IPv6 → protocol 112 → the checks XDP can afford → ring buffer.
+//! Userspace repeats every check (and the checksum) on the copied bytes; these only keep junk and
+//! uninteresting VRIDs out of the ring.
+use aya_ebpf::{
+    bindings::xdp_action::XDP_PASS,
+    helpers::{bpf_ktime_get_ns, bpf_xdp_load_bytes},
+    programs::XdpContext,
+};
+use vrrp_common::{
+    AF_INET, AF_INET6, AdvertEvent, CONFIG_WATCH_ALL, Counter, IPPROTO_VRRP, MAX_VRRP_PAYLOAD,
+    VRID_WANT_V4, VRID_WANT_V6, VRRP_TTL,
+};
+
+use crate::gate;
+use crate::hdr::{IPPROTO_ICMPV6, Ipv4Hdr, Ipv6Hdr, VrrpHdr, ptr_at};
+use crate::maps::{EVENTS, VRIDS, config, count};
+
+/// What the IP layer hands to the VRRP checks.
+struct IpInfo {
+    family: u8,
+    ttl: u8,
+    saddr: [u8; 16],
+    daddr: [u8; 16],
+    vlan_id: u16,
+    /// Offset of the VRRP header in the frame.
+    vrrp_off: usize,
+    /// VRRP message length according to the IP header.
+    payload_len: usize,
+}
+
+#[inline(always)]
+pub fn ipv4(ctx: &XdpContext, off: usize, vlan_id: u16) -> Result<u32, ()> {
+    let ip: *const Ipv4Hdr = ptr_at(ctx, off)?;
+    // SAFETY: bounds checked by ptr_at; copied to the stack once.
+    let ip = unsafe { *ip };
+    if ip.proto != IPPROTO_VRRP {
+        return Ok(XDP_PASS);
+    }
+    // A fragment other than a whole datagram has no (or no complete) VRRP message; adverts are
+    // never fragmented, so leave reassembly to the kernel.
+    if u16::from_be_bytes(ip.frags) & 0x3fff != 0 {
+        return Ok(XDP_PASS);
+    }
+    let ihl = ((ip.vihl & 0x0f) as usize) * 4;
+    let tot_len = u16::from_be_bytes(ip.tot_len) as usize;
+    if ihl < Ipv4Hdr::LEN || tot_len < ihl {
+        count(Counter::BadLength);
+        return Ok(XDP_PASS);
+    }
+    let mut saddr = [0u8; 16];
+    let mut daddr = [0u8; 16];
+    saddr[..4].copy_from_slice(&ip.src);
+    daddr[..4].copy_from_slice(&ip.dst);
+    vrrp(
+        ctx,
+        IpInfo {
+            family: AF_INET,
+            ttl: ip.ttl,
+            saddr,
+            daddr,
+            vlan_id,
+            vrrp_off: off + ihl,
+            payload_len: tot_len - ihl,
+        },
+    )
+}
+
+#[inline(always)]
+pub fn ipv6(ctx: &XdpContext, off: usize, vlan_id: u16) -> Result<u32, ()> {
+    let ip: *const Ipv6Hdr = ptr_at(ctx, off)?;
+    // SAFETY: bounds checked by ptr_at.
+    let next_hdr = unsafe { (*ip).next_hdr };
+    if next_hdr == IPPROTO_ICMPV6 {
+        return gate::ns(ctx, off);
+    }
+    // Extension headers (next header ≠ 112) pass: VRRP adverts never carry them.
+    if next_hdr != IPPROTO_VRRP {
+        return Ok(XDP_PASS);
+    }
+    // SAFETY: as above.
+    let ip = unsafe { *ip };
+    vrrp(
+        ctx,
+        IpInfo {
+            family: AF_INET6,
+            ttl: ip.hop_limit,
+            saddr: ip.src,
+            daddr: ip.dst,
+            vlan_id,
+            vrrp_off: off + Ipv6Hdr::LEN,
+            payload_len: u16::from_be_bytes(ip.payload_len) as usize,
+        },
+    )
+}
+
+#[inline(always)]
+fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
+    // RFC 5798 §7.1: an advert whose TTL / hop limit is not 255 is discarded.
+    if ip.ttl != VRRP_TTL {
+        count(Counter::BadTtl);
+        return Ok(XDP_PASS);
+    }
+    let Ok(hdr) = ptr_at::<VrrpHdr>(ctx, ip.vrrp_off) else {
+        count(Counter::BadLength);
+        return Ok(XDP_PASS);
+    };
+    // SAFETY: bounds checked by ptr_at.
+    let hdr = unsafe { *hdr };
+    let version = hdr.ver_type >> 4;
+    if (version != 2 && version != 3) || hdr.ver_type & 0x0f != 1 {
+        count(Counter::BadVersionType);
+        return Ok(XDP_PASS);
+    }
+    let addr_len = if ip.family == AF_INET { 4 } else { 16 };
+    // RFC 3768 §5.3.10: v2 carries 8 bytes of authentication data after the addresses.
+    let auth_len = if version == 2 && ip.family == AF_INET {
+        8
+    } else {
+        0
+    };
+    let needed = VrrpHdr::LEN + hdr.count_addrs as usize * addr_len + auth_len;
+    let frame_len = ctx.data_end() - ctx.data();
+    if ip.payload_len < needed || ip.vrrp_off + ip.payload_len > frame_len {
+        count(Counter::BadLength);
+        return Ok(XDP_PASS);
+    }
+    let cfg = config().unwrap_or_default();
+    if cfg.flags & CONFIG_WATCH_ALL == 0 {
+        let want = if ip.family == AF_INET {
+            VRID_WANT_V4
+        } else {
+            VRID_WANT_V6
+        };
+        let wanted = VRIDS.get(hdr.vrid as u32).copied().unwrap_or(0);
+        if wanted & want == 0 {
+            count(Counter::UnknownVrid);
+            return Ok(XDP_PASS);
+        }
+    }
+    let interval = if version == 3 {
+        u16::from_be_bytes(hdr.interval) & 0x0fff
+    } else {
+        hdr.interval[1] as u16
+    };
+    let Some(mut entry) = EVENTS.reserve::<AdvertEvent>(0) else {
+        count(Counter::RingFull);
+        return Ok(XDP_PASS);
+    };
+    let ev = entry.as_mut_ptr();
+    let captured = if ip.payload_len < MAX_VRRP_PAYLOAD {
+        ip.payload_len
+    } else {
+        MAX_VRRP_PAYLOAD
+    };
+    // SAFETY: `ev` points at a ring buffer reservation of size_of::<AdvertEvent>() bytes that
+    // only this program writes until submit.
+    unsafe {
+        (*ev).ktime_ns = bpf_ktime_get_ns();
+        (*ev).ifindex = (*ctx.ctx).ingress_ifindex;
+        (*ev).vlan_id = ip.vlan_id;
+        (*ev).family = ip.family;
+        (*ev).ttl = ip.ttl;
+        (*ev).saddr = ip.saddr;
+        (*ev).daddr = ip.daddr;
+        (*ev).version = version;
+        (*ev).vrid = hdr.vrid;
+        (*ev).priority = hdr.priority;
+        (*ev).count_addrs = hdr.count_addrs;
+        (*ev).interval = interval;
+        (*ev).payload_len = ip.payload_len as u16;
+        (*ev).captured_len = captured as u16;
+        (*ev)._pad = [0; 6];
+    }
+    // The verifier wants the length provably in 1..=MAX_VRRP_PAYLOAD for the copy into the
+    // reservation; `needed ≥ 8` makes the lower bound true, this check makes it visible.
+    let len = captured as u32;
+    if len == 0 || len > MAX_VRRP_PAYLOAD as u32 {
+        entry.discard(0);
+        return Ok(XDP_PASS);
+    }
+    // SAFETY: the destination is the event's payload array (MAX_VRRP_PAYLOAD bytes ≥ len); the
+    // helper bounds-checks the frame side itself.
+    let copied = unsafe {
+        bpf_xdp_load_bytes(
+            ctx.ctx,
+            ip.vrrp_off as u32,
+            core::ptr::addr_of_mut!((*ev).payload) as *mut _,
+            len,
+        )
+    };
+    if copied != 0 {
+        entry.discard(0);
+        count(Counter::BadLength);
+        return Ok(XDP_PASS);
+    }
+    entry.submit(0);
+    count(Counter::Adverts);
+    Ok(XDP_PASS)
+}

@@ -1,0 +1,39 @@
+//! The program's maps, named as `vrrp_common::MAP_*` says, and the counter helper.
+use aya_ebpf::{
+    macros::map,
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
+};
+use vrrp_common::{COUNTER_SLOTS, Counter, MAX_VIPS, RING_BUF_BYTES, VipKey, XdpConfig};
+
+/// Adverts for userspace ([`vrrp_common::AdvertEvent`] records).
+#[map(name = "EVENTS")]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BUF_BYTES, 0);
+
+/// Per-CPU counters indexed by [`Counter`]: per CPU so that counting never contends.
+#[map(name = "COUNTERS")]
+pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTER_SLOTS, 0);
+
+/// Index = VRID, value = `VRID_WANT_V4 | VRID_WANT_V6`.
+#[map(name = "VRIDS")]
+pub static VRIDS: Array<u32> = Array::with_max_entries(256, 0);
+
+/// One [`XdpConfig`], written by userspace at attach.
+#[map(name = "CONFIG")]
+pub static CONFIG: Array<XdpConfig> = Array::with_max_entries(1, 0);
+
+/// VIP → `GATE_OPEN` / `GATE_CLOSED`.
+#[map(name = "VIP_GATE")]
+pub static VIP_GATE: HashMap<VipKey, u32> = HashMap::with_max_entries(MAX_VIPS, 0);
+
+#[inline(always)]
+pub fn count(counter: Counter) {
+    if let Some(slot) = COUNTERS.get_ptr_mut(counter as u32) {
+        // SAFETY: per-CPU slot, XDP runs with preemption disabled on this CPU.
+        unsafe { *slot += 1 };
+    }
+}
+
+#[inline(always)]
+pub fn config() -> Option<XdpConfig> {
+    CONFIG.get(0).copied()
+}

@@ -1,0 +1,238 @@
+//! One loaded copy of the XDP object: both programs loaded (attached nowhere) and typed access to
+//! its maps. Each interface gets its own copy, so maps, counters and ring buffer are per interface.
+use std::net::IpAddr;
+use std::time::Duration;
+
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
+    programs::{TestRun, TestRunOptions, Xdp},
+};
+use vrrp_common::{
+    AF_INET, AF_INET6, COUNTER_SLOTS, Counter, GATE_CLOSED, GATE_OPEN, MAP_CONFIG, MAP_COUNTERS,
+    MAP_EVENTS, MAP_VIP_GATE, MAP_VRIDS, PROGRAM_NAME, VRID_WANT_V4, VRID_WANT_V6, VipKey,
+    XdpConfig,
+};
+
+use super::{Counters, DataplaneError, EBPF_OBJECT, EventRing, PASS_PROGRAM_NAME};
+
+/// Room `test_run` leaves for a frame the program grows (an NA answering a short NS).
+const TEST_RUN_GROWTH: usize = 256;
+
+/// One `BPF_PROG_TEST_RUN` result.
+#[derive(Debug, Clone)]
+pub struct TestRunOutcome {
+    /// The XDP action (`XDP_PASS` = 2, `XDP_DROP` = 1, `XDP_TX` = 3).
+    pub action: u32,
+    /// The frame as the program left it.
+    pub data: Vec<u8>,
+    /// Kernel-measured time per repetition.
+    pub duration: Duration,
+}
+
+pub struct XdpObject {
+    ebpf: Ebpf,
+}
+
+impl XdpObject {
+    /// Loads the embedded object, loads both programs into the kernel and writes `CONFIG`.
+    pub fn load(config: XdpConfig) -> Result<XdpObject, DataplaneError> {
+        raise_memlock();
+        let ebpf = EbpfLoader::new().load(EBPF_OBJECT)?;
+        let mut object = XdpObject { ebpf };
+        for program in [XdpProgram::Vrrp, XdpProgram::Pass] {
+            object
+                .program_mut(program)?
+                .load()
+                .map_err(|source| DataplaneError::Program {
+                    name: program.name(),
+                    source,
+                })?;
+        }
+        object.set_config(config)?;
+        Ok(object)
+    }
+
+    pub fn program_mut(&mut self, program: XdpProgram) -> Result<&mut Xdp, DataplaneError> {
+        let name = program.name();
+        let program = self
+            .ebpf
+            .program_mut(name)
+            .ok_or(DataplaneError::MissingProgram(name))?;
+        program
+            .try_into()
+            .map_err(|source| DataplaneError::Program { name, source })
+    }
+
+    pub fn program(&self, program: XdpProgram) -> Result<&Xdp, DataplaneError> {
+        let name = program.name();
+        let program = self
+            .ebpf
+            .program(name)
+            .ok_or(DataplaneError::MissingProgram(name))?;
+        program
+            .try_into()
+            .map_err(|source| DataplaneError::Program { name, source })
+    }
+
+    pub fn set_config(&mut self, config: XdpConfig) -> Result<(), DataplaneError> {
+        let mut map: Array<&mut MapData, XdpConfig> = self.map_mut(MAP_CONFIG)?;
+        map.set(0, config, 0).map_err(map_err(MAP_CONFIG))
+    }
+
+    /// Which families' adverts of `vrid` reach the ring buffer (both false: none).
+    pub fn set_vrid(
+        &mut self,
+        vrid: u8,
+        want_v4: bool,
+        want_v6: bool,
+    ) -> Result<(), DataplaneError> {
+        let flags = if want_v4 { VRID_WANT_V4 } else { 0 } | if want_v6 { VRID_WANT_V6 } else { 0 };
+        let mut map: Array<&mut MapData, u32> = self.map_mut(MAP_VRIDS)?;
+        map.set(u32::from(vrid), flags, 0)
+            .map_err(map_err(MAP_VRIDS))
+    }
+
+    /// Opens (answer ARP/NS for `vip`) or closes (drop them) the gate for one VIP.
+    pub fn set_gate(&mut self, vip: IpAddr, open: bool) -> Result<(), DataplaneError> {
+        let value = if open { GATE_OPEN } else { GATE_CLOSED };
+        let mut map: HashMap<&mut MapData, VipKey, u32> = self.map_mut(MAP_VIP_GATE)?;
+        map.insert(vip_key(vip), value, 0)
+            .map_err(map_err(MAP_VIP_GATE))
+    }
+
+    /// Forgets `vip`: its ARP/NS go to the kernel again. Removing an absent VIP is not an error.
+    pub fn remove_gate(&mut self, vip: IpAddr) -> Result<(), DataplaneError> {
+        let mut map: HashMap<&mut MapData, VipKey, u32> = self.map_mut(MAP_VIP_GATE)?;
+        match map.remove(&vip_key(vip)) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(aya::maps::MapError::SyscallError(e))
+                if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
+            {
+                Ok(())
+            }
+            Err(source) => Err(DataplaneError::Map {
+                map: MAP_VIP_GATE,
+                source,
+            }),
+        }
+    }
+
+    pub fn counters(&self) -> Result<Counters, DataplaneError> {
+        let map = self
+            .ebpf
+            .map(MAP_COUNTERS)
+            .ok_or(DataplaneError::MissingMap(MAP_COUNTERS))?;
+        let map: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(map).map_err(map_err(MAP_COUNTERS))?;
+        let mut values = [0u64; COUNTER_SLOTS as usize];
+        for counter in Counter::ALL {
+            let per_cpu = map
+                .get(&(counter as u32), 0)
+                .map_err(map_err(MAP_COUNTERS))?;
+            values[counter as usize] = per_cpu.iter().sum();
+        }
+        Ok(Counters::from_values(values))
+    }
+
+    /// Takes the ring buffer out of the object (once; later calls fail with `MissingMap`).
+    pub fn take_events(&mut self) -> Result<EventRing, DataplaneError> {
+        let map = self
+            .ebpf
+            .take_map(MAP_EVENTS)
+            .ok_or(DataplaneError::MissingMap(MAP_EVENTS))?;
+        let ring = RingBuf::try_from(map).map_err(map_err(MAP_EVENTS))?;
+        Ok(EventRing::new(ring))
+    }
+
+    /// Runs `program` on `frame` `repeat` times through `BPF_PROG_TEST_RUN`.
+    pub fn test_run(
+        &self,
+        program: XdpProgram,
+        frame: &[u8],
+        repeat: u32,
+    ) -> Result<TestRunOutcome, DataplaneError> {
+        let name = program.name();
+        let program = self.program(program)?;
+        let mut out = vec![0u8; frame.len() + TEST_RUN_GROWTH];
+        let result = program
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(&mut out),
+                repeat,
+                ..TestRunOptions::default()
+            })
+            .map_err(|source| DataplaneError::Program { name, source })?;
+        out.truncate(result.data_size_out as usize);
+        Ok(TestRunOutcome {
+            action: result.return_value,
+            data: out,
+            duration: result.duration,
+        })
+    }
+
+    fn map_mut<'a, T>(&'a mut self, name: &'static str) -> Result<T, DataplaneError>
+    where
+        T: TryFrom<&'a mut aya::maps::Map, Error = aya::maps::MapError>,
+    {
+        let map = self
+            .ebpf
+            .map_mut(name)
+            .ok_or(DataplaneError::MissingMap(name))?;
+        T::try_from(map).map_err(map_err(name))
+    }
+}
+
+fn map_err(map: &'static str) -> impl Fn(aya::maps::MapError) -> DataplaneError {
+    move |source| DataplaneError::Map { map, source }
+}
+
+/// The two programs in the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XdpProgram {
+    /// `vrrp_xdp`: the dataplane.
+    Vrrp,
+    /// `xdp_pass`: returns `XDP_PASS` (benchmark baseline, veth peer for `XDP_TX`).
+    Pass,
+}
+
+impl XdpProgram {
+    pub const fn name(self) -> &'static str {
+        match self {
+            XdpProgram::Vrrp => PROGRAM_NAME,
+            XdpProgram::Pass => PASS_PROGRAM_NAME,
+        }
+    }
+}
+
+pub(crate) fn vip_key(vip: IpAddr) -> VipKey {
+    let mut key = VipKey::default();
+    match vip {
+        IpAddr::V4(v4) => {
+            key.family = AF_INET;
+            key.addr[..4].copy_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            key.family = AF_INET6;
+            key.addr = v6.octets();
+        }
+    }
+    key
+}
+
+/// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones ignore it. Failure is
+/// not fatal: the load reports the real problem if there is one.
+fn raise_memlock() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+    if rc != 0 {
+        tracing::debug!(
+            "setrlimit(RLIMIT_MEMLOCK): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}

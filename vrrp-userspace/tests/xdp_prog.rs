@@ -1,0 +1,559 @@
+//! `BPF_PROG_TEST_RUN` tests of the XDP program: verdicts, ring-buffer events and counters for
+//! crafted frames. Root only (loading BPF needs CAP_BPF); each test loads its own object, so
+//! maps and counters are per test.
+mod xdp_frames;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use vrrp_common::{
+    AF_INET, AF_INET6, AdvertEvent, CONFIG_WATCH_ALL, Counter, MAX_VRRP_PAYLOAD, XdpConfig,
+};
+use vrrpd::dataplane::{Counters, EventRing, XdpObject, XdpProgram};
+use vrrpd::time::Timestamp;
+use xdp_frames::*;
+
+const XDP_DROP: u32 = 1;
+const XDP_PASS: u32 = 2;
+const XDP_TX: u32 = 3;
+
+/// One loaded object plus its ring buffer, as a test drives it.
+struct Harness {
+    object: XdpObject,
+    events: EventRing,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with_config(XdpConfig {
+            flags: 0,
+            mac: OUR_MAC,
+            _pad: [0; 2],
+        })
+    }
+
+    fn with_config(config: XdpConfig) -> Harness {
+        let mut object = XdpObject::load(config).expect("load the XDP object (are we root?)");
+        let events = object.take_events().expect("take EVENTS");
+        Harness { object, events }
+    }
+
+    /// Runs `vrrp_xdp` once; returns action, output frame, the events it pushed and the counters
+    /// this run changed.
+    fn run(&mut self, frame: &[u8]) -> (u32, Vec<u8>, Vec<AdvertEvent>, Counters) {
+        let before = self.object.counters().expect("counters");
+        let out = self
+            .object
+            .test_run(XdpProgram::Vrrp, frame, 1)
+            .unwrap_or_else(|e| panic!("test_run on {} bytes: {e}", frame.len()));
+        let mut events = Vec::new();
+        self.events.drain(&mut events);
+        let delta = self.object.counters().expect("counters").since(&before);
+        (out.action, out.data, events, delta)
+    }
+
+    /// Runs a frame that must pass untouched and be counted only as a frame.
+    fn assert_untouched(&mut self, frame: &[u8], what: &str) {
+        let (action, data, events, counters) = self.run(frame);
+        assert_eq!(action, XDP_PASS, "{what}: verdict");
+        assert_eq!(data, frame, "{what}: frame modified");
+        assert!(events.is_empty(), "{what}: unexpected event");
+        assert_only(&counters, &[(Counter::Frames, 1)], what);
+    }
+}
+
+/// Every counter is zero except the listed ones, which have the listed values.
+fn assert_only(counters: &Counters, expected: &[(Counter, u64)], what: &str) {
+    for (counter, value) in counters.iter() {
+        let want = expected
+            .iter()
+            .find(|(c, _)| *c == counter)
+            .map_or(0, |(_, v)| *v);
+        assert_eq!(value, want, "{what}: counter {}", counter.name());
+    }
+}
+
+fn ip16(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut out = [0; 16];
+            out[..4].copy_from_slice(&v4.octets());
+            out
+        }
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// Checks every field of `ev` against the advert that was sent.
+fn assert_event(
+    ev: &AdvertEvent,
+    advert: &Advert,
+    frame_vrrp: &[u8],
+    vlan_id: u16,
+    before: Timestamp,
+) {
+    let after = Timestamp::now();
+    assert!(
+        (before.as_nanos()..=after.as_nanos()).contains(&ev.ktime_ns),
+        "ktime {} outside [{}, {}]",
+        ev.ktime_ns,
+        before.as_nanos(),
+        after.as_nanos()
+    );
+    // BPF_PROG_TEST_RUN delivers on the loopback device of the caller's namespace.
+    assert_eq!(ev.ifindex, 1, "ifindex");
+    assert_eq!(ev.vlan_id, vlan_id, "vlan_id");
+    let family = if advert.src.is_ipv4() {
+        AF_INET
+    } else {
+        AF_INET6
+    };
+    assert_eq!(ev.family, family, "family");
+    assert_eq!(ev.ttl, 255, "ttl");
+    assert_eq!(ev.saddr, ip16(advert.src), "saddr");
+    assert_eq!(ev.daddr, ip16(advert.dst()), "daddr");
+    assert_eq!(ev.source(), advert.src, "source()");
+    assert_eq!(ev.destination(), advert.dst(), "destination()");
+    assert_eq!(ev.version, advert.version, "version");
+    assert_eq!(ev.vrid, advert.vrid, "vrid");
+    assert_eq!(ev.priority, advert.priority, "priority");
+    assert_eq!(ev.count_addrs as usize, advert.addrs.len(), "count_addrs");
+    assert_eq!(ev.interval, advert.interval, "interval");
+    assert_eq!(ev.payload_len as usize, frame_vrrp.len(), "payload_len");
+    let captured = frame_vrrp.len().min(MAX_VRRP_PAYLOAD);
+    assert_eq!(ev.captured_len as usize, captured, "captured_len");
+    assert_eq!(ev.vrrp_bytes(), &frame_vrrp[..captured], "payload");
+    assert_eq!(ev._pad, [0; 6], "padding");
+}
+
+/// Sends a valid advert for a VRID the object wants and checks verdict, event and counters.
+fn check_good_advert(advert: Advert, vlan: Option<Vlan>) {
+    let mut h = Harness::new();
+    let v4 = advert.src.is_ipv4();
+    h.object.set_vrid(advert.vrid, v4, !v4).expect("set_vrid");
+    let vrrp = advert.vrrp();
+    let frame = advert.frame(vlan);
+    let before = Timestamp::now();
+    let (action, data, events, counters) = h.run(&frame);
+    assert_eq!(action, XDP_PASS, "VRRP passes to the kernel");
+    assert_eq!(data, frame, "VRRP frame unchanged");
+    assert_eq!(events.len(), 1, "one event");
+    assert_event(&events[0], &advert, &vrrp, vlan.map_or(0, |v| v.id), before);
+    assert_only(
+        &counters,
+        &[(Counter::Frames, 1), (Counter::Adverts, 1)],
+        "good advert",
+    );
+}
+
+#[test]
+fn good_v2_ipv4_advert_is_reported() {
+    check_good_advert(
+        Advert::v2(51, 150, vec![v4(10, 0, 0, 100), v4(10, 0, 0, 101)], 1),
+        None,
+    );
+}
+
+#[test]
+fn good_v3_ipv4_advert_is_reported() {
+    check_good_advert(Advert::v3_v4(7, 100, vec![v4(10, 1, 2, 3)], 100), None);
+}
+
+#[test]
+fn good_v3_ipv6_advert_is_reported() {
+    check_good_advert(
+        Advert::v3_v6(9, 254, vec![v6(0xfd00, 1), v6(0xfd00, 2)], 10),
+        None,
+    );
+}
+
+#[test]
+fn vlan_tagged_adverts_are_reported_with_their_vlan_id() {
+    check_good_advert(
+        Advert::v3_v4(7, 100, vec![v4(10, 1, 2, 3)], 100),
+        Some(Vlan::dot1q(100)),
+    );
+    check_good_advert(
+        Advert::v3_v6(8, 100, vec![v6(0xfd00, 8)], 100),
+        Some(Vlan::dot1q(4094)),
+    );
+    check_good_advert(
+        Advert::v2(10, 90, vec![v4(10, 0, 0, 1)], 3),
+        Some(Vlan::dot1ad(7)),
+    );
+}
+
+#[test]
+fn advert_longer_than_the_capture_is_reported_truncated() {
+    // 91 IPv6 addresses: 8 + 91 × 16 = 1464 bytes > MAX_VRRP_PAYLOAD.
+    let addrs = (0..91).map(|i| v6(0xfd00, i)).collect();
+    check_good_advert(Advert::v3_v6(20, 100, addrs, 100), None);
+}
+
+#[test]
+fn ttl_other_than_255_is_counted_and_not_reported() {
+    let mut h = Harness::new();
+    h.object.set_vrid(51, true, true).expect("set_vrid");
+    for (advert, what) in [
+        (Advert::v2(51, 100, vec![v4(10, 0, 0, 1)], 1), "v2 ipv4"),
+        (Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100), "v3 ipv6"),
+    ] {
+        let mut advert = advert;
+        advert.ttl = 254;
+        let frame = advert.frame(None);
+        let (action, data, events, counters) = h.run(&frame);
+        assert_eq!(action, XDP_PASS, "{what}");
+        assert_eq!(data, frame, "{what}");
+        assert!(events.is_empty(), "{what}");
+        assert_only(
+            &counters,
+            &[(Counter::Frames, 1), (Counter::BadTtl, 1)],
+            what,
+        );
+    }
+}
+
+#[test]
+fn wrong_version_or_type_is_counted_and_not_reported() {
+    let mut h = Harness::new();
+    h.object.set_vrid(51, true, true).expect("set_vrid");
+    let cases = [
+        (1u8, 1u8, "version 1"),
+        (4, 1, "version 4"),
+        (0, 1, "version 0"),
+        (3, 2, "type 2"),
+        (2, 0, "type 0"),
+        (3, 15, "type 15"),
+    ];
+    for (version, kind, what) in cases {
+        let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100);
+        let mut frame = advert.frame(None);
+        frame[ETH + IPV4] = version << 4 | kind;
+        let (action, data, events, counters) = h.run(&frame);
+        assert_eq!(action, XDP_PASS, "{what}");
+        assert_eq!(data, frame, "{what}");
+        assert!(events.is_empty(), "{what}");
+        assert_only(
+            &counters,
+            &[(Counter::Frames, 1), (Counter::BadVersionType, 1)],
+            what,
+        );
+    }
+}
+
+#[test]
+fn length_not_covering_the_address_list_is_counted() {
+    let mut h = Harness::new();
+    h.object.set_vrid(51, true, true).expect("set_vrid");
+    let cases: [(Advert, &str); 3] = [
+        // count says 3, the message holds 1 address.
+        (
+            Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100).with_count(3),
+            "v3 ipv4 count",
+        ),
+        // v2 without room for its authentication data.
+        (
+            Advert::v2(51, 100, vec![v4(10, 0, 0, 1)], 1).without_auth(),
+            "v2 no auth",
+        ),
+        (
+            Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100).with_count(2),
+            "v3 ipv6 count",
+        ),
+    ];
+    for (advert, what) in cases {
+        let frame = advert.frame(None);
+        let (action, data, events, counters) = h.run(&frame);
+        assert_eq!(action, XDP_PASS, "{what}");
+        assert_eq!(data, frame, "{what}");
+        assert!(events.is_empty(), "{what}");
+        assert_only(
+            &counters,
+            &[(Counter::Frames, 1), (Counter::BadLength, 1)],
+            what,
+        );
+    }
+}
+
+/// Every prefix of a valid advert: the kernel refuses frames shorter than an Ethernet header;
+/// the program passes all others untouched, reports none, and counts a bad length once the IP
+/// header is complete (it knows the frame is VRRP from there on).
+fn check_every_truncation(advert: Advert, vlan: Option<Vlan>) {
+    let mut h = Harness::new();
+    h.object
+        .set_vrid(advert.vrid, true, true)
+        .expect("set_vrid");
+    let frame = advert.frame(vlan);
+    let l3 = ETH + vlan.map_or(0, |_| 4);
+    let ip_header = if advert.src.is_ipv4() { IPV4 } else { IPV6 };
+    for len in 0..frame.len() {
+        let cut = &frame[..len];
+        let what = format!("{} of {} bytes", len, frame.len());
+        match h.object.test_run(XdpProgram::Vrrp, cut, 1) {
+            Err(_) if len < ETH => continue,
+            Err(e) => panic!("{what}: test_run: {e}"),
+            Ok(_) if len < ETH => panic!("{what}: the kernel ran a runt frame"),
+            Ok(_) => {}
+        }
+        let (action, data, events, counters) = h.run(cut);
+        assert_eq!(action, XDP_PASS, "{what}");
+        assert_eq!(data, cut, "{what}");
+        assert!(events.is_empty(), "{what}: event from a truncated frame");
+        if len < l3 + ip_header {
+            assert_only(&counters, &[(Counter::Frames, 1)], &what);
+        } else {
+            assert_only(
+                &counters,
+                &[(Counter::Frames, 1), (Counter::BadLength, 1)],
+                &what,
+            );
+        }
+    }
+    let (_, _, events, counters) = h.run(&frame);
+    assert_eq!(events.len(), 1, "the whole frame is reported");
+    assert_only(
+        &counters,
+        &[(Counter::Frames, 1), (Counter::Adverts, 1)],
+        "whole frame",
+    );
+}
+
+#[test]
+fn truncated_v2_ipv4_frames_at_every_length() {
+    check_every_truncation(
+        Advert::v2(51, 100, vec![v4(10, 0, 0, 1), v4(10, 0, 0, 2)], 1),
+        None,
+    );
+}
+
+#[test]
+fn truncated_v3_ipv6_frames_at_every_length() {
+    check_every_truncation(Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100), None);
+}
+
+#[test]
+fn truncated_vlan_v3_ipv4_frames_at_every_length() {
+    check_every_truncation(
+        Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100),
+        Some(Vlan::dot1q(5)),
+    );
+}
+
+#[test]
+fn non_vrrp_traffic_passes_untouched() {
+    let mut h = Harness::new();
+    h.object.set_vrid(51, true, true).expect("set_vrid");
+    // A gate entry for another address, so that the lookups run and miss.
+    h.object
+        .set_gate(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100)), true)
+        .expect("set_gate");
+    h.object
+        .set_gate(IpAddr::V6(v6(0xfd00, 100)), true)
+        .expect("set_gate");
+    h.assert_untouched(&tcp_v4_frame(), "IPv4 TCP");
+    h.assert_untouched(&udp_v6_frame(), "IPv6 UDP");
+    h.assert_untouched(
+        &arp_request(v4(10, 0, 0, 1), v4(10, 0, 0, 2)),
+        "ARP not for a VIP",
+    );
+    h.assert_untouched(
+        &ns_frame(v6(0xfd00, 1), v6(0xfd00, 2), true, 0),
+        "NS not for a VIP",
+    );
+    h.assert_untouched(&arp_reply_frame(v4(10, 0, 0, 100)), "ARP reply from a VIP");
+    // IPv6 with an extension header before VRRP is left to the kernel.
+    let mut ext = Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100).frame(None);
+    ext[ETH + 6] = 0; // next header: hop-by-hop
+    h.assert_untouched(&ext, "IPv6 with extension header");
+    let mut other = tcp_v4_frame();
+    other[12..14].copy_from_slice(&0x88ccu16.to_be_bytes()); // LLDP
+    h.assert_untouched(&other, "other ethertype");
+}
+
+#[test]
+fn unknown_vrid_is_counted_until_watch_all() {
+    let mut h = Harness::new();
+    h.object.set_vrid(51, true, false).expect("set_vrid");
+    let other_vrid = Advert::v3_v4(52, 100, vec![v4(10, 0, 0, 1)], 100).frame(None);
+    let other_family = Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100).frame(None);
+    for (frame, what) in [(&other_vrid, "other vrid"), (&other_family, "other family")] {
+        let (action, _, events, counters) = h.run(frame);
+        assert_eq!(action, XDP_PASS, "{what}");
+        assert!(events.is_empty(), "{what}");
+        assert_only(
+            &counters,
+            &[(Counter::Frames, 1), (Counter::UnknownVrid, 1)],
+            what,
+        );
+    }
+    // Unsetting a VRID stops its adverts too.
+    let wanted = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100).frame(None);
+    assert_eq!(h.run(&wanted).2.len(), 1, "wanted vrid reported");
+    h.object.set_vrid(51, false, false).expect("set_vrid");
+    assert!(h.run(&wanted).2.is_empty(), "unset vrid not reported");
+
+    h.object
+        .set_config(XdpConfig {
+            flags: CONFIG_WATCH_ALL,
+            mac: OUR_MAC,
+            _pad: [0; 2],
+        })
+        .expect("set_config");
+    for (frame, what) in [(&other_vrid, "other vrid"), (&other_family, "other family")] {
+        let (action, _, events, counters) = h.run(frame);
+        assert_eq!(action, XDP_PASS, "watch-all {what}");
+        assert_eq!(events.len(), 1, "watch-all {what}");
+        assert_only(
+            &counters,
+            &[(Counter::Frames, 1), (Counter::Adverts, 1)],
+            what,
+        );
+    }
+}
+
+#[test]
+fn arp_gate_open_replies_and_closed_drops() {
+    let mut h = Harness::new();
+    let vip = v4(10, 0, 0, 100);
+    h.object.set_gate(IpAddr::V4(vip), true).expect("set_gate");
+    let request = arp_request(v4(10, 0, 0, 1), vip);
+    let (action, data, events, counters) = h.run(&request);
+    assert_eq!(action, XDP_TX, "open gate answers");
+    assert!(events.is_empty());
+    assert_only(
+        &counters,
+        &[(Counter::Frames, 1), (Counter::ArpReplied, 1)],
+        "arp open",
+    );
+    let mut expected = Vec::new();
+    expected.extend_from_slice(&PEER_MAC); // to the requester
+    expected.extend_from_slice(&OUR_MAC);
+    expected.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2]);
+    expected.extend_from_slice(&OUR_MAC);
+    expected.extend_from_slice(&vip.octets());
+    expected.extend_from_slice(&PEER_MAC);
+    expected.extend_from_slice(&[10, 0, 0, 1]);
+    expected.resize(request.len(), 0); // the request's padding stays
+    assert_eq!(data, expected, "ARP reply bytes");
+
+    // Gratuitous ARP for the VIP (someone else announcing it) is not ours to answer.
+    h.assert_untouched(&arp_request(vip, vip), "gratuitous ARP");
+
+    h.object
+        .set_gate(IpAddr::V4(vip), false)
+        .expect("close gate");
+    let (action, _, _, counters) = h.run(&request);
+    assert_eq!(action, XDP_DROP, "closed gate drops");
+    assert_only(
+        &counters,
+        &[(Counter::Frames, 1), (Counter::ArpDropped, 1)],
+        "arp closed",
+    );
+
+    h.object.remove_gate(IpAddr::V4(vip)).expect("remove_gate");
+    h.object
+        .remove_gate(IpAddr::V4(vip))
+        .expect("remove_gate twice is fine");
+    h.assert_untouched(&request, "ARP after remove_gate");
+}
+
+/// Checks a Neighbour Advertisement byte for byte, its checksum computed here from scratch.
+fn assert_na(data: &[u8], vip: Ipv6Addr, dst: Ipv6Addr, dst_mac: [u8; 6], solicited: bool) {
+    assert_eq!(data.len(), ETH + IPV6 + 32, "NA length");
+    assert_eq!(&data[0..6], &dst_mac, "eth dst");
+    assert_eq!(&data[6..12], &OUR_MAC, "eth src");
+    assert_eq!(&data[12..14], &[0x86, 0xdd], "ethertype");
+    let ip = &data[ETH..ETH + IPV6];
+    assert_eq!(&ip[0..4], &[0x60, 0, 0, 0], "version/class/flow");
+    assert_eq!(&ip[4..6], &[0, 32], "payload length");
+    assert_eq!(ip[6], 58, "next header");
+    assert_eq!(ip[7], 255, "hop limit");
+    assert_eq!(&ip[8..24], &vip.octets(), "source = VIP");
+    assert_eq!(&ip[24..40], &dst.octets(), "destination");
+    let icmp = &data[ETH + IPV6..];
+    let flags = if solicited { 0x60 } else { 0x20 };
+    let mut expected = vec![136, 0, 0, 0, flags, 0, 0, 0];
+    expected.extend_from_slice(&vip.octets());
+    expected.extend_from_slice(&[2, 1]);
+    expected.extend_from_slice(&OUR_MAC);
+    assert_eq!(&icmp[..2], &expected[..2], "type/code");
+    assert_eq!(&icmp[4..], &expected[4..], "NA body");
+    let mut zeroed = icmp.to_vec();
+    zeroed[2..4].fill(0);
+    let want = icmpv6_checksum(&vip.octets(), &dst.octets(), &zeroed);
+    assert_eq!(
+        u16::from_be_bytes([icmp[2], icmp[3]]),
+        want,
+        "ICMPv6 checksum"
+    );
+    assert_eq!(
+        icmpv6_checksum(&vip.octets(), &dst.octets(), icmp),
+        0,
+        "checksum verifies"
+    );
+}
+
+#[test]
+fn ns_gate_open_advertises_and_closed_drops() {
+    let mut h = Harness::new();
+    let vip = v6(0xfd00, 0x100);
+    let peer = v6(0xfd00, 1);
+    h.object.set_gate(IpAddr::V6(vip), true).expect("set_gate");
+    // With a source link-layer option (same length as our NA), without one (grows), and with an
+    // extra 8-byte nonce option (shrinks).
+    for (with_slla, extra) in [(true, 0), (false, 0), (true, 8)] {
+        let what = format!("NS slla={with_slla} extra={extra}");
+        let ns = ns_frame(peer, vip, with_slla, extra);
+        let (action, data, events, counters) = h.run(&ns);
+        assert_eq!(action, XDP_TX, "{what}");
+        assert!(events.is_empty(), "{what}");
+        assert_only(
+            &counters,
+            &[(Counter::Frames, 1), (Counter::NsReplied, 1)],
+            &what,
+        );
+        assert_na(&data, vip, peer, PEER_MAC, true);
+    }
+    // Duplicate address detection: from ::, answered to all-nodes without the S flag.
+    let dad = ns_frame(Ipv6Addr::UNSPECIFIED, vip, false, 0);
+    let (action, data, _, _) = h.run(&dad);
+    assert_eq!(action, XDP_TX, "DAD NS");
+    assert_na(
+        &data,
+        vip,
+        "ff02::1".parse().expect("all-nodes"),
+        [0x33, 0x33, 0, 0, 0, 1],
+        false,
+    );
+
+    // An NS whose hop limit is not 255 is invalid (RFC 4861 §7.1.1): the kernel decides.
+    let mut off_link = ns_frame(peer, vip, true, 0);
+    off_link[ETH + 7] = 64;
+    h.assert_untouched(&off_link, "NS with hop limit 64");
+
+    h.object
+        .set_gate(IpAddr::V6(vip), false)
+        .expect("close gate");
+    let (action, _, _, counters) = h.run(&ns_frame(peer, vip, true, 0));
+    assert_eq!(action, XDP_DROP, "closed gate drops");
+    assert_only(
+        &counters,
+        &[(Counter::Frames, 1), (Counter::NsDropped, 1)],
+        "ns closed",
+    );
+}
+
+#[test]
+fn xdp_pass_program_passes_everything() {
+    let h = Harness::new();
+    for frame in [
+        tcp_v4_frame(),
+        arp_request(v4(10, 0, 0, 1), v4(10, 0, 0, 2)),
+    ] {
+        let out = h
+            .object
+            .test_run(XdpProgram::Pass, &frame, 1)
+            .expect("test_run");
+        assert_eq!(out.action, XDP_PASS);
+        assert_eq!(out.data, frame);
+    }
+}

@@ -2,7 +2,7 @@
 //! (decoded and verified with the codec), and an engine [`AdvertTx`] becomes the VRRP bytes for one
 //! destination. Pure functions: the simulator in `tests/sim` puts the same code between engines.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use vrrp_common::{AF_INET, AF_INET6, AdvertEvent, VRRP_TTL};
 
@@ -21,23 +21,12 @@ pub struct RxPolicy {
 
 /// The family and addresses of an XDP event, or `None` for a family the program never reports.
 pub fn event_addrs(ev: &AdvertEvent) -> Option<(Family, IpAddr, IpAddr)> {
-    match ev.family {
-        AF_INET => {
-            let s: [u8; 4] = ev.saddr[..4].try_into().ok()?;
-            let d: [u8; 4] = ev.daddr[..4].try_into().ok()?;
-            Some((
-                Family::Ipv4,
-                Ipv4Addr::from(s).into(),
-                Ipv4Addr::from(d).into(),
-            ))
-        }
-        AF_INET6 => Some((
-            Family::Ipv6,
-            Ipv6Addr::from(ev.saddr).into(),
-            Ipv6Addr::from(ev.daddr).into(),
-        )),
-        _ => None,
-    }
+    let family = match ev.family {
+        AF_INET => Family::Ipv4,
+        AF_INET6 => Family::Ipv6,
+        _ => return None,
+    };
+    Some((family, ev.source(), ev.destination()))
 }
 
 /// Decodes one XDP event for `interface`. `policy` looks up the instance of (family, VRID);
@@ -58,13 +47,13 @@ pub fn decode_event(
     if !policy.unicast && ev.ttl != VRRP_TTL {
         return Some(error(RxErrorReason::IpTtl));
     }
-    let captured = usize::from(ev.captured_len).min(ev.payload.len());
-    if captured < usize::from(ev.payload_len) {
+    let bytes = ev.vrrp_bytes();
+    if bytes.len() < usize::from(ev.payload_len) {
         // Longer than any advert a 1500-byte MTU carries: we cannot verify the checksum.
         return Some(error(RxErrorReason::PacketLength));
     }
     let ph = PseudoHeader::new(src, dst)?;
-    match Repr::parse(&ev.payload[..captured], &ph, policy.checksum) {
+    match Repr::parse(bytes, &ph, policy.checksum) {
         Ok(repr) => Some(Input::Advert {
             interface: interface.to_string(),
             family,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use anyhow::Context as _;
 use tokio::signal::unix::{SignalKind, signal};
@@ -12,9 +12,9 @@ use vrrp_common::{AF_INET, AdvertEvent};
 
 use super::Attachment;
 use crate::cli::WatchArgs;
+use crate::packet::Family;
+use crate::packet::vrrp::Packet;
 
-/// Offset of the address list in a VRRP message (RFC 5798 §5.1).
-const ADDRS_OFFSET: usize = 8;
 
 pub fn main(args: WatchArgs) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_current_thread()
@@ -98,26 +98,25 @@ pub fn format_interval(version: u8, interval: u16) -> String {
     }
 }
 
-/// The virtual addresses listed in the advert, as far as the capture holds them.
+/// The virtual addresses listed in the advert, as far as the capture holds them (the codec's
+/// zero-copy view: `addr` stops at the count and at the captured bytes).
 pub fn advert_addrs(ev: &AdvertEvent) -> Vec<IpAddr> {
-    let bytes = ev.vrrp_bytes();
-    let len = if ev.family == AF_INET { 4 } else { 16 };
-    let list = bytes.get(ADDRS_OFFSET..).unwrap_or_default();
-    list.chunks_exact(len)
-        .take(usize::from(ev.count_addrs))
-        .map(|a| match <[u8; 4]>::try_from(a) {
-            Ok(v4) => IpAddr::V4(Ipv4Addr::from(v4)),
-            Err(_) => {
-                let mut v6 = [0u8; 16];
-                v6.copy_from_slice(a);
-                IpAddr::V6(Ipv6Addr::from(v6))
-            }
-        })
+    let family = if ev.family == AF_INET {
+        Family::Ipv4
+    } else {
+        Family::Ipv6
+    };
+    let packet = Packet::new_unchecked(ev.vrrp_bytes(), family);
+    (0..usize::from(ev.count_addrs))
+        .map_while(|i| packet.addr(i))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv6Addr;
+
+    use crate::packet::vrrp::HEADER_LEN as ADDRS_OFFSET;
     use super::*;
     use vrrp_common::{AF_INET6, MAX_VRRP_PAYLOAD};
 
@@ -140,6 +139,8 @@ mod tests {
             _pad: [0; 6],
             payload: [0; MAX_VRRP_PAYLOAD],
         };
+        // The VRRP header as the XDP program copies it: version/type, VRID, priority, count.
+        ev.payload[..4].copy_from_slice(&[version << 4 | 1, ev.vrid, ev.priority, ev.count_addrs]);
         let mut len = ADDRS_OFFSET;
         for addr in addrs {
             let octets: Vec<u8> = match addr {

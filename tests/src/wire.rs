@@ -93,6 +93,9 @@ impl Arp {
 pub struct NeighborAdvert {
     pub eth_src: Mac,
     pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    /// The S flag: an answer to a solicitation (unsolicited announcements have it clear).
+    pub solicited: bool,
     pub target: Ipv6Addr,
 }
 
@@ -175,6 +178,8 @@ pub fn neighbor_advert(frame: &[u8]) -> Option<NeighborAdvert> {
     Some(NeighborAdvert {
         eth_src: Mac::at(frame, 6)?,
         src: ipv6_at(ip, 8)?,
+        dst: ipv6_at(ip, 24)?,
+        solicited: ip.get(IPV6_HDR + 4)? & 0x40 != 0,
         target: ipv6_at(ip, IPV6_HDR + 8)?,
     })
 }

@@ -131,6 +131,11 @@ impl Testbed {
             .unwrap_or_else(|| panic!("router {i} was never started"))
     }
 
+    /// Each router's daemon, `None` for one never started.
+    pub fn routers_started(&self) -> Vec<Option<&Router>> {
+        self.routers.iter().map(Option::as_ref).collect()
+    }
+
     pub fn router_mut(&mut self, i: usize) -> &mut Router {
         self.routers[i]
             .as_mut()

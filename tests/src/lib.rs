@@ -8,19 +8,28 @@
 //! command, its exit status, its output), in the style of aya's integration tests.
 
 mod bin;
+pub mod capture;
 mod keepalived;
 mod lab;
 mod netns;
+pub mod observe;
+pub mod pinger;
 mod process;
+mod router;
+pub mod scenario;
+pub mod seed;
+pub mod setns;
 mod switch;
 mod tempdir;
 pub mod watch;
+pub mod wire;
 
 pub use bin::vrrpd_bin;
 pub use keepalived::Keepalived;
 pub use lab::{Lab, LabBuilder, Node};
 pub use netns::{Netns, NetnsError};
 pub use process::{Line, NsChild, Stream};
+pub use router::{Impl, Router, STATE_TIMEOUT, State, Transition};
 pub use switch::Switch;
 pub use tempdir::TempDir;
 

@@ -5,6 +5,7 @@
 mod bench;
 mod build;
 mod cmd;
+mod demo;
 mod lint;
 mod run;
 mod setup;
@@ -49,6 +50,11 @@ enum Command {
     },
     /// `cargo fmt --check` and `cargo clippy -D warnings` over the workspace.
     Lint,
+    /// Guided run of the seed configurations in network namespaces: failovers, pings, outages.
+    Demo {
+        #[arg(long = "impl", value_enum, default_value_t = demo::DemoImpl::Vrrpd)]
+        which: demo::DemoImpl,
+    },
     /// Run a benchmark.
     Bench {
         #[arg(value_enum, default_value_t = bench::Bench::All)]
@@ -69,6 +75,7 @@ fn main() -> ExitCode {
         Command::Test { filter } => test::test(filter.as_deref()),
         Command::Lint => lint::lint(),
         Command::Bench { which } => bench::bench(which),
+        Command::Demo { which } => demo::demo(which),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

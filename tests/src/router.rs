@@ -1,0 +1,257 @@
+//! `Router`: one VRRP implementation (vrrpd or keepalived, the reference) running a configuration
+//! on a lab node, and its state transitions read from the log lines both write in keepalived's
+//! words (`(VI_1) Entering MASTER STATE`). Scenarios are written once against this type and run
+//! with either implementation on each router.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use crate::bin::vrrpd_bin;
+use crate::keepalived::Keepalived;
+use crate::lab::Node;
+use crate::process::{Line, NsChild};
+use crate::tempdir::TempDir;
+
+/// Which implementation runs a router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impl {
+    Vrrpd,
+    Keepalived,
+}
+
+impl fmt::Display for Impl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Impl::Vrrpd => "vrrpd",
+            Impl::Keepalived => "keepalived",
+        })
+    }
+}
+
+/// A VRRP instance state, as logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Backup,
+    Master,
+    Fault,
+}
+
+/// One `(NAME) Entering X STATE[ (init)]` log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub instance: String,
+    pub state: State,
+    /// The start-up transition (`… STATE (init)`).
+    pub init: bool,
+}
+
+impl Transition {
+    /// The transition a log line reports, wherever it sits in the line (after keepalived's date or
+    /// vrrpd's tracing prefix).
+    pub fn parse(text: &str) -> Option<Transition> {
+        let at = text.find(") Entering ")?;
+        let open = text[..at].rfind('(')?;
+        let instance = &text[open + 1..at];
+        let rest = &text[at + ") Entering ".len()..];
+        let (state, rest) = if let Some(r) = rest.strip_prefix("MASTER STATE") {
+            (State::Master, r)
+        } else if let Some(r) = rest.strip_prefix("BACKUP STATE") {
+            (State::Backup, r)
+        } else if let Some(r) = rest.strip_prefix("FAULT STATE") {
+            (State::Fault, r)
+        } else {
+            return None;
+        };
+        let init = rest.trim_start().starts_with("(init)");
+        (!instance.is_empty() && !instance.contains(char::is_whitespace)).then(|| Transition {
+            instance: instance.to_string(),
+            state,
+            init,
+        })
+    }
+}
+
+enum Running {
+    Vrrpd { child: NsChild, _dir: TempDir },
+    Keepalived(Keepalived),
+}
+
+/// A running implementation on one node; killed (process group) on `Drop`.
+pub struct Router {
+    which: Impl,
+    name: String,
+    running: Running,
+    started: Instant,
+}
+
+/// Generous: a daemon's first transition includes XDP load and a master-down timer, on a machine
+/// shared with builds.
+pub const STATE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Router {
+    /// Starts `which` on `node` with `config`: vrrpd as `vrrpd run --config PATH --iface eth0
+    /// --log-level info`, keepalived with the kit's `Keepalived`.
+    pub fn start(which: Impl, node: &Node, config: &str) -> Router {
+        Router::start_with(which, node, config, None)
+    }
+
+    /// Like `start`, with the vrrpd binary given (the demo builds it itself) instead of
+    /// `vrrpd_bin()`.
+    pub fn start_with(which: Impl, node: &Node, config: &str, vrrpd: Option<&Path>) -> Router {
+        let running = match which {
+            Impl::Vrrpd => {
+                let bin: PathBuf = vrrpd.map_or_else(vrrpd_bin, Path::to_path_buf);
+                let dir = TempDir::new("vrrpd");
+                let conf = dir.write("keepalived.conf", config);
+                let child = node.ns.spawn(&[
+                    &bin.to_string_lossy(),
+                    "run",
+                    "--config",
+                    &conf.to_string_lossy(),
+                    "--iface",
+                    &node.iface,
+                    "--log-level",
+                    "info",
+                ]);
+                Running::Vrrpd { child, _dir: dir }
+            }
+            Impl::Keepalived => Running::Keepalived(Keepalived::start(&node.ns, config)),
+        };
+        Router {
+            which,
+            name: node.ns.name().to_string(),
+            running,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn which(&self) -> Impl {
+        self.which
+    }
+
+    pub fn child(&self) -> &NsChild {
+        match &self.running {
+            Running::Vrrpd { child, .. } => child,
+            Running::Keepalived(k) => k.child(),
+        }
+    }
+
+    fn child_mut(&mut self) -> &mut NsChild {
+        match &mut self.running {
+            Running::Vrrpd { child, .. } => child,
+            Running::Keepalived(k) => k.child_mut(),
+        }
+    }
+
+    /// When the process was started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Every transition logged so far, with the time its line was read.
+    pub fn transitions(&self) -> Vec<(Instant, Transition)> {
+        self.child()
+            .lines()
+            .iter()
+            .filter_map(|l| Transition::parse(&l.text).map(|t| (l.at, t)))
+            .collect()
+    }
+
+    /// The state `instance` last entered, if any.
+    pub fn state(&self, instance: &str) -> Option<State> {
+        self.transitions()
+            .into_iter()
+            .rev()
+            .find(|(_, t)| t.instance == instance)
+            .map(|(_, t)| t.state)
+    }
+
+    /// Waits for `instance` to log entering `state` at or after `since` (not the `(init)` form);
+    /// panics with the transcript if it does not within `STATE_TIMEOUT`.
+    pub fn wait_state(&self, instance: &str, state: State, since: Instant) -> Line {
+        self.child().wait_for(
+            &format!("`({instance}) Entering {state:?} STATE` ({})", self.which),
+            STATE_TIMEOUT,
+            |l| l.at >= since && entered(l, instance, state),
+        )
+    }
+
+    /// Whether `instance` logged entering `state` at or after `since`.
+    pub fn entered_since(&self, instance: &str, state: State, since: Instant) -> bool {
+        self.child()
+            .lines()
+            .iter()
+            .any(|l| l.at >= since && entered(l, instance, state))
+    }
+
+    /// Waits until a line containing `text` appears, panics with the transcript otherwise.
+    pub fn wait_log(&self, text: &str) -> Line {
+        self.child()
+            .wait_for(&format!("containing {text:?}"), STATE_TIMEOUT, |l| {
+                l.text.contains(text)
+            })
+    }
+
+    /// SIGKILL to the whole process group (keepalived's children too), reaped: a crash that leaves
+    /// addresses and anything else behind.
+    pub fn kill(&mut self) {
+        self.child_mut().kill();
+    }
+
+    /// SIGTERM, then waits up to 10 s for the exit. `None` if it did not exit.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        self.child().signal(libc::SIGTERM);
+        self.child_mut().wait_exit(Duration::from_secs(10))
+    }
+
+    /// The whole output, for failure messages, headed by the implementation and node.
+    pub fn transcript(&self) -> String {
+        format!(
+            "=== {} on {} ===\n{}",
+            self.which,
+            self.name,
+            self.child().transcript()
+        )
+    }
+}
+
+fn entered(line: &Line, instance: &str, state: State) -> bool {
+    Transition::parse(&line.text)
+        .is_some_and(|t| t.instance == instance && t.state == state && !t.init)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keepalived_and_vrrpd_lines() {
+        let k =
+            Transition::parse("Sat Nov 25 04:50:01 2023: (VI_1) Entering MASTER STATE").unwrap();
+        assert_eq!(
+            k,
+            Transition {
+                instance: "VI_1".into(),
+                state: State::Master,
+                init: false
+            }
+        );
+        let v = Transition::parse(
+            "2025-11-25T04:50:01.123Z  INFO vrrpd::daemon: (VI_2) Entering BACKUP STATE (init)",
+        )
+        .unwrap();
+        assert_eq!(
+            (v.instance.as_str(), v.state, v.init),
+            ("VI_2", State::Backup, true)
+        );
+        let f = Transition::parse("(VI_1) Entering FAULT STATE").unwrap();
+        assert_eq!(f.state, State::Fault);
+        assert_eq!(Transition::parse("(VI_1) Entering SLEEP STATE"), None);
+        assert_eq!(
+            Transition::parse("(VI_1) Changing effective priority from 100 to 80"),
+            None
+        );
+    }
+}

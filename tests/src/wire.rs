@@ -1,0 +1,329 @@
+//! Decoders for the frames the end-to-end tests look at in a capture (VRRP adverts, ARP, IPv6
+//! neighbour advertisements) and builders for the requests they send (ARP request, neighbour
+//! solicitation). Independent of vrrpd's own packet code on purpose: the tests check the daemon
+//! against the RFCs, not against itself. Every decoder returns `None` for anything else or anything
+//! truncated.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const ETH_HDR: usize = 14;
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const IPPROTO_VRRP: u8 = 112;
+const IPPROTO_ICMPV6: u8 = 58;
+const ICMPV6_NS: u8 = 135;
+const ICMPV6_NA: u8 = 136;
+const IPV6_HDR: usize = 40;
+
+/// An Ethernet address.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    pub const BROADCAST: Mac = Mac([0xff; 6]);
+
+    /// Parses `aa:bb:cc:dd:ee:ff` (as `ip link` prints it).
+    pub fn parse(s: &str) -> Option<Mac> {
+        let mut mac = [0u8; 6];
+        let mut parts = s.trim().split(':');
+        for byte in &mut mac {
+            *byte = u8::from_str_radix(parts.next()?, 16).ok()?;
+        }
+        parts.next().is_none().then_some(Mac(mac))
+    }
+
+    fn at(bytes: &[u8], offset: usize) -> Option<Mac> {
+        bytes.get(offset..offset + 6)?.try_into().ok().map(Mac)
+    }
+}
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+impl fmt::Debug for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The fields of a VRRP advert that the scenarios reason about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advert {
+    pub eth_src: Mac,
+    /// IP source: the sender's primary IPv4 address, or its IPv6 link-local address.
+    pub src: IpAddr,
+    pub version: u8,
+    pub vrid: u8,
+    pub priority: u8,
+}
+
+/// An ARP packet for IPv4 over Ethernet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arp {
+    pub eth_src: Mac,
+    /// 1 request, 2 reply.
+    pub op: u16,
+    pub sender_mac: Mac,
+    pub sender_ip: Ipv4Addr,
+    pub target_ip: Ipv4Addr,
+}
+
+impl Arp {
+    pub const REQUEST: u16 = 1;
+    pub const REPLY: u16 = 2;
+
+    /// A gratuitous ARP announcing `ip`: sender and target are both `ip` (request or reply form).
+    pub fn is_gratuitous_for(&self, ip: Ipv4Addr) -> bool {
+        self.sender_ip == ip && self.target_ip == ip
+    }
+}
+
+/// An IPv6 neighbour advertisement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighborAdvert {
+    pub eth_src: Mac,
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    /// The S flag: an answer to a solicitation (unsolicited announcements have it clear).
+    pub solicited: bool,
+    pub target: Ipv6Addr,
+}
+
+fn u16_at(b: &[u8], offset: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(
+        b.get(offset..offset + 2)?.try_into().ok()?,
+    ))
+}
+
+fn ipv4_at(b: &[u8], offset: usize) -> Option<Ipv4Addr> {
+    let o: [u8; 4] = b.get(offset..offset + 4)?.try_into().ok()?;
+    Some(Ipv4Addr::from(o))
+}
+
+fn ipv6_at(b: &[u8], offset: usize) -> Option<Ipv6Addr> {
+    let o: [u8; 16] = b.get(offset..offset + 16)?.try_into().ok()?;
+    Some(Ipv6Addr::from(o))
+}
+
+/// The VRRP advert in `frame`, if it is one (IPv4 protocol 112, or IPv6 next header 112 without
+/// extension headers).
+pub fn advert(frame: &[u8]) -> Option<Advert> {
+    let eth_src = Mac::at(frame, 6)?;
+    let (src, vrrp) = match u16_at(frame, 12)? {
+        ETHERTYPE_IPV4 => {
+            let ip = frame.get(ETH_HDR..)?;
+            let ihl = usize::from(ip.first()? & 0x0f) * 4;
+            if ip.first()? >> 4 != 4 || *ip.get(9)? != IPPROTO_VRRP {
+                return None;
+            }
+            (IpAddr::V4(ipv4_at(ip, 12)?), ip.get(ihl..)?)
+        }
+        ETHERTYPE_IPV6 => {
+            let ip = frame.get(ETH_HDR..)?;
+            if ip.first()? >> 4 != 6 || *ip.get(6)? != IPPROTO_VRRP {
+                return None;
+            }
+            (IpAddr::V6(ipv6_at(ip, 8)?), ip.get(IPV6_HDR..)?)
+        }
+        _ => return None,
+    };
+    let version_type = *vrrp.first()?;
+    Some(Advert {
+        eth_src,
+        src,
+        version: version_type >> 4,
+        vrid: *vrrp.get(1)?,
+        priority: *vrrp.get(2)?,
+    })
+}
+
+/// The ARP packet in `frame`, if it is one.
+pub fn arp(frame: &[u8]) -> Option<Arp> {
+    if u16_at(frame, 12)? != ETHERTYPE_ARP {
+        return None;
+    }
+    let a = frame.get(ETH_HDR..)?;
+    // Ethernet (1) / IPv4, 6-byte and 4-byte addresses.
+    if u16_at(a, 0)? != 1 || u16_at(a, 2)? != ETHERTYPE_IPV4 || a.get(4..6)? != [6, 4] {
+        return None;
+    }
+    Some(Arp {
+        eth_src: Mac::at(frame, 6)?,
+        op: u16_at(a, 6)?,
+        sender_mac: Mac::at(a, 8)?,
+        sender_ip: ipv4_at(a, 14)?,
+        target_ip: ipv4_at(a, 24)?,
+    })
+}
+
+/// The IPv6 neighbour advertisement in `frame`, if it is one.
+pub fn neighbor_advert(frame: &[u8]) -> Option<NeighborAdvert> {
+    if u16_at(frame, 12)? != ETHERTYPE_IPV6 {
+        return None;
+    }
+    let ip = frame.get(ETH_HDR..)?;
+    if *ip.get(6)? != IPPROTO_ICMPV6 || *ip.get(IPV6_HDR)? != ICMPV6_NA {
+        return None;
+    }
+    Some(NeighborAdvert {
+        eth_src: Mac::at(frame, 6)?,
+        src: ipv6_at(ip, 8)?,
+        dst: ipv6_at(ip, 24)?,
+        solicited: ip.get(IPV6_HDR + 4)? & 0x40 != 0,
+        target: ipv6_at(ip, IPV6_HDR + 8)?,
+    })
+}
+
+/// A broadcast ARP request "who has `target`, tell `sender_ip`".
+pub fn arp_request(sender_mac: Mac, sender_ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    let mut f = Vec::with_capacity(42);
+    f.extend_from_slice(&Mac::BROADCAST.0);
+    f.extend_from_slice(&sender_mac.0);
+    f.extend_from_slice(&ETHERTYPE_ARP.to_be_bytes());
+    f.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    f.extend_from_slice(&sender_mac.0);
+    f.extend_from_slice(&sender_ip.octets());
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&target.octets());
+    f
+}
+
+/// A neighbour solicitation for `target` sent to its solicited-node multicast group, with the
+/// source link-layer address option (RFC 4861 §4.3).
+pub fn neighbor_solicitation(sender_mac: Mac, sender_ip: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
+    let t = target.octets();
+    let group = Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(t[13]),
+        u16::from_be_bytes([t[14], t[15]]),
+    );
+    let mut icmp = vec![ICMPV6_NS, 0, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&t);
+    icmp.extend_from_slice(&[1, 1]);
+    icmp.extend_from_slice(&sender_mac.0);
+    let sum = icmpv6_checksum(sender_ip, group, &icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+
+    let mut f = Vec::with_capacity(ETH_HDR + IPV6_HDR + icmp.len());
+    f.extend_from_slice(&[0x33, 0x33, 0xff, t[13], t[14], t[15]]);
+    f.extend_from_slice(&sender_mac.0);
+    f.extend_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+    f.extend_from_slice(&[0x60, 0, 0, 0]);
+    f.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[IPPROTO_ICMPV6, 255]);
+    f.extend_from_slice(&sender_ip.octets());
+    f.extend_from_slice(&group.octets());
+    f.extend_from_slice(&icmp);
+    f
+}
+
+/// The ICMPv6 checksum over the pseudo-header (RFC 8200 §8.1) and `icmp` (checksum field zero).
+fn icmpv6_checksum(src: Ipv6Addr, dst: Ipv6Addr, icmp: &[u8]) -> u16 {
+    let mut pseudo = Vec::with_capacity(40 + icmp.len());
+    pseudo.extend_from_slice(&src.octets());
+    pseudo.extend_from_slice(&dst.octets());
+    pseudo.extend_from_slice(&(icmp.len() as u32).to_be_bytes());
+    pseudo.extend_from_slice(&[0, 0, 0, IPPROTO_ICMPV6]);
+    pseudo.extend_from_slice(icmp);
+    internet_checksum(&pseudo)
+}
+
+/// RFC 1071 one's-complement sum.
+pub fn internet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Mac = Mac([2, 0, 0, 0, 0, 1]);
+
+    #[test]
+    fn arp_request_round_trips_through_the_decoder() {
+        let ip: Ipv4Addr = "10.1.0.100".parse().unwrap();
+        let vip: Ipv4Addr = "10.1.0.200".parse().unwrap();
+        let frame = arp_request(A, ip, vip);
+        assert_eq!(frame.len(), 42);
+        let a = arp(&frame).unwrap();
+        assert_eq!(
+            a,
+            Arp {
+                eth_src: A,
+                op: Arp::REQUEST,
+                sender_mac: A,
+                sender_ip: ip,
+                target_ip: vip
+            }
+        );
+        assert!(!a.is_gratuitous_for(vip));
+        assert_eq!(advert(&frame), None);
+        assert_eq!(neighbor_advert(&frame), None);
+    }
+
+    #[test]
+    fn decodes_a_vrrp_v2_advert() {
+        // Ethernet to 01:00:5e:00:00:12, IPv4 10.1.0.1 → 224.0.0.18, proto 112, then VRRP v2
+        // vrid 50 prio 100, one address, auth none, interval 1.
+        let mut f = vec![1, 0, 0x5e, 0, 0, 0x12, 2, 0, 0, 0, 0, 1, 8, 0];
+        f.extend_from_slice(&[
+            0x45, 0xc0, 0, 28, 0, 1, 0, 0, 255, 112, 0, 0, 10, 1, 0, 1, 224, 0, 0, 18,
+        ]);
+        f.extend_from_slice(&[
+            0x21, 50, 100, 1, 0, 1, 0, 0, 10, 1, 0, 200, 0, 0, 0, 0, 0, 0,
+        ]);
+        let a = advert(&f).unwrap();
+        assert_eq!(
+            (a.eth_src, a.src, a.version, a.vrid, a.priority),
+            (A, "10.1.0.1".parse().unwrap(), 2, 50, 100)
+        );
+        assert_eq!(advert(&f[..f.len() - 25]), None, "truncated");
+    }
+
+    #[test]
+    fn neighbor_solicitation_has_a_valid_checksum_and_group() {
+        let src: Ipv6Addr = "fd00:1::100".parse().unwrap();
+        let target: Ipv6Addr = "fd00:1::1:2c8".parse().unwrap();
+        let f = neighbor_solicitation(A, src, target);
+        assert_eq!(&f[..6], &[0x33, 0x33, 0xff, 0x01, 0x02, 0xc8]);
+        let dst = ipv6_at(&f, ETH_HDR + 24).unwrap();
+        assert_eq!(dst, "ff02::1:ff01:2c8".parse::<Ipv6Addr>().unwrap());
+        // Summing again over a packet with its checksum in place gives zero.
+        assert_eq!(
+            icmpv6_checksum(src, dst, &f[ETH_HDR + IPV6_HDR..]),
+            0,
+            "checksum does not verify"
+        );
+        assert_eq!(neighbor_advert(&f), None, "a solicitation is not an advert");
+    }
+
+    #[test]
+    fn mac_parses_what_ip_link_prints() {
+        assert_eq!(Mac::parse("02:00:00:00:00:01"), Some(A));
+        assert_eq!(A.to_string(), "02:00:00:00:00:01");
+        assert_eq!(Mac::parse("02:00:00:00:00"), None);
+        assert_eq!(Mac::parse("02:00:00:00:00:01:03"), None);
+    }
+}

@@ -1,0 +1,163 @@
+//! The ARP/ND gate (vrrpd only; keepalived has no such thing, so there is no reference run): the
+//! client's ARP requests and neighbour solicitations for a VIP are answered by the master alone,
+//! even while the backup has the VIP configured by hand, and the master's answers come from XDP:
+//! its kernel is told never to answer (`arp_ignore=8`; for IPv6 an nftables rule drops every
+//! neighbour advertisement it sends), so a reply can only be one XDP sent back out.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use vrrpd_tests::capture::{Capture, Direction};
+use vrrpd_tests::observe::{addr_count, mac};
+use vrrpd_tests::scenario::Testbed;
+use vrrpd_tests::wire::{self, Arp, Mac};
+use vrrpd_tests::{Impl, State};
+
+const MASTER: usize = 0;
+const BACKUP: usize = 1;
+/// Requests sent per address family.
+const REQUESTS: usize = 5;
+const SPACING: Duration = Duration::from_millis(200);
+/// How long after the last request a reply may still arrive.
+const LINGER: Duration = Duration::from_secs(1);
+
+fn config(role: usize, subnet: u8) -> String {
+    let (state, priority) = if role == MASTER {
+        ("MASTER", 150)
+    } else {
+        ("BACKUP", 100)
+    };
+    format!(
+        "vrrp_instance VI_4 {{
+    state {state}
+    interface eth0
+    virtual_router_id 70
+    version 3
+    priority {priority}
+    advert_int 0.2
+    virtual_ipaddress {{
+        10.{subnet}.0.200
+    }}
+}}
+vrrp_instance VI_6 {{
+    state {state}
+    interface eth0
+    virtual_router_id 71
+    version 3
+    priority {priority}
+    advert_int 0.2
+    virtual_ipaddress {{
+        fd00:{subnet}::200
+    }}
+}}
+"
+    )
+}
+
+#[test]
+fn only_the_master_answers_and_its_answers_come_from_xdp() {
+    gate(Impl::Vrrpd, 61);
+}
+
+fn gate(which: Impl, subnet: u8) {
+    let mut tb = Testbed::new("arpgate", subnet, &[which, which], |i, s, _| config(i, s));
+    let vip4: Ipv4Addr = tb.lab.ipv4(200);
+    let vip6: Ipv6Addr = tb.lab.ipv6(200);
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    tb.router(MASTER).wait_state("VI_4", State::Master, t0);
+    tb.router(MASTER).wait_state("VI_6", State::Master, t0);
+    tb.start(BACKUP);
+    tb.router(BACKUP).wait_log("(VI_4) Entering BACKUP STATE");
+    tb.router(BACKUP).wait_log("(VI_6) Entering BACKUP STATE");
+
+    // The backup has the VIPs too, by hand: its kernel would answer for them if XDP let the
+    // requests through.
+    let backup = tb.node(BACKUP);
+    backup.ns.add_addr(&backup.iface, &format!("{vip4}/32"));
+    backup.ns.add_addr(&backup.iface, &format!("{vip6}/128"));
+    assert_eq!(addr_count(backup, vip4.into()), 1);
+    // The master's kernel never answers: only XDP can.
+    let master = tb.node(MASTER);
+    master
+        .ns
+        .sysctl(&format!("net.ipv4.conf.{}.arp_ignore", master.iface), "8");
+    master.ns.exec(&["nft", "add", "table", "ip6", "vt_gate"]);
+    master.ns.exec(&[
+        "nft",
+        "add chain ip6 vt_gate out { type filter hook output priority 0 ; }",
+    ]);
+    master.ns.exec(&[
+        "nft",
+        "add",
+        "rule",
+        "ip6",
+        "vt_gate",
+        "out",
+        "icmpv6",
+        "type",
+        "nd-neighbor-advert",
+        "drop",
+    ]);
+
+    let (master_mac, backup_mac) = (mac(tb.node(MASTER)), mac(tb.node(BACKUP)));
+    let client = tb.lab.client();
+    let client_mac = mac(client);
+    let capture = Capture::start(&client.ns, &client.iface);
+    for _ in 0..REQUESTS {
+        capture.send(&wire::arp_request(client_mac, client.ipv4, vip4));
+        capture.send(&wire::neighbor_solicitation(client_mac, client.ipv6, vip6));
+        thread::sleep(SPACING);
+    }
+    thread::sleep(LINGER);
+
+    let frames = capture.frames();
+    let arp_replies: Vec<Arp> = frames
+        .iter()
+        .filter(|f| f.direction == Direction::In)
+        .filter_map(|f| wire::arp(&f.data))
+        .filter(|a| a.op == Arp::REPLY && a.sender_ip == vip4 && a.target_ip == client.ipv4)
+        .collect();
+    let na_replies: Vec<wire::NeighborAdvert> = frames
+        .iter()
+        .filter(|f| f.direction == Direction::In)
+        .filter_map(|f| wire::neighbor_advert(&f.data))
+        .filter(|n| n.target == vip6 && n.solicited)
+        .collect();
+    let context = format!(
+        "master {master_mac}, backup {backup_mac}\nARP replies: {arp_replies:#?}\n\
+         NA replies: {na_replies:#?}\n{}",
+        tb.transcripts()
+    );
+
+    let from = |macs: &[Mac]| {
+        (
+            macs.iter().filter(|m| **m == master_mac).count(),
+            macs.iter().filter(|m| **m == backup_mac).count(),
+        )
+    };
+    let arp_macs: Vec<Mac> = arp_replies.iter().map(|a| a.eth_src).collect();
+    let (m, b) = from(&arp_macs);
+    assert_eq!(b, 0, "the backup answered ARP for {vip4}\n{context}");
+    assert!(
+        m >= REQUESTS,
+        "{m} ARP replies from the master to {REQUESTS} requests\n{context}"
+    );
+    assert!(
+        arp_replies.iter().all(|a| a.sender_mac == master_mac),
+        "an ARP reply names another MAC than the master's\n{context}"
+    );
+
+    let na_macs: Vec<Mac> = na_replies.iter().map(|n| n.eth_src).collect();
+    let (m, b) = from(&na_macs);
+    assert_eq!(b, 0, "the backup answered NS for {vip6}\n{context}");
+    assert!(
+        m >= REQUESTS,
+        "{m} neighbour advertisements from the master to {REQUESTS} solicitations\n{context}"
+    );
+    assert!(
+        na_replies.iter().all(|n| n.dst == client.ipv6),
+        "a solicited advertisement not sent back to the soliciting client\n{context}"
+    );
+}

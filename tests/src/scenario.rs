@@ -13,9 +13,6 @@ use crate::seed::{CheckScript, LAB_VIP1_HOST, LAB_VIP2_HOST, Seed, lab_vip};
 /// - IPv6 addresses survive a link going down (`keep_addr_on_down`), as IPv4 ones do, so a crashed
 ///   router comes back with its own address and with whatever VIP the crash left behind (which a
 ///   restarted daemon must clean up);
-/// - GRO on the bridge ports: a veth only delivers frames a native XDP program sends back
-///   (`XDP_TX`) when its peer runs NAPI, which GRO turns on; a physical NIC needs nothing of the
-///   sort, so this only makes the lab behave like one.
 pub fn vrrp_lab(tag: &str, routers: usize, subnet: u8) -> Lab {
     let lab = Lab::builder(tag).routers(routers).subnet(subnet).build();
     for node in &lab.routers {
@@ -23,9 +20,6 @@ pub fn vrrp_lab(tag: &str, routers: usize, subnet: u8) -> Lab {
             &format!("net.ipv6.conf.{}.keep_addr_on_down", node.iface),
             "1",
         );
-        lab.switch
-            .ns()
-            .exec(&["ethtool", "-K", &node.port, "gro", "on"]);
     }
     lab
 }

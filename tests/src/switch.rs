@@ -2,14 +2,20 @@
 //! into it. Keeping the bridge out of the root namespace means a test never touches the host's
 //! interfaces.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
+use crate::bin::vrrpd_bin;
 use crate::netns::Netns;
+use crate::process::NsChild;
 
 /// The bridge's name inside the switch namespace.
 const BRIDGE: &str = "br0";
 
 pub struct Switch {
+    /// Declared first so the xdp-peer processes go before their namespace.
+    peers: Mutex<Vec<NsChild>>,
     ns: Netns,
     ports: AtomicU32,
 }
@@ -39,6 +45,7 @@ impl Switch {
         ]);
         ns.link_up(BRIDGE);
         Switch {
+            peers: Mutex::new(Vec::new()),
             ns,
             ports: AtomicU32::new(0),
         }
@@ -51,6 +58,9 @@ impl Switch {
 
     /// Plugs `ns` into the bridge with a veth pair: `ifname` inside `ns` (left down, so the caller
     /// can configure it before it speaks), and a port `pN` on the bridge, up. Returns the port name.
+    ///
+    /// Each port holds `vrrpd xdp-peer`'s pass-through XDP program: veth drops the frames the
+    /// other end sends with XDP_TX (vrrpd's ARP/ND answers) unless the peer end runs XDP too.
     pub fn connect(&self, ns: &Netns, ifname: &str) -> String {
         let port = format!("p{}", self.ports.fetch_add(1, Ordering::Relaxed));
         self.ns.exec(&[
@@ -69,6 +79,17 @@ impl Switch {
         self.ns
             .exec(&["ip", "link", "set", "dev", &port, "master", BRIDGE]);
         self.ns.link_up(&port);
+        let bin = vrrpd_bin();
+        let peer = self.ns.spawn(&[
+            bin.to_str().expect("vrrpd path is UTF-8"),
+            "xdp-peer",
+            "--iface",
+            &port,
+        ]);
+        peer.wait_for("xdp-peer attached", Duration::from_secs(10), |l| {
+            l.text.contains("xdp_pass attached")
+        });
+        self.peers.lock().expect("peers lock").push(peer);
         port
     }
 }

@@ -34,6 +34,9 @@ pub enum Command {
     Watch(WatchArgs),
     /// Check a keepalived.conf and print a normalised summary; exit 0 if it would run.
     Check(CheckArgs),
+    /// Hold a pass-through XDP program on veth peer ends, so that the ARP/ND answers vrrpd sends
+    /// with XDP_TX on the other end are delivered (veth drops XDP_TX frames otherwise).
+    XdpPeer(XdpPeerArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -107,4 +110,11 @@ pub struct CheckArgs {
     /// Config-id for `@ID` conditional lines.
     #[arg(short = 'i', long)]
     pub config_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct XdpPeerArgs {
+    /// Interfaces (veth peer ends) to hold `xdp_pass` on; repeatable.
+    #[arg(long, required = true)]
+    pub iface: Vec<String>,
 }

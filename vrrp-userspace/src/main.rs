@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Watch(args)) => vrrpd::dataplane::watch::main(args),
         Some(Command::Check(args)) => return vrrpd::config::check::main(args),
+        Some(Command::XdpPeer(args)) => vrrpd::dataplane::peer::main(args),
         Some(Command::Run(args)) => vrrpd::daemon::main(args),
         None if cli.config_test => {
             let Some(config) = cli.run.config else {

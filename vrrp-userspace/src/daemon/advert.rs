@@ -224,8 +224,14 @@ mod tests {
             let Some(Input::Advert { rx, .. }) = decode_event("eth0", &ev, policy) else {
                 panic!("{version:?} advert did not decode");
             };
-            assert_eq!(rx.max_advert_int, 100, "{version:?} interval in centiseconds");
-            assert_eq!((rx.vrid, rx.priority, rx.addrs.clone()), (50, 100, vec![vip]));
+            assert_eq!(
+                rx.max_advert_int, 100,
+                "{version:?} interval in centiseconds"
+            );
+            assert_eq!(
+                (rx.vrid, rx.priority, rx.addrs.clone()),
+                (50, 100, vec![vip])
+            );
             assert_eq!(rx.recv_time, Timestamp::from_nanos(42));
             assert_eq!(rx.auth.is_some(), version == Version::V2);
         }
@@ -241,7 +247,10 @@ mod tests {
         let ev = event_for(&bytes, src, dst, 255);
         assert!(matches!(
             decode_event("eth0", &ev, policy),
-            Some(Input::Advert { family: Family::Ipv6, .. })
+            Some(Input::Advert {
+                family: Family::Ipv6,
+                ..
+            })
         ));
     }
 
@@ -249,16 +258,26 @@ mod tests {
     fn bad_ttl_checksum_and_truncation_are_counted_errors() {
         let src: IpAddr = "10.0.0.1".parse().unwrap();
         let dst: IpAddr = "224.0.0.18".parse().unwrap();
-        let t = tx(Version::V3, EFamily::Ipv4, vec!["10.0.0.100".parse().unwrap()]);
+        let t = tx(
+            Version::V3,
+            EFamily::Ipv4,
+            vec!["10.0.0.100".parse().unwrap()],
+        );
         let bytes = encode(&repr(&t), src, dst, MULTICAST).unwrap();
         let reason = |ev: &AdvertEvent| match decode_event("eth0", ev, policy) {
             Some(Input::RxError { reason, .. }) => reason,
             other => panic!("expected an RxError, got {other:?}"),
         };
-        assert_eq!(reason(&event_for(&bytes, src, dst, 254)), RxErrorReason::IpTtl);
+        assert_eq!(
+            reason(&event_for(&bytes, src, dst, 254)),
+            RxErrorReason::IpTtl
+        );
         let mut corrupt = bytes.clone();
         corrupt[2] ^= 1;
-        assert_eq!(reason(&event_for(&corrupt, src, dst, 255)), RxErrorReason::Checksum);
+        assert_eq!(
+            reason(&event_for(&corrupt, src, dst, 255)),
+            RxErrorReason::Checksum
+        );
         let mut ev = event_for(&bytes, src, dst, 255);
         ev.captured_len = 8;
         assert_eq!(reason(&ev), RxErrorReason::PacketLength);
@@ -278,7 +297,10 @@ mod tests {
     #[test]
     fn unicast_sends_one_copy_per_peer() {
         let mut t = tx(Version::V3, EFamily::Ipv4, vec![]);
-        assert_eq!(destinations(&t, None), vec![IpAddr::V4(ipv4::VRRP_MULTICAST)]);
+        assert_eq!(
+            destinations(&t, None),
+            vec![IpAddr::V4(ipv4::VRRP_MULTICAST)]
+        );
         t.unicast_peers = vec!["10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap()];
         assert_eq!(destinations(&t, None), t.unicast_peers);
     }

@@ -22,7 +22,9 @@ use crate::config::{LoadOptions, load};
 pub fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // netlink-packet-route warns about every kernel attribute newer than itself.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},netlink_packet_route=error")));
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{level},netlink_packet_route=error"))
+        });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -25,7 +25,7 @@ use crate::netlink::{Netlink, NetlinkEvent, NetlinkEvents};
 use crate::notify::NotifyFifo;
 use crate::packet::{MacAddr, arp, ndisc};
 use crate::socket::{AdvertSocket, L2Socket, SendOutcome};
-use crate::time::{Timestamp, TimerFd};
+use crate::time::{TimerFd, Timestamp};
 use crate::track::{FileChange, FileTracker, ScriptChange, ScriptRunner};
 
 /// How long STOP notify scripts may run at shutdown (keepalived's 1 s).
@@ -261,7 +261,11 @@ impl Node {
         while let Some(action) = self.engine.poll_action() {
             match action {
                 Action::SendAdvert { instance, tx } => self.send_advert(&instance, &tx),
-                Action::SetGate { instance, vips, open } => {
+                Action::SetGate {
+                    instance,
+                    vips,
+                    open,
+                } => {
                     for vip in vips {
                         let Some(i) = self.iface_of_vip(&instance, vip) else {
                             continue;
@@ -438,7 +442,7 @@ impl Node {
             NotifyTarget::Instance(n) => (crate::notify::NotifyTarget::Instance, n.clone()),
             NotifyTarget::Group(n) => (crate::notify::NotifyTarget::Group, n.clone()),
         };
-                for fifo in &self.fifos {
+        for fifo in &self.fifos {
             fifo.notify(kind, &name, state.as_str(), priority);
         }
         let timeout = if self.stopping {
@@ -561,4 +565,3 @@ async fn rings_readable(ifaces: &[Iface]) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
-

@@ -12,8 +12,8 @@ use super::advert::RxPolicy;
 use crate::config::model::{self, Config, Script, VirtualAddress};
 use crate::config::resolve::{ResolvedInstance, ResolvedTrack, resolve};
 use crate::engine::{
-    Auth, EngineConfig, Family, GarpConfig, InstanceConfig, NotifyTarget, SyncGroupConfig,
-    Tracked, TrackerId, Version, Vip, WantedState,
+    Auth, EngineConfig, Family, GarpConfig, InstanceConfig, NotifyTarget, SyncGroupConfig, Tracked,
+    TrackerId, Version, Vip, WantedState,
 };
 use crate::netlink::{Scope, VipSpec};
 use crate::notify::{NotifyScript, NotifyScripts};
@@ -62,7 +62,10 @@ impl Plan {
     /// with their own `dev` keep it.
     pub fn build(config: &Config, iface: Option<&str>) -> Result<Plan, PlanError> {
         let g = &config.global_defs;
-        let default_user = g.script_user.as_ref().map(|u| (u.user.clone(), u.group.clone()));
+        let default_user = g
+            .script_user
+            .as_ref()
+            .map(|u| (u.user.clone(), u.group.clone()));
         let run_as = |script: &Script| -> RunAs {
             let user = script
                 .user
@@ -177,9 +180,11 @@ impl Plan {
                         .map(|v| (v.address, v.clone()))
                         .collect(),
                     notify: notify_scripts(&r.notify),
-                    notify_master_rx_lower_pri: r.notify.master_rx_lower_pri.as_ref().and_then(
-                        |s| NotifyScript::new(&script_line(s), run_as(s)).ok(),
-                    ),
+                    notify_master_rx_lower_pri: r
+                        .notify
+                        .master_rx_lower_pri
+                        .as_ref()
+                        .and_then(|s| NotifyScript::new(&script_line(s), run_as(s)).ok()),
                 },
             );
             plan.engine.instances.push(cfg);
@@ -243,7 +248,11 @@ impl Plan {
         let mut spec = VipSpec::new(ifindex, vip.addr, vip.prefix_len);
         if let Some(line) = self.instances.get(instance)?.vips.get(&vip.addr) {
             spec.label = line.label.clone();
-            spec.scope = line.scope.as_deref().map(parse_scope).unwrap_or(Scope::Global);
+            spec.scope = line
+                .scope
+                .as_deref()
+                .map(parse_scope)
+                .unwrap_or(Scope::Global);
             spec.nodad = spec.nodad || line.nodad;
             spec.brd = match (&line.broadcast, vip.addr) {
                 (Some(model::Broadcast::Address(IpAddr::V4(b))), _) => Some(*b),
@@ -425,7 +434,10 @@ mod tests {
         assert!(!i.nopreempt);
         assert_eq!(i.vips, vec![Vip::host("192.168.200.100".parse().unwrap())]);
         assert!(plan.interfaces.contains("veth7"));
-        assert!(plan.rx.contains_key(&("veth7".to_string(), Family::Ipv4, 50)));
+        assert!(
+            plan.rx
+                .contains_key(&("veth7".to_string(), Family::Ipv4, 50))
+        );
         // The seed's script does not exist here: disabled, so no runner and no tracker.
         assert!(plan.scripts.is_empty());
     }

@@ -69,15 +69,24 @@ async fn apply(netlink: &Netlink, op: &VipOp) {
         match result {
             Ok(change) => {
                 if matches!(change, VipChange::Added | VipChange::Removed) {
-                    debug!("{verb} {}/{} (ifindex {}): done", spec.addr, spec.prefix_len, spec.ifindex);
+                    debug!(
+                        "{verb} {}/{} (ifindex {}): done",
+                        spec.addr, spec.prefix_len, spec.ifindex
+                    );
                 }
                 return;
             }
             Err(e) if attempt < RETRIES => {
-                warn!("{verb} {}/{} on ifindex {}: {e}; retrying", spec.addr, spec.prefix_len, spec.ifindex);
+                warn!(
+                    "{verb} {}/{} on ifindex {}: {e}; retrying",
+                    spec.addr, spec.prefix_len, spec.ifindex
+                );
                 tokio::time::sleep(RETRY_GAP).await;
             }
-            Err(e) => error!("{verb} {}/{} on ifindex {}: {e}", spec.addr, spec.prefix_len, spec.ifindex),
+            Err(e) => error!(
+                "{verb} {}/{} on ifindex {}: {e}",
+                spec.addr, spec.prefix_len, spec.ifindex
+            ),
         }
     }
 }

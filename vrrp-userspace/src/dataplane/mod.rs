@@ -12,6 +12,7 @@ mod error;
 mod events;
 pub mod link_xdp;
 mod object;
+pub mod peer;
 pub mod watch;
 
 pub use attach::{Attachment, XdpModeUsed};

@@ -15,7 +15,6 @@ use crate::cli::WatchArgs;
 use crate::packet::Family;
 use crate::packet::vrrp::Packet;
 
-
 pub fn main(args: WatchArgs) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -116,8 +115,8 @@ pub fn advert_addrs(ev: &AdvertEvent) -> Vec<IpAddr> {
 mod tests {
     use std::net::Ipv6Addr;
 
-    use crate::packet::vrrp::HEADER_LEN as ADDRS_OFFSET;
     use super::*;
+    use crate::packet::vrrp::HEADER_LEN as ADDRS_OFFSET;
     use vrrp_common::{AF_INET6, MAX_VRRP_PAYLOAD};
 
     fn event(family: u8, version: u8, interval: u16, addrs: &[IpAddr]) -> AdvertEvent {

@@ -34,6 +34,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// Check a keepalived.conf and print a normalised summary; exit 0 if it would run.
     Check(CheckArgs),
+    /// Ask the running daemon to re-read its configuration (SIGHUP).
+    Reload(ReloadArgs),
     /// Hold a pass-through XDP program on veth peer ends, so that the ARP/ND answers vrrpd sends
     /// with XDP_TX on the other end are delivered (veth drops XDP_TX frames otherwise).
     XdpPeer(XdpPeerArgs),
@@ -72,7 +74,7 @@ impl LogLevel {
     }
 }
 
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// keepalived.conf to use; default /etc/keepalived/keepalived.conf when it exists, else observe mode.
     #[arg(short = 'f', long = "config", alias = "use-file")]
@@ -88,6 +90,19 @@ pub struct RunArgs {
     /// Config-id for `@ID` conditional lines (default: first component of the host name).
     #[arg(short = 'i', long)]
     pub config_id: Option<String>,
+    /// Pid file (keepalived's `-p/--pid`).
+    #[arg(short = 'p', long = "pid", default_value = DEFAULT_PID_FILE)]
+    pub pid_file: PathBuf,
+}
+
+/// Default pid file.
+pub const DEFAULT_PID_FILE: &str = "/run/vrrpd.pid";
+
+#[derive(Debug, Clone, Args)]
+pub struct ReloadArgs {
+    /// Pid file of the running daemon.
+    #[arg(short = 'p', long = "pid", default_value = DEFAULT_PID_FILE)]
+    pub pid_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => return vrrpd::config::check::main(args),
         Some(Command::XdpPeer(args)) => vrrpd::dataplane::peer::main(args),
         Some(Command::Run(args)) => vrrpd::daemon::main(args),
+        Some(Command::Reload(args)) => vrrpd::daemon::reload(args),
         None if cli.config_test => {
             let Some(config) = cli.run.config else {
                 eprintln!("vrrpd: -t needs -f PATH");

@@ -9,7 +9,7 @@ pub mod plan;
 pub mod vips;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use tracing::{info, warn};
@@ -35,6 +35,44 @@ pub fn init_logging(level: &str) {
     } else {
         builder.try_init()
     };
+}
+
+/// The pid file (keepalived's `-p`), removed on a clean exit. It is how `vrrpd reload` and
+/// exporters find the daemon.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn create(path: &Path) -> anyhow::Result<PidFile> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("writing pid file {}", path.display()))?;
+        Ok(PidFile(path.to_path_buf()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `vrrpd reload`: SIGHUP to the daemon named by the pid file.
+pub fn reload(args: crate::cli::ReloadArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.pid_file)
+        .with_context(|| format!("reading pid file {}", args.pid_file.display()))?;
+    let pid: i32 = text
+        .trim()
+        .parse()
+        .with_context(|| format!("{}: not a pid: {text:?}", args.pid_file.display()))?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .with_context(|| format!("signalling vrrpd (pid {pid})"))?;
+    eprintln!("vrrpd: reload requested (SIGHUP to pid {pid})");
+    Ok(())
 }
 
 pub fn main(args: RunArgs) -> anyhow::Result<()> {
@@ -82,10 +120,18 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("tokio runtime")?;
+    let pid_file = PidFile::create(&args.pid_file)?;
+    let source = node::Source {
+        path,
+        opts,
+        iface: args.iface.clone(),
+        xdp_mode: args.xdp_mode,
+    };
     runtime.block_on(async move {
-        let node = node::Node::start(plan, args.xdp_mode).await?;
+        let node = node::Node::start(source, plan).await?;
         node.run().await
     })?;
+    drop(pid_file);
     info!("Stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::future::select_all;
@@ -19,6 +20,7 @@ use super::advert::{self, RxPolicy};
 use super::plan::Plan;
 use super::vips::{VipOp, VipTask};
 use crate::cli::XdpMode;
+use crate::config::{LoadOptions, load};
 use crate::dataplane::Attachment;
 use crate::engine::{Action, Engine, Family, Input, NotifyTarget, TrackerId, TrackerState};
 use crate::netlink::{Netlink, NetlinkEvent, NetlinkEvents};
@@ -47,15 +49,28 @@ struct Iface {
     src_v6: Option<IpAddr>,
 }
 
+/// Where the configuration came from, to read it again on SIGHUP.
+pub struct Source {
+    pub path: PathBuf,
+    pub opts: LoadOptions,
+    pub iface: Option<String>,
+    pub xdp_mode: XdpMode,
+}
+
 pub struct Node {
+    source: Source,
     plan: Plan,
+    /// The plan before the last reload: instances it removed are stopped with its settings.
+    retired: Option<Plan>,
     engine: Engine,
     netlink: Netlink,
     ifaces: Vec<Iface>,
     vips: VipTask,
     fifos: Vec<NotifyFifo>,
-    _scripts: Vec<ScriptRunner>,
-    _files: Option<FileTracker>,
+    scripts: Vec<ScriptRunner>,
+    files: Option<FileTracker>,
+    script_tx: mpsc::Sender<ScriptChange>,
+    file_tx: mpsc::Sender<FileChange>,
     script_rx: mpsc::Receiver<ScriptChange>,
     file_rx: mpsc::Receiver<FileChange>,
     events: Vec<AdvertEvent>,
@@ -65,68 +80,18 @@ pub struct Node {
 impl Node {
     /// Attaches XDP to every interface the plan uses, opens the sockets, starts the trackers, and
     /// tells a new engine what the system looks like now.
-    pub async fn start(plan: Plan, xdp_mode: XdpMode) -> anyhow::Result<Node> {
+    pub async fn start(source: Source, plan: Plan) -> anyhow::Result<Node> {
         use anyhow::Context as _;
         let netlink = Netlink::new().context("opening rtnetlink")?;
         let mut ifaces = Vec::new();
         for name in &plan.interfaces {
-            let link = netlink
-                .link_by_name(name)
-                .await
-                .with_context(|| format!("interface {name}"))?;
-            let mut xdp = Attachment::attach(name, xdp_mode, false)
-                .with_context(|| format!("attaching XDP to {name}"))?;
-            info!(
-                "XDP attached to {name} (ifindex {}, mode {})",
-                link.ifindex,
-                xdp.mode_used()
-            );
-            for (&(ref iface, family, vrid), _) in plan.rx.iter() {
-                if iface == name {
-                    xdp.set_vrid(vrid, family == Family::Ipv4, family == Family::Ipv6)
-                        .with_context(|| format!("VRID map on {name}"))?;
-                }
-            }
-            // Merge per-family wants of a VRID used by both families.
-            for vrid in 1..=255u8 {
-                let v4 = plan.rx.contains_key(&(name.clone(), Family::Ipv4, vrid));
-                let v6 = plan.rx.contains_key(&(name.clone(), Family::Ipv6, vrid));
-                if v4 && v6 {
-                    xdp.set_vrid(vrid, true, true)?;
-                }
-            }
-            let l2 = L2Socket::new(name, link.ifindex)
-                .with_context(|| format!("packet socket on {name}"))?;
-            ifaces.push(Iface {
-                name: name.clone(),
-                ifindex: link.ifindex,
-                mac: MacAddr(link.mac.unwrap_or_default()),
-                xdp,
-                l2: std::sync::Arc::new(l2),
-                sockets: HashMap::new(),
-                src_v4: None,
-                src_v6: None,
-            });
+            ifaces.push(attach(&netlink, name, source.xdp_mode).await?);
         }
-
+        program_vrids(&mut ifaces, &plan)?;
         let (script_tx, script_rx) = mpsc::channel(64);
-        let mut scripts = Vec::new();
-        for spec in &plan.scripts {
-            match ScriptRunner::spawn(spec.clone(), script_tx.clone()) {
-                Ok(runner) => scripts.push(runner),
-                // keepalived's wording; the instance carries on without the tracker.
-                Err(e) => warn!(
-                    "Disabling track script {} since not found/accessible ({e})",
-                    spec.name
-                ),
-            }
-        }
         let (file_tx, file_rx) = mpsc::channel(64);
-        let files = if plan.track_files.is_empty() {
-            None
-        } else {
-            Some(FileTracker::spawn(plan.track_files.clone(), file_tx).context("track_file")?)
-        };
+        let scripts = spawn_scripts(&plan, &script_tx);
+        let files = spawn_files(&plan, &file_tx)?;
         let fifos = plan
             .fifos
             .iter()
@@ -142,14 +107,18 @@ impl Node {
         let engine = Engine::new(plan.engine.clone(), Timestamp::now());
         let vips = VipTask::spawn(Netlink::new().context("opening rtnetlink")?);
         let mut node = Node {
+            source,
             plan,
+            retired: None,
             engine,
             netlink,
             ifaces,
             vips,
             fifos,
-            _scripts: scripts,
-            _files: files,
+            scripts,
+            files,
+            script_tx,
+            file_tx,
             script_rx,
             file_rx,
             events: Vec::with_capacity(64),
@@ -168,6 +137,7 @@ impl Node {
         let timer = TimerFd::new().context("timerfd")?;
         let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+        let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
         let mut nl_events = NetlinkEvents::subscribe().context("netlink events")?;
         // Subscribed before this read of the state, so no change falls in between.
         self.refresh_links().await;
@@ -179,6 +149,7 @@ impl Node {
                 biased;
                 _ = sigterm.recv() => shutdown = true,
                 _ = sigint.recv() => shutdown = true,
+                _ = sighup.recv() => self.reload().await,
                 _ = rings_readable(&self.ifaces) => {}
                 r = timer.wait() => r.context("timerfd")?,
                 Some(change) = self.script_rx.recv() => {
@@ -211,6 +182,81 @@ impl Node {
         // Let the VIP removals finish before XDP and sockets go away.
         self.vips.finish(Duration::from_secs(2)).await;
         Ok(())
+    }
+
+    /// The plan an instance's actions resolve against: the current one, or for an instance the
+    /// last reload removed, the one it was configured by.
+    fn plan_for(&self, instance: &str) -> &Plan {
+        match &self.retired {
+            Some(old) if self.plan.instance(instance).is_none() => old,
+            _ => &self.plan,
+        }
+    }
+
+    /// SIGHUP: read the configuration again. A configuration that does not load changes
+    /// nothing; one that does is handed to the engine, which keeps matched instances as they are
+    /// (no transition, no priority 0, no GARP) and starts and stops the others.
+    async fn reload(&mut self) {
+        info!("Reloading");
+        let loaded = match load(&self.source.path, &self.source.opts) {
+            Ok(l) => l,
+            Err(e) => {
+                for d in &e.diagnostics {
+                    error!("{d}");
+                }
+                error!(
+                    "Reload of {} failed: keeping the running configuration",
+                    self.source.path.display()
+                );
+                return;
+            }
+        };
+        for d in &loaded.diagnostics {
+            warn!("{d}");
+        }
+        let plan = match Plan::build(&loaded.config, self.source.iface.as_deref()) {
+            Ok(p) => p,
+            Err(e) => {
+                error!("Reload failed: {e}; keeping the running configuration");
+                return;
+            }
+        };
+        for name in &plan.interfaces {
+            if self.iface_index(name).is_none() {
+                match attach(&self.netlink, name, self.source.xdp_mode).await {
+                    Ok(iface) => self.ifaces.push(iface),
+                    Err(e) => {
+                        error!("Reload failed: {e:#}; keeping the running configuration");
+                        return;
+                    }
+                }
+            }
+        }
+        if let Err(e) = program_vrids(&mut self.ifaces, &plan) {
+            error!("Reload: VRID map: {e:#}");
+        }
+        // Scripts are read again: new runners report their first result afresh.
+        self.scripts = spawn_scripts(&plan, &self.script_tx);
+        self.files = match spawn_files(&plan, &self.file_tx) {
+            Ok(f) => f,
+            Err(e) => {
+                error!("Reload: track_file: {e:#}");
+                None
+            }
+        };
+        let engine_config = plan.engine.clone();
+        self.retired = Some(std::mem::replace(&mut self.plan, plan));
+        self.engine
+            .handle(Timestamp::now(), Input::Reload(engine_config));
+        self.execute().await;
+        self.retired = None;
+        self.refresh_links().await;
+        for i in 0..self.ifaces.len() {
+            self.ifaces[i].src_v4 = None;
+            self.ifaces[i].src_v6 = None;
+            self.refresh_sources(i).await;
+        }
+        info!("Reload finished");
     }
 
     fn input(&mut self, input: Input) {
@@ -283,14 +329,20 @@ impl Node {
                 } => self.send_garp(&instance, &interface, &vips, repeat),
                 Action::AddVips { instance, vips } => {
                     for vip in vips {
-                        if let Some(spec) = self.plan.vip_spec(&instance, &vip, &self.ifindexes()) {
+                        if let Some(spec) =
+                            self.plan_for(&instance)
+                                .vip_spec(&instance, &vip, &self.ifindexes())
+                        {
                             self.vips.push(VipOp::Add(spec));
                         }
                     }
                 }
                 Action::RemoveVips { instance, vips } => {
                     for vip in vips {
-                        if let Some(spec) = self.plan.vip_spec(&instance, &vip, &self.ifindexes()) {
+                        if let Some(spec) =
+                            self.plan_for(&instance)
+                                .vip_spec(&instance, &vip, &self.ifindexes())
+                        {
                             self.vips.push(VipOp::Remove(spec));
                         }
                     }
@@ -341,7 +393,7 @@ impl Node {
 
     /// The attached interface whose gate a VIP lives in: its `dev`, else the instance's.
     fn iface_of_vip(&self, instance: &str, vip: IpAddr) -> Option<usize> {
-        let dev = self.plan.vip_dev(instance, &vip)?;
+        let dev = self.plan_for(instance).vip_dev(instance, &vip)?;
         self.iface_index(dev)
     }
 
@@ -354,7 +406,7 @@ impl Node {
             debug!("({instance}) no source address: advert not sent");
             return;
         };
-        let Some(p) = self.plan.instance(instance) else {
+        let Some(p) = self.plan_for(instance).instance(instance) else {
             return;
         };
         let (checksum, mcast_group, unicast_ttl) = (p.checksum, p.mcast_group, p.unicast_ttl);
@@ -366,10 +418,10 @@ impl Node {
             };
             match made {
                 Ok(s) => {
-                    if !tx.unicast_peers.is_empty() {
-                        if let Err(e) = s.set_unicast_ttl(unicast_ttl) {
-                            warn!("({instance}) unicast_ttl: {e}");
-                        }
+                    if !tx.unicast_peers.is_empty()
+                        && let Err(e) = s.set_unicast_ttl(unicast_ttl)
+                    {
+                        warn!("({instance}) unicast_ttl: {e}");
                     }
                     iface.sockets.insert(src, s);
                 }
@@ -408,7 +460,7 @@ impl Node {
                 IpAddr::V6(v6) => ndisc::unsolicited_advert_frame(iface.mac, *v6, false).to_vec(),
             })
             .collect();
-        let gap = self.plan.garp_interval(instance);
+        let gap = self.plan_for(instance).garp_interval(instance);
         if gap.is_zero() {
             for _ in 0..repeat.max(1) {
                 for (vip, frame) in vips.iter().zip(&frames) {
@@ -450,7 +502,11 @@ impl Node {
         } else {
             NOTIFY_SCRIPT_TIMEOUT
         };
-        if let Some(scripts) = self.plan.notify_scripts(&target) {
+        let plan = match &target {
+            NotifyTarget::Instance(n) => self.plan_for(n),
+            NotifyTarget::Group(_) => &self.plan,
+        };
+        if let Some(scripts) = plan.notify_scripts(&target) {
             let _ = scripts.notify(kind, &name, state, priority, timeout);
         }
     }
@@ -550,6 +606,79 @@ impl Node {
             }
         }
     }
+}
+
+/// Attaches XDP to `name` and opens its packet socket.
+async fn attach(netlink: &Netlink, name: &str, xdp_mode: XdpMode) -> anyhow::Result<Iface> {
+    use anyhow::Context as _;
+    let link = netlink
+        .link_by_name(name)
+        .await
+        .with_context(|| format!("interface {name}"))?;
+    let xdp = Attachment::attach(name, xdp_mode, false)
+        .with_context(|| format!("attaching XDP to {name}"))?;
+    info!(
+        "XDP attached to {name} (ifindex {}, mode {})",
+        link.ifindex,
+        xdp.mode_used()
+    );
+    let l2 =
+        L2Socket::new(name, link.ifindex).with_context(|| format!("packet socket on {name}"))?;
+    Ok(Iface {
+        name: name.to_string(),
+        ifindex: link.ifindex,
+        mac: MacAddr(link.mac.unwrap_or_default()),
+        xdp,
+        l2: std::sync::Arc::new(l2),
+        sockets: HashMap::new(),
+        src_v4: None,
+        src_v6: None,
+    })
+}
+
+/// Programs each interface's VRID map with exactly the (family, VRID)s the plan listens to.
+fn program_vrids(ifaces: &mut [Iface], plan: &Plan) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    for iface in ifaces {
+        for vrid in 1..=255u8 {
+            let v4 = plan
+                .rx
+                .contains_key(&(iface.name.clone(), Family::Ipv4, vrid));
+            let v6 = plan
+                .rx
+                .contains_key(&(iface.name.clone(), Family::Ipv6, vrid));
+            iface
+                .xdp
+                .set_vrid(vrid, v4, v6)
+                .with_context(|| format!("VRID map on {}", iface.name))?;
+        }
+    }
+    Ok(())
+}
+
+fn spawn_scripts(plan: &Plan, tx: &mpsc::Sender<ScriptChange>) -> Vec<ScriptRunner> {
+    let mut runners = Vec::new();
+    for spec in &plan.scripts {
+        match ScriptRunner::spawn(spec.clone(), tx.clone()) {
+            Ok(runner) => runners.push(runner),
+            // keepalived's wording; the instance carries on without the tracker.
+            Err(e) => warn!(
+                "Disabling track script {} since not found/accessible ({e})",
+                spec.name
+            ),
+        }
+    }
+    runners
+}
+
+fn spawn_files(plan: &Plan, tx: &mpsc::Sender<FileChange>) -> anyhow::Result<Option<FileTracker>> {
+    use anyhow::Context as _;
+    if plan.track_files.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        FileTracker::spawn(plan.track_files.clone(), tx.clone()).context("track_file")?,
+    ))
 }
 
 /// Resolves when any interface's ring buffer has data.

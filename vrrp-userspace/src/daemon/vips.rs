@@ -48,10 +48,10 @@ impl VipTask {
     /// Waits (at most `limit`) for every queued change to be applied.
     pub async fn finish(&mut self, limit: Duration) {
         self.tx = None;
-        if let Some(task) = self.task.take() {
-            if tokio::time::timeout(limit, task).await.is_err() {
-                warn!("virtual address changes still pending after {limit:?}; exiting anyway");
-            }
+        if let Some(task) = self.task.take()
+            && tokio::time::timeout(limit, task).await.is_err()
+        {
+            warn!("virtual address changes still pending after {limit:?}; exiting anyway");
         }
     }
 }

@@ -93,6 +93,9 @@ pub struct RunArgs {
     /// Pid file (keepalived's `-p/--pid`).
     #[arg(short = 'p', long = "pid", default_value = DEFAULT_PID_FILE)]
     pub pid_file: PathBuf,
+    /// SCHED_RR priority of the daemon (keepalived's `vrrp_rt_priority`); 0 = normal scheduling.
+    #[arg(long, default_value_t = 10)]
+    pub rt_priority: u8,
 }
 
 /// Default pid file.

@@ -58,6 +58,27 @@ impl Drop for PidFile {
     }
 }
 
+/// Realtime round-robin scheduling (keepalived's `vrrp_rt_priority`), on by default: adverts
+/// must leave on time while the host is busy. SCHED_RESET_ON_FORK keeps scripts and notify
+/// commands at normal priority. 0 turns it off.
+fn set_realtime(priority: u8) {
+    if priority == 0 {
+        return;
+    }
+    let param = libc::sched_param {
+        sched_priority: i32::from(priority.min(99)),
+    };
+    // SAFETY: sched_setscheduler only reads the sched_param we pass.
+    let rc =
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
+    if rc != 0 {
+        warn!(
+            "realtime priority {priority}: {}; running with normal scheduling",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
 /// `vrrpd reload`: SIGHUP to the daemon named by the pid file.
 pub fn reload(args: crate::cli::ReloadArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.pid_file)
@@ -120,6 +141,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("tokio runtime")?;
+    set_realtime(args.rt_priority);
     let pid_file = PidFile::create(&args.pid_file)?;
     let source = node::Source {
         path,

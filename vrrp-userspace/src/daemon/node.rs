@@ -303,7 +303,10 @@ impl Node {
         }
     }
 
+    /// Executes the engine's actions in order, except that log lines wait until the batch is
+    /// done: a write to stderr must not sit between a new master's first advert and its GARPs.
     async fn execute(&mut self) {
+        let mut logs = Vec::new();
         while let Some(action) = self.engine.poll_action() {
             match action {
                 Action::SendAdvert { instance, tx } => self.send_advert(&instance, &tx),
@@ -369,13 +372,20 @@ impl Node {
                         crate::notify::spawn_notify(script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
                     }
                 }
-                action @ Action::Transition { .. } => info!("{action:#}"),
-                action @ Action::PriorityChanged { .. } => info!("{action}"),
+                action @ (Action::Transition { .. }
+                | Action::PriorityChanged { .. }
+                | Action::Log(_)) => logs.push(action),
+            }
+        }
+        for action in logs {
+            match action {
+                Action::Transition { .. } => info!("{action:#}"),
                 Action::Log(log) => match log.level() {
                     crate::engine::Level::Debug => debug!("{log}"),
                     crate::engine::Level::Info => info!("{log}"),
                     crate::engine::Level::Warn => warn!("{log}"),
                 },
+                _ => info!("{action}"),
             }
         }
     }

@@ -50,10 +50,7 @@ enum Command {
     /// `cargo fmt --check` and `cargo clippy -D warnings` over the workspace.
     Lint,
     /// Run a benchmark.
-    Bench {
-        #[arg(value_enum, default_value_t = bench::Bench::All)]
-        which: bench::Bench,
-    },
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,7 +65,7 @@ fn main() -> ExitCode {
         Command::Run { release, args } => run::run(release, &args),
         Command::Test { filter } => test::test(filter.as_deref()),
         Command::Lint => lint::lint(),
-        Command::Bench { which } => bench::bench(which),
+        Command::Bench(args) => bench::bench(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

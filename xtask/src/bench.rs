@@ -1,14 +1,30 @@
-//! `cargo xtask bench [xdp|failover|flood|scale|all]`: benchmarks, each run by its own recipe. A
-//! benchmark whose code is not in the tree yet is reported as not available (an error), never
-//! faked.
+//! `cargo xtask bench [xdp|failover|flood|scale|all]`: benchmarks. `xdp` is a `cargo bench`
+//! target; the others run vrrpd and keepalived side by side in network namespaces (modules under
+//! `bench/`) and write their tables and plots to target/bench/. A benchmark whose code is not in
+//! the tree is reported as not available (an error), never faked.
 
-use std::path::Path;
+mod capture;
+mod config;
+mod daemon;
+mod failover;
+mod flood;
+mod frame;
+mod interrupt;
+mod lab_run;
+mod procstat;
+mod report;
+mod scale;
+mod sender;
+mod setns;
+mod stats;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 
 use crate::cmd::{self, run_step};
-use crate::setup;
+use crate::{build, setup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Bench {
@@ -16,37 +32,30 @@ pub enum Bench {
     Xdp,
     /// Time from master loss to the backup owning the VIPs, in network namespaces.
     Failover,
-    /// Advert floods: what the dataplane drops and what the daemon still sees.
+    /// A flood of other traffic at the backup, and stalled daemons: no false failover.
     Flood,
-    /// Many instances on one interface.
+    /// 255 instances on one interface.
     Scale,
-    /// Every available benchmark.
+    /// Every benchmark, then target/bench/report.md.
     All,
 }
 
-/// How a benchmark runs.
-enum Recipe {
-    /// A criterion-style `cargo bench` target: `package`, bench name, and its source file relative
-    /// to the workspace root (present when the benchmark exists).
-    CargoBench {
-        package: &'static str,
-        bench: &'static str,
-        source: &'static str,
-    },
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    #[arg(value_enum, default_value_t = Bench::All)]
+    pub which: Bench,
+    /// Failover repetitions per scenario, interval and implementation.
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+    /// A fast check: 3 failover runs over fewer intervals, shorter flood and scale phases.
+    #[arg(long)]
+    pub quick: bool,
+    /// Benchmark the debug build of vrrpd instead of the release one (`VRRPD_BIN` overrides both).
+    #[arg(long)]
+    pub debug_vrrpd: bool,
 }
 
-const ALL: [Bench; 4] = [Bench::Xdp, Bench::Failover, Bench::Flood, Bench::Scale];
-
-fn recipe(bench: Bench) -> Option<Recipe> {
-    match bench {
-        Bench::Xdp => Some(Recipe::CargoBench {
-            package: "vrrp-userspace",
-            bench: "xdp",
-            source: "vrrp-userspace/benches/xdp.rs",
-        }),
-        Bench::Failover | Bench::Flood | Bench::Scale | Bench::All => None,
-    }
-}
+const XDP_SOURCE: &str = "vrrp-userspace/benches/xdp.rs";
 
 fn name(bench: Bench) -> String {
     bench
@@ -54,49 +63,104 @@ fn name(bench: Bench) -> String {
         .map_or_else(|| format!("{bench:?}"), |v| v.get_name().to_string())
 }
 
-pub fn bench(which: Bench) -> anyhow::Result<()> {
+pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     setup::ensure(setup::Needs::TestTools)?;
-    let chosen: Vec<Bench> = if which == Bench::All {
-        ALL.to_vec()
+    interrupt::install();
+    let chosen: Vec<Bench> = if args.which == Bench::All {
+        vec![Bench::Xdp, Bench::Failover, Bench::Flood, Bench::Scale]
     } else {
-        vec![which]
+        vec![args.which]
     };
-    let mut unavailable = Vec::new();
+    let needs_daemons = chosen.iter().any(|b| *b != Bench::Xdp);
+    let vrrpd = if needs_daemons {
+        vrrpd_bin(args.debug_vrrpd)
+    } else {
+        Err(String::new())
+    };
+    if let Err(e) = &vrrpd
+        && needs_daemons
+    {
+        eprintln!("xtask: bench: vrrpd unavailable, its rows will fail: {e}");
+    }
+    let mut sections = Vec::new();
+    let mut errors = Vec::new();
     for bench in chosen {
-        match recipe(bench).filter(available) {
-            Some(recipe) => run(bench, &recipe)?,
-            None => unavailable.push(name(bench)),
+        if interrupt::interrupted() {
+            errors.push("interrupted".to_string());
+            break;
+        }
+        let result = match bench {
+            Bench::Xdp => xdp(),
+            Bench::Failover => failover::run(
+                &failover::Options {
+                    runs: args.runs.max(1),
+                    quick: args.quick,
+                },
+                &vrrpd,
+            ),
+            Bench::Flood => flood::run(args.quick, &vrrpd),
+            Bench::Scale => scale::run(args.quick, &vrrpd),
+            Bench::All => unreachable!("expanded above"),
+        };
+        match result {
+            Ok(md) => sections.push((name(bench), md, None)),
+            Err(e) => {
+                eprintln!("xtask: bench {}: {e:#}", name(bench));
+                // A benchmark that failed part-way still wrote its table; the report embeds it.
+                let md =
+                    std::fs::read_to_string(report::out_dir()?.join(format!("{}.md", name(bench))))
+                        .unwrap_or_default();
+                sections.push((name(bench), md, Some(format!("{e:#}"))));
+                errors.push(format!("{}: {e:#}", name(bench)));
+            }
         }
     }
-    if !unavailable.is_empty() {
-        bail!(
-            "benchmark not available yet: {} (no code for it in this tree)",
-            unavailable.join(", ")
-        );
+    if args.which == Bench::All {
+        let mut text = format!("# vrrpd benchmark report\n\n{}\n", report::machine());
+        for (bench, md, error) in &sections {
+            if let Some(error) = error {
+                text.push_str(&format!(
+                    "\n> **{bench} failed:** {}\n",
+                    error.replace('\n', " ")
+                ));
+            }
+            // Each section's own `# Title` becomes a second-level heading of the report.
+            let body = md.replacen("# ", "## ", 1);
+            text.push_str(&format!("\n{body}\n"));
+        }
+        let path = report::write("report.md", &text)?;
+        println!("written: {}", path.display());
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\n"));
     }
     Ok(())
 }
 
-fn available(recipe: &Recipe) -> bool {
-    match recipe {
-        Recipe::CargoBench { source, .. } => {
-            cmd::workspace_root().join(Path::new(source)).is_file()
-        }
+/// The vrrpd binary to benchmark: `VRRPD_BIN`, else a fresh build (release unless `debug`). The
+/// error is kept, not raised: keepalived's rows still run.
+fn vrrpd_bin(debug: bool) -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("VRRPD_BIN") {
+        let bin = PathBuf::from(bin);
+        return if bin.is_file() {
+            Ok(bin)
+        } else {
+            Err(format!("VRRPD_BIN={} does not exist", bin.display()))
+        };
     }
+    build::build_only(!debug).map_err(|e| format!("{e:#}"))
 }
 
-fn run(bench: Bench, recipe: &Recipe) -> anyhow::Result<()> {
-    match recipe {
-        Recipe::CargoBench {
-            package,
-            bench: target,
-            ..
-        } => {
-            run_step(
-                &format!("bench {}", name(bench)),
-                cmd::cargo().args(["bench", "-p", package, "--bench", target]),
-            )?;
-        }
+/// The XDP benchmark (`cargo bench`); its output is the section.
+fn xdp() -> anyhow::Result<String> {
+    if !cmd::workspace_root().join(Path::new(XDP_SOURCE)).is_file() {
+        bail!("benchmark not available yet: xdp ({XDP_SOURCE} is not in this tree)");
     }
-    Ok(())
+    let lines = run_step(
+        "bench xdp",
+        cmd::cargo().args(["bench", "-p", "vrrp-userspace", "--bench", "xdp"]),
+    )?;
+    let md = format!("# XDP\n\n```\n{}\n```\n", lines.join("\n"));
+    report::write("xdp.md", &md)?;
+    Ok(md)
 }

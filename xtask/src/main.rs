@@ -56,10 +56,7 @@ enum Command {
         which: demo::DemoImpl,
     },
     /// Run a benchmark.
-    Bench {
-        #[arg(value_enum, default_value_t = bench::Bench::All)]
-        which: bench::Bench,
-    },
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,7 +71,7 @@ fn main() -> ExitCode {
         Command::Run { release, args } => run::run(release, &args),
         Command::Test { filter } => test::test(filter.as_deref()),
         Command::Lint => lint::lint(),
-        Command::Bench { which } => bench::bench(which),
+        Command::Bench(args) => bench::bench(&args),
         Command::Demo { which } => demo::demo(which),
     };
     match result {

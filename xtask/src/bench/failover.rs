@@ -1,0 +1,582 @@
+//! `cargo xtask bench failover`: how late the backup takes over after the master goes away, and
+//! how soon the virtual address answers again, measured from kernel timestamps of a capture in
+//! the client's namespace, for vrrpd and keepalived run the same way.
+//!
+//! Formulas (all times are capture timestamps; MDI = 3 × interval + Skew_Time of the backup):
+//! - crash: lateness = new master's first advert − (old master's last advert + MDI);
+//! - graceful: lateness = new master's first advert − (old master's priority-0 advert + Skew_Time),
+//!   since a backup hearing priority 0 sets its down timer to Skew_Time;
+//! - tracker: the old master keeps advertising, at its lowered priority. The backup (priority 90,
+//!   without nopreempt) discards those lower-priority adverts without restarting its down timer, so
+//!   the timer runs from the last advert it *accepted*, the old master's last full-priority one:
+//!   lateness = new master's first advert − (last advert with the old priority + MDI).
+//!   (Equivalently first lowered advert − interval + MDI, when no advert is lost.)
+//! - first GARP = the new master's first GARP for the VIP − its first advert;
+//! - reachability = first echo reply from the VIP sent with the new master's MAC − its first advert;
+//! - two masters: the old master still advertising (priority > 0) after the new master's first
+//!   advert; the duration runs from that first advert to the old master's last one. (Reading it
+//!   as "adverts from both less than one interval apart" would flag every tracker hand-over, since
+//!   the old master's last advert always precedes the new master's first by less than one
+//!   interval; here only adverts the old master sent while the new one already claimed count.)
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use vrrpd_tests::TempDir;
+
+use super::capture::{Capture, Filter, realtime_ns};
+use super::config::{self, PairOptions, Timing};
+use super::daemon::{Daemon, Impl, VrrpdBin};
+use super::frame::{self, Event, Mac, Packet};
+use super::interrupt;
+use super::lab_run::{self, guarded};
+use super::report::{self, Panel};
+use super::stats::{self, Summary, summarize};
+
+pub struct Options {
+    pub runs: usize,
+    pub quick: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Scenario {
+    Crash,
+    Graceful,
+    Tracker,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 3] = [Scenario::Crash, Scenario::Graceful, Scenario::Tracker];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Crash => "crash",
+            Scenario::Graceful => "graceful",
+            Scenario::Tracker => "tracker",
+        }
+    }
+
+    /// The seed's backup priority is 80, but 100 − 20 = 80 is accepted as equal, so the tracker
+    /// scenario uses 90 to make the VIP move at all.
+    fn backup_priority(self) -> u8 {
+        match self {
+            Scenario::Tracker => 90,
+            _ => 80,
+        }
+    }
+}
+
+const VRID: u8 = 50;
+const MASTER_PRIORITY: u8 = 100;
+const VIP_HOST: u8 = 200;
+/// Check-script interval in the adapted configs (seconds).
+const SCRIPT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One successful run, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    lateness: f64,
+    garp: Option<f64>,
+    reach: Option<f64>,
+    /// Duration of two masters advertising at once, if it happened.
+    dual: Option<f64>,
+}
+
+#[derive(Default)]
+struct Cell {
+    measures: Vec<Measure>,
+    failures: Vec<String>,
+}
+
+type Key = (Scenario, usize, Impl);
+
+fn timings(quick: bool) -> Vec<Timing> {
+    let t = |version, advert_int| Timing {
+        version,
+        advert_int,
+    };
+    if quick {
+        vec![t(2, 1.0), t(3, 0.01)]
+    } else {
+        vec![t(2, 1.0), t(3, 1.0), t(3, 0.1), t(3, 0.01)]
+    }
+}
+
+/// Runs the benchmark, writes failover.md and failover.svg, and returns the markdown. Fails (after
+/// writing them) when any run failed.
+pub fn run(opts: &Options, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
+    let runs = if opts.quick { 3 } else { opts.runs };
+    let timings = timings(opts.quick);
+    // Debugging aid: `BENCH_FAILOVER_SCENARIOS=tracker` runs only the scenarios listed.
+    let only = std::env::var("BENCH_FAILOVER_SCENARIOS").ok();
+    let scenarios: Vec<Scenario> = Scenario::ALL
+        .into_iter()
+        .filter(|s| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|n| n == s.name()))
+        })
+        .collect();
+    let total = (runs * scenarios.len() * timings.len() * Impl::BOTH.len()) as u64;
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("failover [{bar:30}] {pos}/{len} {elapsed} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut cells: BTreeMap<Key, Cell> = BTreeMap::new();
+    // Interleaved: every run does every variant for both implementations, alternating which goes
+    // first, so slow drift of the machine spreads evenly.
+    for run in 0..runs {
+        for &scenario in &scenarios {
+            for (ti, timing) in timings.iter().enumerate() {
+                for imp in Impl::interleaved(run) {
+                    interrupt::check()?;
+                    bar.set_message(format!(
+                        "run {} {} {} {}",
+                        run + 1,
+                        scenario.name(),
+                        timing.label(),
+                        imp.name()
+                    ));
+                    let result = guarded(|| one_run(imp, scenario, *timing, vrrpd));
+                    let cell = cells.entry((scenario, ti, imp)).or_default();
+                    match result {
+                        Ok(m) => cell.measures.push(m),
+                        Err(e) => {
+                            interrupt::check()?;
+                            if cell.failures.is_empty() {
+                                bar.println(format!(
+                                    "failover {} {} {}: run failed: {e:#}",
+                                    scenario.name(),
+                                    timing.label(),
+                                    imp.name()
+                                ));
+                            }
+                            cell.failures.push(format!("{e:#}"));
+                        }
+                    }
+                    bar.inc(1);
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let md = render(&cells, &timings, runs);
+    let path = report::write("failover.md", &md)?;
+    let svg = report::out_dir()?.join("failover.svg");
+    report::cdf_svg(&svg, "detection lateness (ms)", &panels(&cells, &timings))?;
+    println!("{md}");
+    println!("written: {} and {}", path.display(), svg.display());
+    let failed: usize = cells.values().map(|c| c.failures.len()).sum();
+    if failed > 0 {
+        bail!("failover: {failed} of {total} runs failed (see the table)");
+    }
+    Ok(md)
+}
+
+fn one_run(
+    imp: Impl,
+    scenario: Scenario,
+    timing: Timing,
+    vrrpd: &VrrpdBin,
+) -> anyhow::Result<Measure> {
+    let lab = lab_run::lab("bf", 2);
+    let vip = lab.ipv4(VIP_HOST);
+    let dir = TempDir::new("bf-check");
+    let fail_flag = dir.path().join("fail");
+    let script = dir.write(
+        "check.sh",
+        &format!("#!/bin/sh\n[ ! -e {} ]\n", fail_flag.display()),
+    );
+    let backup_script = dir.write("ok.sh", "#!/bin/sh\nexit 0\n");
+    for s in [&script, &backup_script] {
+        std::fs::set_permissions(s, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let backup_priority = scenario.backup_priority();
+    let pair = config::pair(&PairOptions {
+        vip,
+        timing,
+        script: &script,
+        backup_script: &backup_script,
+        backup_priority,
+        backup_nopreempt: scenario != Scenario::Tracker,
+    })?;
+    let (old, new) = (lab.router(0), lab.router(1));
+    let new_mac = lab_run::mac(&new.ns, &new.iface)?;
+    let mdi = timing.master_down_ns(backup_priority);
+    let startup = Duration::from_nanos(timing.master_down_ns(MASTER_PRIORITY) as u64)
+        + Duration::from_secs(3);
+
+    let mut master = Daemon::start(imp, &old.ns, &pair.master, vrrpd)?;
+    master
+        .wait_state("MASTER", 1, startup)
+        .context("master start-up")?;
+    let mut backup = Daemon::start(imp, &new.ns, &pair.backup, vrrpd)?;
+    backup
+        .wait_state("BACKUP", 1, Duration::from_secs(5))
+        .context("backup start-up")?;
+    let capture = Capture::start(
+        lab.client().ns.name(),
+        &lab.client().iface,
+        Filter::All,
+        128,
+    )?;
+    let _ping = lab
+        .client()
+        .ns
+        .spawn(&["ping", "-n", "-q", "-i", "0.001", &vip.to_string()]);
+    // The backup must be following the master's adverts, and the capture must hold at least one
+    // of them before t0.
+    let interval = Duration::from_nanos(timing.interval_ns() as u64);
+    interrupt::sleep(
+        (interval * 3 / 2 + Duration::from_millis(200)).max(Duration::from_millis(400)),
+    )?;
+    if backup.count_lines("Entering MASTER STATE") > 0 {
+        bail!("the backup became master before t0:\n{}", backup.tail(8));
+    }
+
+    let t0 = realtime_ns();
+    match scenario {
+        Scenario::Crash => {
+            old.ns.link_down(&old.iface);
+            master.crash();
+        }
+        Scenario::Graceful => master.signal_main(libc::SIGTERM),
+        Scenario::Tracker => {
+            std::fs::write(&fail_flag, "")?;
+        }
+    }
+    let timeout = Duration::from_nanos(mdi as u64) + SCRIPT_INTERVAL * 2 + Duration::from_secs(3);
+    if let Err(e) = backup.wait_state("MASTER", 1, timeout) {
+        bail!(
+            "takeover: {e:#}\nold master's last lines:\n{}",
+            master.tail(12)
+        );
+    }
+    // Room for the GARPs and the first echo replies.
+    interrupt::sleep((interval * 3).max(Duration::from_millis(300)))?;
+    let events = frame::events(&capture.finish()?);
+    if std::env::var_os(DUMP_ENV).is_some() {
+        dump(&events, imp, scenario, timing)?;
+    }
+    if scenario == Scenario::Graceful
+        && let Some(status) = master.wait_exit(Duration::from_secs(3))
+        && !status.success()
+    {
+        bail!("{} exited with {status} on SIGTERM", imp.name());
+    }
+    analyse(&Run {
+        events: &events,
+        scenario,
+        timing,
+        old: old.ipv4,
+        new: new.ipv4,
+        new_mac,
+        vip,
+        client: lab.client().ipv4,
+        backup_priority,
+        t0,
+    })
+}
+
+/// Set to write each run's adverts, GARPs and first replies to target/bench/dump/ (debugging).
+const DUMP_ENV: &str = "BENCH_DUMP";
+
+fn dump(events: &[Event], imp: Impl, scenario: Scenario, timing: Timing) -> anyhow::Result<()> {
+    let dir = report::out_dir()?.join("dump");
+    std::fs::create_dir_all(&dir)?;
+    let mut text = String::new();
+    let mut replies = 0;
+    for e in events {
+        let line = match e.packet {
+            Packet::Advert(a) => format!(
+                "advert {} vrid {} prio {} int {}",
+                a.src, a.vrid, a.priority, a.interval
+            ),
+            Packet::Garp { ip, sender } => format!("garp {ip} from {sender:02x?}"),
+            Packet::EchoReply { src, eth_src, .. } if replies < 3 || e.ts_ns % 1000 == 0 => {
+                replies += 1;
+                format!("reply {src} from {eth_src:02x?}")
+            }
+            _ => continue,
+        };
+        let _ = writeln!(text, "{:.6} {line}", e.ts_ns as f64 / 1e9);
+    }
+    let name = format!(
+        "{}-{}-v{}-{}-{}.txt",
+        scenario.name(),
+        imp.name(),
+        timing.version,
+        timing.advert_int,
+        realtime_ns()
+    );
+    std::fs::write(dir.join(name), text)?;
+    Ok(())
+}
+
+struct Run<'a> {
+    events: &'a [Event],
+    scenario: Scenario,
+    timing: Timing,
+    old: Ipv4Addr,
+    new: Ipv4Addr,
+    new_mac: Mac,
+    vip: Ipv4Addr,
+    client: Ipv4Addr,
+    backup_priority: u8,
+    t0: i64,
+}
+
+fn ms(ns: i64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn analyse(r: &Run<'_>) -> anyhow::Result<Measure> {
+    // (timestamp, source, priority) of this VRID's adverts.
+    let adverts: Vec<(i64, Ipv4Addr, u8)> = r
+        .events
+        .iter()
+        .filter_map(|e| match e.packet {
+            Packet::Advert(a) if a.vrid == VRID => Some((e.ts_ns, a.src, a.priority)),
+            _ => None,
+        })
+        .collect();
+    let new_first = adverts
+        .iter()
+        .find(|(ts, src, prio)| *src == r.new && *prio > 0 && *ts > r.t0 - r.timing.interval_ns())
+        .map(|a| a.0)
+        .context("no advert from the new master in the capture")?;
+    let old_before = |pred: &dyn Fn(u8) -> bool| {
+        adverts
+            .iter()
+            .filter(|(ts, src, prio)| *src == r.old && *ts < new_first && pred(*prio))
+            .map(|a| a.0)
+            .next_back()
+    };
+    let mdi = r.timing.master_down_ns(r.backup_priority);
+    let reference = match r.scenario {
+        Scenario::Crash => old_before(&|p| p > 0).context("no advert of the old master")? + mdi,
+        Scenario::Graceful => {
+            adverts
+                .iter()
+                .find(|(ts, src, prio)| *src == r.old && *prio == 0 && *ts >= r.t0)
+                .map(|a| a.0)
+                .context("no priority-0 advert of the old master")?
+                + r.timing.skew_ns(r.backup_priority)
+        }
+        Scenario::Tracker => {
+            old_before(&|p| p == MASTER_PRIORITY)
+                .context("no full-priority advert of the old master")?
+                + mdi
+        }
+    };
+    let after_t0 = r.events.iter().filter(|e| e.ts_ns >= r.t0);
+    let garp = after_t0
+        .clone()
+        .find(|e| matches!(e.packet, Packet::Garp { ip, sender } if ip == r.vip && sender == r.new_mac))
+        .map(|e| ms(e.ts_ns - new_first));
+    let reach = after_t0
+        .clone()
+        .find(|e| {
+            matches!(e.packet, Packet::EchoReply { src, dst, eth_src }
+                if src == r.vip && dst == r.client && eth_src == r.new_mac)
+        })
+        .map(|e| ms(e.ts_ns - new_first));
+    Ok(Measure {
+        lateness: ms(new_first - reference),
+        garp,
+        reach,
+        dual: dual_masters(&adverts, r.old, new_first),
+    })
+}
+
+/// How long the old master kept advertising (priority > 0) after the new master's first advert,
+/// if it did: both claimed the VRID over that span.
+fn dual_masters(adverts: &[(i64, Ipv4Addr, u8)], old: Ipv4Addr, new_first: i64) -> Option<f64> {
+    adverts
+        .iter()
+        .filter(|(ts, src, prio)| *src == old && *prio > 0 && *ts > new_first)
+        .map(|a| a.0)
+        .max()
+        .map(|last| ms(last - new_first))
+}
+
+fn summary_cells(s: Option<Summary>) -> [String; 4] {
+    match s {
+        Some(s) => [
+            stats::ms(s.median),
+            stats::ms(s.p90),
+            stats::ms(s.p99),
+            stats::ms(s.max),
+        ],
+        None => ["–".into(), "–".into(), "–".into(), "–".into()],
+    }
+}
+
+fn render(cells: &BTreeMap<Key, Cell>, timings: &[Timing], runs: usize) -> String {
+    let mut md = String::from("# Failover\n\n");
+    let _ = writeln!(
+        md,
+        "{runs} runs per row, interleaved between implementations. Times in ms from kernel capture \
+         timestamps in the client's namespace (see xtask/src/bench/failover.rs for the formulas). \
+         Backup priority 80 (seed) for crash and graceful; **90 and no `nopreempt` for tracker**, \
+         since 100 − 20 = 80 equals the seed backup's 80 and an equal-priority advert is accepted, \
+         and a `nopreempt` backup accepts every advert, so the VIP would never move. Check script \
+         interval 1 s (seed: 2 s). Client pings the VIP every 1 ms.\n"
+    );
+    md.push_str(
+        "Targets: vrrpd detection lateness ≤ 0.1 ms p99 and ≤ 0.5× keepalived; first GARP ≤ 0.05 ms \
+         after the first advert; two masters never longer than one interval. \"2 masters\" = the \
+         old master still advertising after the new master's first advert.\n\n",
+    );
+    let headers = [
+        "scenario",
+        "timing",
+        "impl",
+        "ok",
+        "lateness med",
+        "p90",
+        "p99",
+        "max",
+        "GARP med",
+        "GARP p99",
+        "GARP max",
+        "reach med",
+        "reach p99",
+        "reach max",
+        "2 masters: runs",
+        "longest",
+    ];
+    let mut rows = Vec::new();
+    let mut ratios = Vec::new();
+    for scenario in Scenario::ALL {
+        for (ti, timing) in timings.iter().enumerate() {
+            let mut lateness = BTreeMap::new();
+            for imp in Impl::BOTH {
+                let Some(cell) = cells.get(&(scenario, ti, imp)) else {
+                    continue;
+                };
+                let m = &cell.measures;
+                let col = |f: &dyn Fn(&Measure) -> Option<f64>| -> Vec<f64> {
+                    m.iter().filter_map(f).collect()
+                };
+                let late = summarize(&col(&|x| Some(x.lateness)));
+                lateness.insert(imp, late);
+                let garp = summary_cells(summarize(&col(&|x| x.garp)));
+                let reach = summary_cells(summarize(&col(&|x| x.reach)));
+                let duals = col(&|x| x.dual);
+                let mut row = vec![
+                    scenario.name().to_string(),
+                    timing.label(),
+                    imp.name().to_string(),
+                    format!("{}/{}", m.len(), m.len() + cell.failures.len()),
+                ];
+                row.extend(summary_cells(late));
+                row.extend([garp[0].clone(), garp[2].clone(), garp[3].clone()]);
+                row.extend([reach[0].clone(), reach[2].clone(), reach[3].clone()]);
+                row.push(duals.len().to_string());
+                row.push(
+                    duals
+                        .iter()
+                        .copied()
+                        .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
+                        .map_or("–".into(), stats::ms),
+                );
+                rows.push(row);
+            }
+            if let (Some(Some(v)), Some(Some(k))) =
+                (lateness.get(&Impl::Vrrpd), lateness.get(&Impl::Keepalived))
+            {
+                ratios.push(vec![
+                    scenario.name().to_string(),
+                    timing.label(),
+                    format!("{:.2}", v.median / k.median),
+                    format!("{:.2}", v.p99 / k.p99),
+                ]);
+            }
+        }
+    }
+    md.push_str(&report::table(&headers, &rows));
+    md.push_str("\nvrrpd / keepalived detection lateness:\n\n");
+    if ratios.is_empty() {
+        md.push_str("(no ratio: one implementation has no successful run)\n");
+    } else {
+        md.push_str(&report::table(
+            &["scenario", "timing", "median ratio", "p99 ratio"],
+            &ratios,
+        ));
+    }
+    let failures: Vec<String> = cells
+        .iter()
+        .filter(|(_, c)| !c.failures.is_empty())
+        .map(|((s, ti, imp), c)| {
+            format!(
+                "- {} {} {}: {} failed; first: {}",
+                s.name(),
+                timings[*ti].label(),
+                imp.name(),
+                c.failures.len(),
+                c.failures[0]
+                    .lines()
+                    .take(30)
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            )
+        })
+        .collect();
+    if !failures.is_empty() {
+        md.push_str("\nFailed runs:\n\n");
+        md.push_str(&failures.join("\n"));
+        md.push('\n');
+    }
+    md
+}
+
+fn panels(cells: &BTreeMap<Key, Cell>, timings: &[Timing]) -> Vec<Panel> {
+    Scenario::ALL
+        .iter()
+        .map(|&scenario| Panel {
+            title: format!("failover: {} (detection lateness CDF)", scenario.name()),
+            series: timings
+                .iter()
+                .enumerate()
+                .flat_map(|(ti, t)| {
+                    Impl::BOTH.iter().filter_map(move |&imp| {
+                        let cell = cells.get(&(scenario, ti, imp))?;
+                        (!cell.measures.is_empty()).then(|| {
+                            (
+                                format!("{} {}", imp.name(), t.label()),
+                                cell.measures.iter().map(|m| m.lateness).collect(),
+                            )
+                        })
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dual_masters_counts_old_adverts_after_the_takeover() {
+        let old = Ipv4Addr::new(10, 0, 0, 1);
+        let new = Ipv4Addr::new(10, 0, 0, 2);
+        let clean = [(0, old, 100), (9_000_000, new, 90), (19_000_000, new, 90)];
+        assert_eq!(dual_masters(&clean, old, 9_000_000), None);
+        let overlap = [
+            (0, old, 100),
+            (9_000_000, new, 90),
+            (10_000_000, old, 80),
+            (20_000_000, old, 80),
+        ];
+        assert_eq!(dual_masters(&overlap, old, 9_000_000), Some(11.0));
+        let stepped_down = [(9_000_000, new, 90), (10_000_000, old, 0)];
+        assert_eq!(dual_masters(&stepped_down, old, 9_000_000), None);
+    }
+}

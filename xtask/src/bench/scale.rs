@@ -1,0 +1,245 @@
+//! `cargo xtask bench scale`: 255 instances (VRIDs 1–255, v3, advert_int 0.01, one VIP each) on
+//! one interface between two nodes, one master of all (priority 200 against 100). Reports CPU time
+//! per second and peak RSS of each daemon, the master's late and missed adverts per VRID from a
+//! capture, and how many routers advertised as master per VRID.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::capture::{Capture, Filter, realtime_ns};
+use super::config::{self, Timing};
+use super::daemon::{Daemon, Impl, VrrpdBin};
+use super::frame::{self, Packet};
+use super::interrupt;
+use super::lab_run::{self, SUBNET, guarded};
+use super::procstat;
+use super::report;
+use super::stats::{self, summarize};
+
+const INSTANCES: u8 = 255;
+const TIMING: Timing = Timing {
+    version: 3,
+    advert_int: 0.01,
+};
+
+/// Resource use of one daemon over the window.
+struct Usage {
+    cpu_per_s: f64,
+    /// Sum of VmHWM over the daemon's processes, and the number of processes.
+    hwm_kib: u64,
+    processes: usize,
+}
+
+struct Outcome {
+    master: Usage,
+    backup: Usage,
+    seconds: f64,
+    /// Per VRID: the master's advert timestamps.
+    master_adverts: BTreeMap<u8, Vec<i64>>,
+    /// Per VRID: every source that advertised with priority > 0.
+    sources: BTreeMap<u8, BTreeSet<Ipv4Addr>>,
+    backup_claims: usize,
+}
+
+pub fn run(quick: bool, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
+    let window = if quick {
+        Duration::from_secs(6)
+    } else {
+        Duration::from_secs(20)
+    };
+    let bar = ProgressBar::new(Impl::BOTH.len() as u64).with_style(
+        ProgressStyle::with_template("scale [{bar:30}] {pos}/{len} {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut results = Vec::new();
+    for imp in Impl::BOTH {
+        interrupt::check()?;
+        bar.set_message(imp.name());
+        let result = guarded(|| one(imp, window, vrrpd));
+        if let Err(e) = &result {
+            interrupt::check()?;
+            bar.println(format!("scale {}: failed: {e:#}", imp.name()));
+        }
+        results.push((imp, result));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let md = render(&results, window);
+    let path = report::write("scale.md", &md)?;
+    println!("{md}");
+    println!("written: {}", path.display());
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i.name())
+        .collect();
+    if !failed.is_empty() {
+        bail!("scale failed for {}", failed.join(", "));
+    }
+    Ok(md)
+}
+
+fn usage(daemon: &Daemon, cpu0: f64, seconds: f64) -> Usage {
+    let pids = daemon.pids();
+    Usage {
+        cpu_per_s: (procstat::total_cpu_seconds(&pids) - cpu0) / seconds,
+        hwm_kib: pids.iter().filter_map(|&p| procstat::vm_hwm_kib(p)).sum(),
+        processes: pids.len(),
+    }
+}
+
+fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome> {
+    let lab = lab_run::lab("bsc", 2);
+    let (m, b) = (lab.router(0), lab.router(1));
+    let n = usize::from(INSTANCES);
+    let mut master = Daemon::start(
+        imp,
+        &m.ns,
+        &config::many(INSTANCES, 200, TIMING.advert_int, SUBNET, "master"),
+        vrrpd,
+    )?;
+    master
+        .wait_state("MASTER", n, Duration::from_secs(30))
+        .context("master start-up")?;
+    let mut backup = Daemon::start(
+        imp,
+        &b.ns,
+        &config::many(INSTANCES, 100, TIMING.advert_int, SUBNET, "backup"),
+        vrrpd,
+    )?;
+    backup
+        .wait_state("BACKUP", n, Duration::from_secs(30))
+        .context("backup start-up")?;
+    interrupt::sleep(Duration::from_secs(1))?;
+    let claims0 = backup.count_lines("Entering MASTER STATE");
+    let capture = Capture::start(m.ns.name(), &m.iface, Filter::VrrpOnly, 64)?;
+    let cpu_m = procstat::total_cpu_seconds(&master.pids());
+    let cpu_b = procstat::total_cpu_seconds(&backup.pids());
+    let t0 = realtime_ns();
+    interrupt::sleep(window)?;
+    let seconds = (realtime_ns() - t0) as f64 / 1e9;
+    let master_usage = usage(&master, cpu_m, seconds);
+    let backup_usage = usage(&backup, cpu_b, seconds);
+    let events = frame::events(&capture.finish()?);
+    let mut master_adverts: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
+    let mut sources: BTreeMap<u8, BTreeSet<Ipv4Addr>> = BTreeMap::new();
+    for e in &events {
+        if let Packet::Advert(a) = e.packet {
+            if a.priority == 0 {
+                continue;
+            }
+            sources.entry(a.vrid).or_default().insert(a.src);
+            if a.src == m.ipv4 {
+                master_adverts.entry(a.vrid).or_default().push(e.ts_ns);
+            }
+        }
+    }
+    Ok(Outcome {
+        master: master_usage,
+        backup: backup_usage,
+        seconds,
+        master_adverts,
+        sources,
+        backup_claims: backup.count_lines("Entering MASTER STATE") - claims0,
+    })
+}
+
+fn render(results: &[(Impl, anyhow::Result<Outcome>)], window: Duration) -> String {
+    let interval_ms = TIMING.interval_ns() as f64 / 1e6;
+    let mut md = String::from("# Scale\n\n");
+    let _ = writeln!(
+        md,
+        "{INSTANCES} instances (VRIDs 1–{INSTANCES}, v3, advert_int 0.01, one VIP each) between two \
+         nodes, master priority 200, backup 100; measured over {} s after both settled. CPU = utime + \
+         stime per second of wall time, summed over the daemon's processes (keepalived: parent and \
+         VRRP child); RSS = VmHWM summed likewise. Late = master advert more than 1.5 intervals \
+         after the previous one of its VRID; missed = more than 2 intervals (an advert skipped). \
+         Masters per VRID = routers that advertised with priority > 0 during the window.\n",
+        window.as_secs()
+    );
+    let headers = [
+        "impl",
+        "master CPU s/s",
+        "backup CPU s/s",
+        "master RSS MiB",
+        "backup RSS MiB",
+        "adverts/s",
+        "gap p99 ms",
+        "max gap ms",
+        "late",
+        "missed",
+        "VRIDs w/ late",
+        "VRIDs with 1 / 2 / 0 masters",
+        "backup `Entering MASTER`",
+    ];
+    let mut rows = Vec::new();
+    let mut failures = String::new();
+    for (imp, result) in results {
+        let o = match result {
+            Ok(o) => o,
+            Err(e) => {
+                let _ = writeln!(
+                    failures,
+                    "- {}: {}",
+                    imp.name(),
+                    format!("{e:#}").replace('\n', " / ")
+                );
+                continue;
+            }
+        };
+        let mut gaps = Vec::new();
+        let (mut late, mut missed, mut vrids_late) = (0usize, 0usize, 0usize);
+        for times in o.master_adverts.values() {
+            let g: Vec<f64> = times
+                .windows(2)
+                .map(|w| (w[1] - w[0]) as f64 / 1e6)
+                .collect();
+            let l = g.iter().filter(|&&x| x > 1.5 * interval_ms).count();
+            late += l;
+            missed += g.iter().filter(|&&x| x > 2.0 * interval_ms).count();
+            vrids_late += usize::from(l > 0);
+            gaps.extend(g);
+        }
+        let total: usize = o.master_adverts.values().map(Vec::len).sum();
+        let count = |k: usize| {
+            (1..=INSTANCES)
+                .filter(|v| o.sources.get(v).map_or(0, BTreeSet::len) == k)
+                .count()
+        };
+        let gap = summarize(&gaps);
+        rows.push(vec![
+            imp.name().to_string(),
+            format!("{:.3}", o.master.cpu_per_s),
+            format!("{:.3}", o.backup.cpu_per_s),
+            format!(
+                "{:.1} ({} proc)",
+                o.master.hwm_kib as f64 / 1024.0,
+                o.master.processes
+            ),
+            format!(
+                "{:.1} ({} proc)",
+                o.backup.hwm_kib as f64 / 1024.0,
+                o.backup.processes
+            ),
+            format!("{:.0}", total as f64 / o.seconds),
+            gap.map_or("–".into(), |g| stats::ms(g.p99)),
+            gap.map_or("–".into(), |g| stats::ms(g.max)),
+            late.to_string(),
+            missed.to_string(),
+            vrids_late.to_string(),
+            format!("{} / {} / {}", count(1), count(2), count(0)),
+            o.backup_claims.to_string(),
+        ]);
+    }
+    md.push_str(&report::table(&headers, &rows));
+    if !failures.is_empty() {
+        md.push_str("\nFailed:\n\n");
+        md.push_str(&failures);
+    }
+    md
+}

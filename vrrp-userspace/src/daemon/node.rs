@@ -128,6 +128,19 @@ impl Node {
         for i in 0..node.ifaces.len() {
             node.refresh_sources(i).await;
         }
+        // Configured sources (`unicast_src_ip`, `mcast_src_ip`) get their sockets now too.
+        let configured: Vec<(String, IpAddr)> = node
+            .plan
+            .engine
+            .instances
+            .iter()
+            .filter_map(|c| Some((c.interface.clone(), c.src_ip?)))
+            .collect();
+        for (name, src) in configured {
+            if let Some(i) = node.iface_index(&name) {
+                node.ensure_socket(i, src);
+            }
+        }
         Ok(node)
     }
 
@@ -419,28 +432,11 @@ impl Node {
         let Some(p) = self.plan_for(instance).instance(instance) else {
             return;
         };
-        let (checksum, mcast_group, unicast_ttl) = (p.checksum, p.mcast_group, p.unicast_ttl);
-        let iface = &mut self.ifaces[i];
-        if !iface.sockets.contains_key(&src) {
-            let made = match src {
-                IpAddr::V4(a) => AdvertSocket::ipv4(&iface.name, iface.ifindex, a),
-                IpAddr::V6(a) => AdvertSocket::ipv6(&iface.name, iface.ifindex, a),
-            };
-            match made {
-                Ok(s) => {
-                    if !tx.unicast_peers.is_empty()
-                        && let Err(e) = s.set_unicast_ttl(unicast_ttl)
-                    {
-                        warn!("({instance}) unicast_ttl: {e}");
-                    }
-                    iface.sockets.insert(src, s);
-                }
-                Err(e) => {
-                    error!("({instance}) advert socket from {src}: {e}");
-                    return;
-                }
-            }
+        let (checksum, mcast_group) = (p.checksum, p.mcast_group);
+        if !self.ensure_socket(i, src) {
+            return;
         }
+        let iface = &self.ifaces[i];
         let socket = &iface.sockets[&src];
         let repr = advert::repr(tx);
         for dst in advert::destinations(tx, mcast_group) {
@@ -455,6 +451,40 @@ impl Node {
                 Err(e) => error!("({instance}) building advert: {e}"),
             }
         }
+    }
+
+    /// Opens the advert socket for `src` on interface `i` unless it is open. Done as soon as
+    /// an address is known, not at the first send: a backup's first advert is its takeover, and
+    /// opening and configuring a raw socket then would delay it.
+    fn ensure_socket(&mut self, i: usize, src: IpAddr) -> bool {
+        let iface = &mut self.ifaces[i];
+        if iface.sockets.contains_key(&src) {
+            return true;
+        }
+        let made = match src {
+            IpAddr::V4(a) => AdvertSocket::ipv4(&iface.name, iface.ifindex, a),
+            IpAddr::V6(a) => AdvertSocket::ipv6(&iface.name, iface.ifindex, a),
+        };
+        let socket = match made {
+            Ok(s) => s,
+            Err(e) => {
+                error!("{}: advert socket from {src}: {e}", iface.name);
+                return false;
+            }
+        };
+        // Unicast instances on this interface set the TTL their peers expect (unicast_ttl).
+        let ttl = self.plan.engine.instances.iter().find_map(|c| {
+            (c.interface == iface.name && !c.unicast_peers.is_empty())
+                .then(|| self.plan.instance(&c.name).map(|p| p.unicast_ttl))
+                .flatten()
+        });
+        if let Some(ttl) = ttl
+            && let Err(e) = socket.set_unicast_ttl(ttl)
+        {
+            warn!("{}: unicast_ttl {ttl}: {e}", iface.name);
+        }
+        iface.sockets.insert(src, socket);
+        true
     }
 
     fn send_garp(&mut self, instance: &str, interface: &str, vips: &[IpAddr], repeat: u32) {
@@ -566,6 +596,9 @@ impl Node {
             .collect();
         let v4 = crate::netlink::primary_ipv4(&own).map(IpAddr::V4);
         let v6 = crate::netlink::ipv6_link_local(&own).map(IpAddr::V6);
+        for src in [v4, v6].into_iter().flatten() {
+            self.ensure_socket(i, src);
+        }
         if v4 != self.ifaces[i].src_v4 || self.ifaces[i].src_v4.is_none() {
             self.ifaces[i].src_v4 = v4;
             self.input(Input::SourceAddress {

@@ -94,6 +94,7 @@ fn keepalived_and_vrrpd_agree_on_accept_reject() {
             all_config: false,
             check_scripts: true,
             check_interfaces: true,
+            follow_includes: true,
         };
         let ours = exit_code(&analyse(&conf, &opts));
         compared += 1;

@@ -20,6 +20,7 @@ fn opts() -> LoadOptions {
         all_config: false,
         check_scripts: true,
         check_interfaces: false,
+        follow_includes: true,
     }
 }
 

@@ -42,6 +42,7 @@ fn opts() -> LoadOptions {
         all_config: false,
         check_scripts: true,
         check_interfaces: false,
+        follow_includes: true,
     }
 }
 
@@ -105,4 +106,50 @@ fn seed_backup_keeps_nopreempt() {
         (r[0].priority, r[0].initial_state, r[0].nopreempt),
         (80, InitialState::Backup, true)
     );
+}
+
+#[test]
+fn check_command_prints_diagnostics_summary_and_keepalived_exit_code() {
+    let bin = env!("CARGO_BIN_EXE_vrrpd");
+    for args in [
+        &["check", "--config", "../examples/dual-master.one.conf"][..],
+        &["-t", "-f", "../examples/dual-master.one.conf"][..],
+    ] {
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .output()
+            .expect("run vrrpd");
+        assert_eq!(out.status.code(), Some(5), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("dual-master.one.conf:16:5: warning: (VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"),
+            "{stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("instance VI_1: interface eth0 vrid 50 VRRPv2 IPv4"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("priority 100 state MASTER advert_int 1s nopreempt false"),
+            "{stdout}"
+        );
+    }
+    let out = std::process::Command::new(bin)
+        .args([
+            "check",
+            "--dump",
+            "--config",
+            "../examples/master-backup.backup.conf",
+        ])
+        .output()
+        .expect("run vrrpd");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--dump prints JSON");
+    assert_eq!(v["resolved"][0]["priority"], 80);
+    assert_eq!(v["config"]["vrrp_instances"][0]["virtual_router_id"], 50);
+    let missing = std::process::Command::new(bin)
+        .args(["check", "--config", "/nonexistent/k.conf"])
+        .output()
+        .expect("run");
+    assert_eq!(missing.status.code(), Some(4), "a missing file cannot run");
 }

@@ -18,6 +18,8 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most logical lines produced in total, generators included (man5 shows 65,024 instances from
 /// one line; this leaves room for that and stops runaway nesting).
 pub const MAX_LINES: usize = 500_000;
+/// Most files one include pattern may pull in.
+pub const MAX_INCLUDE_MATCHES: usize = 1024;
 /// Deepest nesting of includes.
 pub const MAX_INCLUDE_DEPTH: usize = 32;
 /// Deepest recursion of variable expansion and line rewriting.
@@ -51,20 +53,15 @@ pub struct LexOptions {
     pub config_id: String,
     /// keepalived's `-e/--all-config`: every missing include is an error.
     pub all_config: bool,
+    /// Whether `include` lines are followed (off only for fuzzing: a glob such as `/**/x`
+    /// would walk the whole file system).
+    pub follow_includes: bool,
 }
 
 /// Reads `path` and everything it includes. Problems become diagnostics; the result holds every
 /// line that could be read.
 pub fn lex(path: &Path, opts: &LexOptions, diags: &mut Diagnostics) -> Vec<Line> {
-    let mut lexer = Lexer {
-        opts,
-        diags,
-        defs: HashMap::new(),
-        stack: Vec::new(),
-        out: Vec::new(),
-        pending_def: None,
-        budget_exhausted: false,
-    };
+    let mut lexer = Lexer::new(opts, diags);
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => lexer.read_file(path, None),
         Ok(_) => lexer.diags.push(
@@ -81,6 +78,27 @@ pub fn lex(path: &Path, opts: &LexOptions, diags: &mut Diagnostics) -> Vec<Line>
             format!("Unable to find configuration file {} ({e})", path.display()),
         ),
     }
+    lexer.out
+}
+
+/// Lexes `text` as if it were the file `path` (includes resolve from its directory). For
+/// callers that already hold the text (fuzzing, tests).
+pub fn lex_source(
+    path: &Path,
+    text: &[u8],
+    opts: &LexOptions,
+    diags: &mut Diagnostics,
+) -> Vec<Line> {
+    let mut lexer = Lexer::new(opts, diags);
+    if text.len() as u64 > MAX_FILE_BYTES {
+        lexer.diags.push(
+            Severity::Error,
+            None,
+            format!("configuration text is larger than {MAX_FILE_BYTES} bytes"),
+        );
+        return Vec::new();
+    }
+    lexer.lex_text(path, text);
     lexer.out
 }
 
@@ -134,7 +152,19 @@ struct Lexer<'a> {
     budget_exhausted: bool,
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a> {
+    fn new(opts: &'a LexOptions, diags: &'a mut Diagnostics) -> Self {
+        Lexer {
+            opts,
+            diags,
+            defs: HashMap::new(),
+            stack: Vec::new(),
+            out: Vec::new(),
+            pending_def: None,
+            budget_exhausted: false,
+        }
+    }
+
     fn read_file(&mut self, path: &Path, included_from: Option<&Span>) {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if self.stack.contains(&canonical) {
@@ -163,7 +193,14 @@ impl Lexer<'_> {
                 return;
             }
         };
-        let text = String::from_utf8_lossy(&bytes);
+        self.stack.push(canonical);
+        self.lex_text(path, &bytes);
+        self.stack.pop();
+    }
+
+    /// Lexes the contents of one file (already read).
+    fn lex_text(&mut self, path: &Path, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
         let lines: Vec<String> = text
             .split('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
@@ -171,7 +208,6 @@ impl Lexer<'_> {
         let lines = Arc::new(lines);
         let file = Arc::new(path.to_path_buf());
         self.diags.add_source(&file, Arc::clone(&lines));
-        self.stack.push(canonical);
         for (i, raw) in lines.iter().enumerate() {
             if self.budget_exhausted {
                 break;
@@ -188,7 +224,6 @@ impl Lexer<'_> {
             // A definition whose last line still ended in `\` at end of file: keep what we have.
             self.defs.insert(def.name, def.lines.join("\n"));
         }
-        self.stack.pop();
     }
 
     fn physical_line(&mut self, raw: &str, origin: &Origin) {
@@ -432,7 +467,10 @@ impl Lexer<'_> {
                 let has_wild = alt.contains(['*', '?', '[']);
                 match glob::glob(&full_s) {
                     Ok(paths) => {
-                        let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+                        let mut found: Vec<PathBuf> = paths
+                            .filter_map(Result::ok)
+                            .take(MAX_INCLUDE_MATCHES)
+                            .collect();
                         found.sort();
                         if found.is_empty() && !has_wild {
                             any_missing = true;

@@ -280,14 +280,21 @@ fn global_defs(g: &mut GlobalDefs, node: &Node, d: &mut Diagnostics) {
                 g.vrrp_garp_lower_prio_repeat =
                     uint_arg(d, n, 0, i32::MAX as i64).or(g.vrrp_garp_lower_prio_repeat)
             }
-            "vrrp_garp_interval" => set(
-                &mut g.vrrp_garp_interval_us,
-                timer_arg(d, n, 0, TIMER_MAX_US),
-            ),
-            "vrrp_gna_interval" => set(
-                &mut g.vrrp_gna_interval_us,
-                timer_arg(d, n, 0, TIMER_MAX_US),
-            ),
+            "vrrp_garp_interval" | "vrrp_gna_interval" => {
+                // keepalived 2.2.7 accepts (0, 4294.967295] s; 0 is rejected.
+                if let Some(t) = arg(d, n, 0) {
+                    match super::values::parse_timer_us(&t.text) {
+                        Ok(v) if (1..=u32::MAX as u64).contains(&v) => {
+                            if n.name() == "vrrp_garp_interval" {
+                                g.vrrp_garp_interval_us = v;
+                            } else {
+                                g.vrrp_gna_interval_us = v;
+                            }
+                        }
+                        _ => d.warn(&t.span, format!("{} '{}' is invalid", n.name(), t.text)),
+                    }
+                }
+            }
             "vrrp_min_garp" => set(&mut g.vrrp_min_garp, bool_arg(d, n)),
             "vrrp_down_timer_adverts" => {
                 set(&mut g.vrrp_down_timer_adverts, uint_arg(d, n, 1, 100))

@@ -34,6 +34,8 @@ pub struct LoadOptions {
     pub check_scripts: bool,
     /// Warn about instance/tracked interfaces that do not exist on this machine.
     pub check_interfaces: bool,
+    /// Follow `include` lines (always on except for fuzzing).
+    pub follow_includes: bool,
 }
 
 impl Default for LoadOptions {
@@ -43,6 +45,7 @@ impl Default for LoadOptions {
             all_config: false,
             check_scripts: true,
             check_interfaces: true,
+            follow_includes: true,
         }
     }
 }
@@ -107,11 +110,26 @@ impl Analysis {
 
 pub fn analyse(path: &Path, opts: &LoadOptions) -> Analysis {
     let mut diags = diag::Diagnostics::default();
-    let lex_opts = lexer::LexOptions {
+    let lines = lexer::lex(path, &lex_options(opts), &mut diags);
+    finish(lines, diags, opts)
+}
+
+/// [`analyse`] for text already in memory, named `path` in diagnostics.
+pub fn analyse_source(path: &Path, text: &[u8], opts: &LoadOptions) -> Analysis {
+    let mut diags = diag::Diagnostics::default();
+    let lines = lexer::lex_source(path, text, &lex_options(opts), &mut diags);
+    finish(lines, diags, opts)
+}
+
+fn lex_options(opts: &LoadOptions) -> lexer::LexOptions {
+    lexer::LexOptions {
         config_id: opts.config_id.clone(),
         all_config: opts.all_config,
-    };
-    let lines = lexer::lex(path, &lex_opts, &mut diags);
+        follow_includes: opts.follow_includes,
+    }
+}
+
+fn finish(lines: Vec<lexer::Line>, mut diags: diag::Diagnostics, opts: &LoadOptions) -> Analysis {
     let tree = parser::parse(lines, &mut diags);
     let mut config = lower::lower(&tree, &mut diags);
     validate::validate(

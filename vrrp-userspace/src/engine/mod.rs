@@ -157,16 +157,23 @@ impl Engine {
 
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.next_timer().map(|(deadline, _)| deadline)
+    }
+
+    /// The next deadline and which timer it is (`None` for the start-up delay), so the daemon can
+    /// be more precise about a Master_Down_Timer than about the others.
+    pub fn next_timer(&self) -> Option<(Timestamp, Option<Timer>)> {
         if self.stopped {
             return None;
         }
-        if self.startup_at.is_some() {
-            return self.startup_at;
+        if let Some(at) = self.startup_at {
+            return Some((at, None));
         }
         self.instances
             .iter()
-            .filter_map(|i| i.timers.next().map(|(_, d)| d))
-            .min()
+            .filter_map(|i| i.timers.next())
+            .min_by_key(|&(t, d)| (d, t))
+            .map(|(t, d)| (d, Some(t)))
     }
 
     pub fn instances(&self) -> impl Iterator<Item = InstanceStatus> + '_ {

@@ -20,6 +20,7 @@ pub const MAP_COUNTERS: &str = "COUNTERS";
 pub const MAP_VRIDS: &str = "VRIDS";
 pub const MAP_CONFIG: &str = "CONFIG";
 pub const MAP_VIP_GATE: &str = "VIP_GATE";
+pub const MAP_VIP_FILTER: &str = "VIP_FILTER";
 /// Name of the XDP program in the object.
 pub const PROGRAM_NAME: &str = "vrrp_xdp";
 
@@ -161,6 +162,38 @@ pub struct VipKey {
 }
 const _: () = assert!(core::mem::size_of::<VipKey>() == 20);
 
+impl VipKey {
+    /// The byte [`VipFilter`] indexes by: the address's last byte.
+    pub const fn last_byte(&self) -> u8 {
+        if self.family == AF_INET {
+            self.addr[3]
+        } else {
+            self.addr[15]
+        }
+    }
+}
+
+/// `VIP_FILTER` map (array of one): a 256-bit set of the last bytes of every address in
+/// `VIP_GATE`. ARP requests and solicitations for other addresses (nearly all of them) skip the
+/// hash lookup: a one-byte Bloom filter, kept exact by userspace on every gate change.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VipFilter {
+    pub last_byte: [u64; 4],
+}
+const _: () = assert!(core::mem::size_of::<VipFilter>() == 32);
+
+impl VipFilter {
+    #[inline(always)]
+    pub const fn may_contain(&self, last_byte: u8) -> bool {
+        self.last_byte[(last_byte >> 6) as usize] & (1 << (last_byte & 63)) != 0
+    }
+
+    pub fn insert(&mut self, last_byte: u8) {
+        self.last_byte[(last_byte >> 6) as usize] |= 1 << (last_byte & 63);
+    }
+}
+
 /// Value of the `VIP_GATE` map. A VIP absent from the map is none of our business (XDP_PASS).
 /// `GATE_OPEN`: this node is master: XDP answers ARP requests / NS for it with XDP_TX.
 /// `GATE_CLOSED`: this node is not master: XDP drops ARP requests / NS for it, so that a stale
@@ -203,6 +236,7 @@ mod user {
     unsafe impl aya::Pod for AdvertEvent {}
     unsafe impl aya::Pod for XdpConfig {}
     unsafe impl aya::Pod for VipKey {}
+    unsafe impl aya::Pod for VipFilter {}
     unsafe impl bytemuck::Zeroable for AdvertEvent {}
     unsafe impl bytemuck::Pod for AdvertEvent {}
     unsafe impl bytemuck::Zeroable for XdpConfig {}

@@ -190,6 +190,16 @@ fn advert_longer_than_the_capture_is_reported_truncated() {
 }
 
 #[test]
+fn adverts_either_side_of_the_short_record_are_reported_whole() {
+    // 8 + 26 × 4 = 112 bytes: the largest short record; 27 addresses take a full one.
+    let addrs = |n: u8| (0..n).map(|i| v4(10, 0, 1, i)).collect::<Vec<_>>();
+    check_good_advert(Advert::v3_v4(30, 100, addrs(26), 100), None);
+    check_good_advert(Advert::v3_v4(31, 100, addrs(27), 100), None);
+    check_good_advert(Advert::v3_v6(32, 100, vec![v6(0xfd00, 1); 6], 100), None);
+    check_good_advert(Advert::v3_v6(33, 100, vec![v6(0xfd00, 1); 7], 100), None);
+}
+
+#[test]
 fn ttl_other_than_255_is_counted_and_not_reported() {
     let mut h = Harness::new();
     h.object.set_vrid(51, true, true).expect("set_vrid");

@@ -20,6 +20,7 @@ pub const MAP_COUNTERS: &str = "COUNTERS";
 pub const MAP_VRIDS: &str = "VRIDS";
 pub const MAP_CONFIG: &str = "CONFIG";
 pub const MAP_VIP_GATE: &str = "VIP_GATE";
+pub const MAP_VIP_FILTER: &str = "VIP_FILTER";
 /// Name of the XDP program in the object.
 pub const PROGRAM_NAME: &str = "vrrp_xdp";
 
@@ -32,13 +33,27 @@ pub const RING_BUF_BYTES: u32 = 1 << 20;
 /// Entries of the VIP gate map.
 pub const MAX_VIPS: u32 = 4096;
 
-/// One VRRP advert as seen by XDP, pushed into the `EVENTS` ring buffer.
+/// One VRRP advert as seen by XDP, as userspace receives it.
 ///
 /// The XDP program only filters (Ethernet, VLAN, IP, TTL, version, type, length, VRID of
 /// interest); userspace re-checks everything, including the checksum, from `payload`.
+pub type AdvertEvent = AdvertRecord<MAX_VRRP_PAYLOAD>;
+
+/// Payload room of the short ring-buffer record, used when the VRRP message fits (v3 IPv4 up
+/// to 26 addresses, v2 up to 24, v3 IPv6 up to 6): a ring of [`RING_BUF_BYTES`] then holds
+/// ~5700 adverts instead of ~680. Userspace pads short records to an [`AdvertEvent`].
+pub const SHORT_VRRP_PAYLOAD: usize = 112;
+/// The record with a short payload.
+pub type ShortAdvertRecord = AdvertRecord<SHORT_VRRP_PAYLOAD>;
+/// Bytes before `payload` in every record.
+pub const ADVERT_HEADER_LEN: usize = 64;
+
+/// A ring-buffer record: the advert's decoded fields and the first `N` bytes of its VRRP
+/// message. The program writes `AdvertRecord<SHORT_VRRP_PAYLOAD>` or
+/// `AdvertRecord<MAX_VRRP_PAYLOAD>`; both share the header layout.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct AdvertEvent {
+pub struct AdvertRecord<const N: usize> {
     /// `bpf_ktime_get_ns()` at receive: CLOCK_MONOTONIC nanoseconds.
     pub ktime_ns: u64,
     pub ifindex: u32,
@@ -60,13 +75,16 @@ pub struct AdvertEvent {
     pub interval: u16,
     /// Length of the VRRP message according to the IP header.
     pub payload_len: u16,
-    /// Bytes of the VRRP message copied into `payload` (≤ [`MAX_VRRP_PAYLOAD`]).
+    /// Bytes of the VRRP message copied into `payload` (≤ `N`).
     pub captured_len: u16,
     pub _pad: [u8; 6],
-    pub payload: [u8; MAX_VRRP_PAYLOAD],
+    pub payload: [u8; N],
 }
 
-const _: () = assert!(core::mem::size_of::<AdvertEvent>() == 64 + MAX_VRRP_PAYLOAD);
+const _: () = assert!(core::mem::size_of::<AdvertEvent>() == ADVERT_HEADER_LEN + MAX_VRRP_PAYLOAD);
+const _: () =
+    assert!(core::mem::size_of::<ShortAdvertRecord>() == ADVERT_HEADER_LEN + SHORT_VRRP_PAYLOAD);
+const _: () = assert!(core::mem::offset_of!(AdvertEvent, payload) == ADVERT_HEADER_LEN);
 
 /// Indexes into the per-CPU `COUNTERS` array.
 #[repr(u32)]
@@ -161,6 +179,38 @@ pub struct VipKey {
 }
 const _: () = assert!(core::mem::size_of::<VipKey>() == 20);
 
+impl VipKey {
+    /// The byte [`VipFilter`] indexes by: the address's last byte.
+    pub const fn last_byte(&self) -> u8 {
+        if self.family == AF_INET {
+            self.addr[3]
+        } else {
+            self.addr[15]
+        }
+    }
+}
+
+/// `VIP_FILTER` map (array of one): a 256-bit set of the last bytes of every address in
+/// `VIP_GATE`. ARP requests and solicitations for other addresses (nearly all of them) skip the
+/// hash lookup: a one-byte Bloom filter, kept exact by userspace on every gate change.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VipFilter {
+    pub last_byte: [u64; 4],
+}
+const _: () = assert!(core::mem::size_of::<VipFilter>() == 32);
+
+impl VipFilter {
+    #[inline(always)]
+    pub const fn may_contain(&self, last_byte: u8) -> bool {
+        self.last_byte[(last_byte >> 6) as usize] & (1 << (last_byte & 63)) != 0
+    }
+
+    pub fn insert(&mut self, last_byte: u8) {
+        self.last_byte[(last_byte >> 6) as usize] |= 1 << (last_byte & 63);
+    }
+}
+
 /// Value of the `VIP_GATE` map. A VIP absent from the map is none of our business (XDP_PASS).
 /// `GATE_OPEN`: this node is master: XDP answers ARP requests / NS for it with XDP_TX.
 /// `GATE_CLOSED`: this node is not master: XDP drops ARP requests / NS for it, so that a stale
@@ -169,7 +219,7 @@ pub const GATE_CLOSED: u32 = 0;
 pub const GATE_OPEN: u32 = 1;
 
 #[cfg(feature = "user")]
-impl AdvertEvent {
+impl<const N: usize> AdvertRecord<N> {
     fn ip(&self, bytes: &[u8; 16]) -> core::net::IpAddr {
         if self.family == AF_INET {
             core::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).into()
@@ -190,7 +240,7 @@ impl AdvertEvent {
     /// The VRRP message as captured (header onwards); shorter than `payload_len` only when the
     /// advert exceeded [`MAX_VRRP_PAYLOAD`].
     pub fn vrrp_bytes(&self) -> &[u8] {
-        let len = (self.captured_len as usize).min(MAX_VRRP_PAYLOAD);
+        let len = (self.captured_len as usize).min(N);
         &self.payload[..len]
     }
 }
@@ -200,11 +250,12 @@ mod user {
     use super::*;
     // SAFETY: all fields are integers or byte arrays and the layouts have no implicit padding
     // (checked by the size assertions above).
-    unsafe impl aya::Pod for AdvertEvent {}
+    unsafe impl<const N: usize> aya::Pod for AdvertRecord<N> {}
     unsafe impl aya::Pod for XdpConfig {}
     unsafe impl aya::Pod for VipKey {}
-    unsafe impl bytemuck::Zeroable for AdvertEvent {}
-    unsafe impl bytemuck::Pod for AdvertEvent {}
+    unsafe impl aya::Pod for VipFilter {}
+    unsafe impl<const N: usize> bytemuck::Zeroable for AdvertRecord<N> {}
+    unsafe impl<const N: usize> bytemuck::Pod for AdvertRecord<N> {}
     unsafe impl bytemuck::Zeroable for XdpConfig {}
     unsafe impl bytemuck::Pod for XdpConfig {}
     unsafe impl bytemuck::Zeroable for VipKey {}

@@ -7,8 +7,8 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use vrrp_common::{
-    AF_INET, AF_INET6, AdvertEvent, CONFIG_WATCH_ALL, Counter, IPPROTO_VRRP, MAX_VRRP_PAYLOAD,
-    VRID_WANT_V4, VRID_WANT_V6, VRRP_TTL,
+    AF_INET, AF_INET6, AdvertRecord, CONFIG_WATCH_ALL, Counter, IPPROTO_VRRP, MAX_VRRP_PAYLOAD,
+    SHORT_VRRP_PAYLOAD, VRID_WANT_V4, VRID_WANT_V6, VRRP_TTL,
 };
 
 use crate::gate;
@@ -142,18 +142,46 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
     } else {
         hdr.interval[1] as u16
     };
-    let Some(mut entry) = EVENTS.reserve::<AdvertEvent>(0) else {
+    let fields = Fields {
+        version,
+        vrid: hdr.vrid,
+        priority: hdr.priority,
+        count_addrs: hdr.count_addrs,
+        interval,
+    };
+    // Most adverts fit the short record: the ring then holds eight times as many.
+    if ip.payload_len <= SHORT_VRRP_PAYLOAD {
+        push::<SHORT_VRRP_PAYLOAD>(ctx, &ip, &fields);
+    } else {
+        push::<MAX_VRRP_PAYLOAD>(ctx, &ip, &fields);
+    }
+    Ok(XDP_PASS)
+}
+
+/// The VRRP header fields the event carries decoded.
+struct Fields {
+    version: u8,
+    vrid: u8,
+    priority: u8,
+    count_addrs: u8,
+    interval: u16,
+}
+
+/// Reserves an `AdvertRecord<N>`, fills it and copies up to `N` bytes of the message into it.
+#[inline(always)]
+fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) {
+    let Some(mut entry) = EVENTS.reserve::<AdvertRecord<N>>(0) else {
         count(Counter::RingFull);
-        return Ok(XDP_PASS);
+        return;
     };
     let ev = entry.as_mut_ptr();
-    let captured = if ip.payload_len < MAX_VRRP_PAYLOAD {
+    let captured = if ip.payload_len < N {
         ip.payload_len
     } else {
-        MAX_VRRP_PAYLOAD
+        N
     };
-    // SAFETY: `ev` points at a ring buffer reservation of size_of::<AdvertEvent>() bytes that
-    // only this program writes until submit.
+    // SAFETY: `ev` points at a ring buffer reservation of size_of::<AdvertRecord<N>>() bytes
+    // that only this program writes until submit.
     unsafe {
         (*ev).ktime_ns = bpf_ktime_get_ns();
         (*ev).ifindex = (*ctx.ctx).ingress_ifindex;
@@ -162,24 +190,24 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
         (*ev).ttl = ip.ttl;
         (*ev).saddr = ip.saddr;
         (*ev).daddr = ip.daddr;
-        (*ev).version = version;
-        (*ev).vrid = hdr.vrid;
-        (*ev).priority = hdr.priority;
-        (*ev).count_addrs = hdr.count_addrs;
-        (*ev).interval = interval;
+        (*ev).version = f.version;
+        (*ev).vrid = f.vrid;
+        (*ev).priority = f.priority;
+        (*ev).count_addrs = f.count_addrs;
+        (*ev).interval = f.interval;
         (*ev).payload_len = ip.payload_len as u16;
         (*ev).captured_len = captured as u16;
         (*ev)._pad = [0; 6];
     }
-    // The verifier wants the length provably in 1..=MAX_VRRP_PAYLOAD for the copy into the
-    // reservation; `needed ≥ 8` makes the lower bound true, this check makes it visible.
+    // The verifier wants the length provably in 1..=N for the copy into the reservation;
+    // `needed ≥ 8` makes the lower bound true, this check makes it visible.
     let len = captured as u32;
-    if len == 0 || len > MAX_VRRP_PAYLOAD as u32 {
+    if len == 0 || len > N as u32 {
         entry.discard(0);
-        return Ok(XDP_PASS);
+        return;
     }
-    // SAFETY: the destination is the event's payload array (MAX_VRRP_PAYLOAD bytes ≥ len); the
-    // helper bounds-checks the frame side itself.
+    // SAFETY: the destination is the record's payload array (N bytes ≥ len); the helper
+    // bounds-checks the frame side itself.
     let copied = unsafe {
         bpf_xdp_load_bytes(
             ctx.ctx,
@@ -191,9 +219,8 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
     if copied != 0 {
         entry.discard(0);
         count(Counter::BadLength);
-        return Ok(XDP_PASS);
+        return;
     }
     entry.submit(0);
     count(Counter::Adverts);
-    Ok(XDP_PASS)
 }

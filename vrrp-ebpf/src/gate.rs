@@ -9,7 +9,7 @@ use aya_ebpf::{
 use vrrp_common::{AF_INET, AF_INET6, Counter, GATE_OPEN, VipKey};
 
 use crate::hdr::{ArpEth, EthHdr, IPPROTO_ICMPV6, Ipv6Hdr, NdMsg, ptr_at, ptr_at_mut};
-use crate::maps::{VIP_GATE, config, count};
+use crate::maps::{VIP_GATE, config, count, may_be_vip};
 
 const ARP_REQUEST: [u8; 2] = [0, 1];
 const ARP_REPLY: [u8; 2] = [0, 2];
@@ -37,13 +37,20 @@ struct NaFrame {
 #[inline(always)]
 pub fn arp(ctx: &XdpContext, off: usize) -> Result<u32, ()> {
     let arp: *mut ArpEth = ptr_at_mut(ctx, off)?;
+    // Most ARP on a segment is for other addresses: rule those out on two fields before
+    // copying anything.
     // SAFETY: bounds checked by ptr_at_mut.
+    let (oper, tpa_last) = unsafe { ((*arp).oper, (*arp).tpa[3]) };
+    if oper != ARP_REQUEST || !may_be_vip(tpa_last) {
+        return Ok(XDP_PASS);
+    }
+    // SAFETY: as above.
     let req = unsafe { *arp };
     if req.htype != [0, 1] || req.ptype != [0x08, 0x00] || req.hlen != 6 || req.plen != 4 {
         return Ok(XDP_PASS);
     }
     // Gratuitous ARP announces, it asks nothing: leave it to the kernel.
-    if req.oper != ARP_REQUEST || req.spa == req.tpa {
+    if req.spa == req.tpa {
         return Ok(XDP_PASS);
     }
     let mut key = VipKey {
@@ -81,12 +88,25 @@ pub fn arp(ctx: &XdpContext, off: usize) -> Result<u32, ()> {
 pub fn ns(ctx: &XdpContext, off: usize) -> Result<u32, ()> {
     let ip: *const Ipv6Hdr = ptr_at(ctx, off)?;
     let msg: *const NdMsg = ptr_at(ctx, off + Ipv6Hdr::LEN)?;
+    // Decide on four fields before copying anything: most ICMPv6 is not an NS for a VIP.
     // SAFETY: bounds checked by ptr_at.
-    let (ip, msg) = unsafe { (*ip, *msg) };
+    let (icmp_type, code, hop_limit, target_last) = unsafe {
+        (
+            (*msg).icmp_type,
+            (*msg).code,
+            (*ip).hop_limit,
+            (*msg).target[15],
+        )
+    };
     // RFC 4861 §7.1.1: a valid NS has hop limit 255 and code 0.
-    if msg.icmp_type != ND_NEIGHBOR_SOLICIT || msg.code != 0 || ip.hop_limit != 255 {
+    if icmp_type != ND_NEIGHBOR_SOLICIT || code != 0 || hop_limit != 255 {
         return Ok(XDP_PASS);
     }
+    if !may_be_vip(target_last) {
+        return Ok(XDP_PASS);
+    }
+    // SAFETY: as above.
+    let (ip, msg) = unsafe { (*ip, *msg) };
     let key = VipKey {
         family: AF_INET6,
         _pad: [0; 3],

@@ -3,7 +3,7 @@ use aya_ebpf::{
     macros::map,
     maps::{Array, HashMap, PerCpuArray, RingBuf},
 };
-use vrrp_common::{COUNTER_SLOTS, Counter, MAX_VIPS, RING_BUF_BYTES, VipKey, XdpConfig};
+use vrrp_common::{COUNTER_SLOTS, Counter, MAX_VIPS, RING_BUF_BYTES, VipFilter, VipKey, XdpConfig};
 
 /// Adverts for userspace ([`vrrp_common::AdvertEvent`] records).
 #[map(name = "EVENTS")]
@@ -24,6 +24,19 @@ pub static CONFIG: Array<XdpConfig> = Array::with_max_entries(1, 0);
 /// VIP → `GATE_OPEN` / `GATE_CLOSED`.
 #[map(name = "VIP_GATE")]
 pub static VIP_GATE: HashMap<VipKey, u32> = HashMap::with_max_entries(MAX_VIPS, 0);
+
+/// Last bytes of the VIPs in `VIP_GATE`, checked before the hash lookup.
+#[map(name = "VIP_FILTER")]
+pub static VIP_FILTER: Array<VipFilter> = Array::with_max_entries(1, 0);
+
+/// Whether an address ending in `last_byte` may be in `VIP_GATE` (false: certainly not).
+#[inline(always)]
+pub fn may_be_vip(last_byte: u8) -> bool {
+    match VIP_FILTER.get(0) {
+        Some(filter) => filter.may_contain(last_byte),
+        None => false,
+    }
+}
 
 #[inline(always)]
 pub fn count(counter: Counter) {

@@ -190,6 +190,16 @@ fn advert_longer_than_the_capture_is_reported_truncated() {
 }
 
 #[test]
+fn adverts_either_side_of_the_short_record_are_reported_whole() {
+    // 8 + 26 × 4 = 112 bytes: the largest short record; 27 addresses take a full one.
+    let addrs = |n: u8| (0..n).map(|i| v4(10, 0, 1, i)).collect::<Vec<_>>();
+    check_good_advert(Advert::v3_v4(30, 100, addrs(26), 100), None);
+    check_good_advert(Advert::v3_v4(31, 100, addrs(27), 100), None);
+    check_good_advert(Advert::v3_v6(32, 100, vec![v6(0xfd00, 1); 6], 100), None);
+    check_good_advert(Advert::v3_v6(33, 100, vec![v6(0xfd00, 1); 7], 100), None);
+}
+
+#[test]
 fn ttl_other_than_255_is_counted_and_not_reported() {
     let mut h = Harness::new();
     h.object.set_vrid(51, true, true).expect("set_vrid");
@@ -359,6 +369,15 @@ fn non_vrrp_traffic_passes_untouched() {
         &ns_frame(v6(0xfd00, 1), v6(0xfd00, 2), true, 0),
         "NS not for a VIP",
     );
+    // Same last byte as a VIP: past VIP_FILTER, missed by the hash lookup.
+    h.assert_untouched(
+        &arp_request(v4(10, 0, 0, 1), v4(10, 0, 1, 100)),
+        "ARP, VIP's last byte",
+    );
+    h.assert_untouched(
+        &ns_frame(v6(0xfd00, 1), v6(0xfd01, 100), true, 0),
+        "NS, VIP's last byte",
+    );
     h.assert_untouched(&arp_reply_frame(v4(10, 0, 0, 100)), "ARP reply from a VIP");
     // IPv6 with an extension header before VRRP is left to the kernel.
     let mut ext = Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100).frame(None);
@@ -454,6 +473,25 @@ fn arp_gate_open_replies_and_closed_drops() {
         .remove_gate(IpAddr::V4(vip))
         .expect("remove_gate twice is fine");
     h.assert_untouched(&request, "ARP after remove_gate");
+}
+
+#[test]
+fn removing_a_vip_keeps_others_sharing_its_last_byte() {
+    let mut h = Harness::new();
+    let (a, b) = (v4(10, 0, 0, 100), v4(10, 0, 1, 100));
+    h.object.set_gate(IpAddr::V4(a), true).expect("set_gate a");
+    h.object.set_gate(IpAddr::V4(b), true).expect("set_gate b");
+    h.object.remove_gate(IpAddr::V4(a)).expect("remove a");
+    h.assert_untouched(&arp_request(v4(10, 0, 0, 1), a), "ARP for the removed VIP");
+    let (action, _, _, counters) = h.run(&arp_request(v4(10, 0, 0, 1), b));
+    assert_eq!(action, XDP_TX, "the remaining VIP is still answered");
+    assert_only(
+        &counters,
+        &[(Counter::Frames, 1), (Counter::ArpReplied, 1)],
+        "remaining VIP",
+    );
+    h.object.remove_gate(IpAddr::V4(b)).expect("remove b");
+    h.assert_untouched(&arp_request(v4(10, 0, 0, 1), b), "ARP after removing both");
 }
 
 /// Checks a Neighbour Advertisement byte for byte, its checksum computed here from scratch.

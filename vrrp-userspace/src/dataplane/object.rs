@@ -10,8 +10,8 @@ use aya::{
 };
 use vrrp_common::{
     AF_INET, AF_INET6, COUNTER_SLOTS, Counter, GATE_CLOSED, GATE_OPEN, MAP_CONFIG, MAP_COUNTERS,
-    MAP_EVENTS, MAP_VIP_GATE, MAP_VRIDS, PROGRAM_NAME, VRID_WANT_V4, VRID_WANT_V6, VipKey,
-    XdpConfig,
+    MAP_EVENTS, MAP_VIP_FILTER, MAP_VIP_GATE, MAP_VRIDS, PROGRAM_NAME, VRID_WANT_V4, VRID_WANT_V6,
+    VipFilter, VipKey, XdpConfig,
 };
 
 use super::{Counters, DataplaneError, EBPF_OBJECT, EventRing, PASS_PROGRAM_NAME};
@@ -96,15 +96,22 @@ impl XdpObject {
     /// Opens (answer ARP/NS for `vip`) or closes (drop them) the gate for one VIP.
     pub fn set_gate(&mut self, vip: IpAddr, open: bool) -> Result<(), DataplaneError> {
         let value = if open { GATE_OPEN } else { GATE_CLOSED };
+        let key = vip_key(vip);
         let mut map: HashMap<&mut MapData, VipKey, u32> = self.map_mut(MAP_VIP_GATE)?;
-        map.insert(vip_key(vip), value, 0)
-            .map_err(map_err(MAP_VIP_GATE))
+        map.insert(key, value, 0).map_err(map_err(MAP_VIP_GATE))?;
+        // The gate entry exists before the filter lets lookups reach it.
+        let mut filter = self.vip_filter()?;
+        if !filter.may_contain(key.last_byte()) {
+            filter.insert(key.last_byte());
+            self.set_vip_filter(filter)?;
+        }
+        Ok(())
     }
 
     /// Forgets `vip`: its ARP/NS go to the kernel again. Removing an absent VIP is not an error.
     pub fn remove_gate(&mut self, vip: IpAddr) -> Result<(), DataplaneError> {
         let mut map: HashMap<&mut MapData, VipKey, u32> = self.map_mut(MAP_VIP_GATE)?;
-        match map.remove(&vip_key(vip)) {
+        let removed = match map.remove(&vip_key(vip)) {
             Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
             Err(aya::maps::MapError::SyscallError(e))
                 if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
@@ -115,7 +122,24 @@ impl XdpObject {
                 map: MAP_VIP_GATE,
                 source,
             }),
+        };
+        removed?;
+        // Rebuilt from what remains: another VIP may share the removed one's last byte.
+        let mut filter = VipFilter::default();
+        for key in map.keys() {
+            filter.insert(key.map_err(map_err(MAP_VIP_GATE))?.last_byte());
         }
+        self.set_vip_filter(filter)
+    }
+
+    fn vip_filter(&mut self) -> Result<VipFilter, DataplaneError> {
+        let map: Array<&mut MapData, VipFilter> = self.map_mut(MAP_VIP_FILTER)?;
+        map.get(&0, 0).map_err(map_err(MAP_VIP_FILTER))
+    }
+
+    fn set_vip_filter(&mut self, filter: VipFilter) -> Result<(), DataplaneError> {
+        let mut map: Array<&mut MapData, VipFilter> = self.map_mut(MAP_VIP_FILTER)?;
+        map.set(0, filter, 0).map_err(map_err(MAP_VIP_FILTER))
     }
 
     pub fn counters(&self) -> Result<Counters, DataplaneError> {

@@ -402,18 +402,17 @@ pub fn instance_config(r: &ResolvedInstance, interface: &str) -> InstanceConfig 
 mod tests {
     use super::*;
     use crate::config::{LoadOptions, load};
+    use crate::testutil::TempDir;
 
     fn plan_of(text: &str, iface: Option<&str>) -> Plan {
-        let dir = std::env::temp_dir().join(format!("vrrpd-plan-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{}.conf", text.len()));
+        let dir = TempDir::new(&format!("plan-{}", text.len()));
+        let path = dir.path().join("keepalived.conf");
         std::fs::write(&path, text).unwrap();
         let opts = LoadOptions {
             check_interfaces: false,
             ..LoadOptions::default()
         };
         let loaded = load(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
-        let _ = std::fs::remove_file(&path);
         Plan::build(&loaded.config, iface).unwrap()
     }
 

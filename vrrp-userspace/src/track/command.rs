@@ -235,22 +235,7 @@ impl RunAs {
 mod tests {
     use super::*;
 
-    /// A temporary directory removed on drop, also when the test fails.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let p = std::env::temp_dir().join(format!("vrrpd-{tag}-{}", std::process::id()));
-            std::fs::create_dir_all(&p).unwrap();
-            TempDir(p)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testutil::TempDir;
 
     #[test]
     fn plain_lines_are_split_on_unquoted_blanks() {
@@ -326,7 +311,7 @@ mod tests {
     #[test]
     fn check_finds_missing_and_non_executable_programs() {
         let guard = TempDir::new("cmd");
-        let dir = guard.0.clone();
+        let dir = guard.path().to_path_buf();
         let file = dir.join("plain");
         std::fs::write(&file, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();

@@ -312,22 +312,7 @@ fn events(mut buf: &[u8]) -> Vec<(i32, u32, &[u8])> {
 mod tests {
     use super::*;
 
-    /// A temporary directory removed on drop, also when the test fails.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let p = std::env::temp_dir().join(format!("vrrpd-{tag}-{}", std::process::id()));
-            std::fs::create_dir_all(&p).unwrap();
-            TempDir(p)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testutil::TempDir;
 
     #[test]
     fn strtol_rules() {
@@ -349,7 +334,7 @@ mod tests {
     #[test]
     fn reading_missing_or_junk_files_gives_zero() {
         let guard = TempDir::new("tf");
-        let dir = guard.0.clone();
+        let dir = guard.path().to_path_buf();
         let f = dir.join("v");
         assert_eq!(read_track_file(&f), 0);
         std::fs::write(&f, "junk").unwrap();

@@ -88,6 +88,27 @@ impl Capture {
             .clone()
     }
 
+    /// Every VRRP advert for `vrid` captured so far, with its time and frame.
+    pub fn adverts(&self, vrid: u8) -> Vec<(Duration, crate::wire::Advert, Frame)> {
+        self.frames()
+            .into_iter()
+            .filter_map(|f| {
+                crate::wire::advert(&f.data)
+                    .filter(|a| a.vrid == vrid)
+                    .map(|a| (f.at, a, f))
+            })
+            .collect()
+    }
+
+    /// Every gratuitous ARP announcing `ip` captured so far.
+    pub fn garps(&self, ip: std::net::Ipv4Addr) -> Vec<Duration> {
+        self.frames()
+            .iter()
+            .filter(|f| crate::wire::arp(&f.data).is_some_and(|a| a.is_gratuitous_for(ip)))
+            .map(|f| f.at)
+            .collect()
+    }
+
     /// Waits up to `timeout` for a frame matching `pred`, returns the first one.
     pub fn wait_for(&self, timeout: Duration, pred: impl Fn(&Frame) -> bool) -> Option<Frame> {
         let deadline = Instant::now() + timeout;
@@ -262,6 +283,11 @@ fn timestamp(msg: &libc::msghdr) -> Option<Duration> {
         }
     }
     None
+}
+
+/// Now on the clock frames are stamped with (CLOCK_REALTIME), to compare with `Frame::at`.
+pub fn wall_clock() -> Duration {
+    realtime_now()
 }
 
 fn realtime_now() -> Duration {

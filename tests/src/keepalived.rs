@@ -50,6 +50,11 @@ impl Keepalived {
         &mut self.child
     }
 
+    /// The main pid file (`-p`): signals sent to it reach the VRRP child too.
+    pub fn pid_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("keepalived.pid")
+    }
+
     /// The directory holding the configuration and pid files.
     pub fn dir(&self) -> &TempDir {
         &self.dir

@@ -9,6 +9,7 @@
 
 mod bin;
 pub mod capture;
+pub mod conf;
 mod keepalived;
 mod lab;
 mod netns;

@@ -74,7 +74,7 @@ impl Transition {
 }
 
 enum Running {
-    Vrrpd { child: NsChild, _dir: TempDir },
+    Vrrpd { child: NsChild, dir: TempDir },
     Keepalived(Keepalived),
 }
 
@@ -86,13 +86,19 @@ pub struct Router {
     started: Instant,
 }
 
+/// The configuration file's name inside the router's directory.
+const CONFIG_FILE: &str = "keepalived.conf";
+/// vrrpd's pid file inside the router's directory.
+const VRRPD_PID_FILE: &str = "vrrpd.pid";
+
 /// Generous: a daemon's first transition includes XDP load and a master-down timer, on a machine
 /// shared with builds.
 pub const STATE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Router {
     /// Starts `which` on `node` with `config`: vrrpd as `vrrpd run --config PATH --iface eth0
-    /// --log-level info`, keepalived with the kit's `Keepalived`.
+    /// --log-level info --pid DIR/vrrpd.pid` (its own pid file, so several can run at once),
+    /// keepalived with the kit's `Keepalived`.
     pub fn start(which: Impl, node: &Node, config: &str) -> Router {
         Router::start_with(which, node, config, None)
     }
@@ -104,7 +110,8 @@ impl Router {
             Impl::Vrrpd => {
                 let bin: PathBuf = vrrpd.map_or_else(vrrpd_bin, Path::to_path_buf);
                 let dir = TempDir::new("vrrpd");
-                let conf = dir.write("keepalived.conf", config);
+                let conf = dir.write(CONFIG_FILE, config);
+                let pid = dir.path().join(VRRPD_PID_FILE);
                 let child = node.ns.spawn(&[
                     &bin.to_string_lossy(),
                     "run",
@@ -114,8 +121,10 @@ impl Router {
                     &node.iface,
                     "--log-level",
                     "info",
+                    "--pid",
+                    &pid.to_string_lossy(),
                 ]);
-                Running::Vrrpd { child, _dir: dir }
+                Running::Vrrpd { child, dir }
             }
             Impl::Keepalived => Running::Keepalived(Keepalived::start(&node.ns, config)),
         };
@@ -143,6 +152,37 @@ impl Router {
             Running::Vrrpd { child, .. } => child,
             Running::Keepalived(k) => k.child_mut(),
         }
+    }
+
+    /// The directory holding the configuration (and vrrpd's pid file).
+    pub fn dir(&self) -> &TempDir {
+        match &self.running {
+            Running::Vrrpd { dir, .. } => dir,
+            Running::Keepalived(k) => k.dir(),
+        }
+    }
+
+    /// The configuration file the daemon reads (again on reload).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir().path().join(CONFIG_FILE)
+    }
+
+    /// Replaces the configuration file (the daemon reads it at its next reload).
+    pub fn write_config(&self, config: &str) {
+        self.dir().write(CONFIG_FILE, config);
+    }
+
+    /// The pid file the daemon writes: vrrpd's `--pid`, keepalived's main `-p` file.
+    pub fn pid_file(&self) -> PathBuf {
+        match &self.running {
+            Running::Vrrpd { dir, .. } => dir.path().join(VRRPD_PID_FILE),
+            Running::Keepalived(k) => k.pid_file(),
+        }
+    }
+
+    /// SIGHUP to the daemon (keepalived's parent forwards it): re-read the configuration.
+    pub fn reload(&self) {
+        self.child().signal(libc::SIGHUP);
     }
 
     /// When the process was started.
@@ -192,6 +232,33 @@ impl Router {
             .wait_for(&format!("containing {text:?}"), STATE_TIMEOUT, |l| {
                 l.text.contains(text)
             })
+    }
+
+    /// Waits until a line containing `text` appears at or after `since`.
+    pub fn wait_log_since(&self, text: &str, since: Instant) -> Line {
+        self.child().wait_for(
+            &format!("containing {text:?} since the mark"),
+            STATE_TIMEOUT,
+            |l| l.at >= since && l.text.contains(text),
+        )
+    }
+
+    /// The lines containing `text` logged at or after `since`.
+    pub fn log_since(&self, text: &str, since: Instant) -> Vec<Line> {
+        self.child()
+            .lines()
+            .into_iter()
+            .filter(|l| l.at >= since && l.text.contains(text))
+            .collect()
+    }
+
+    /// Every transition logged at or after `since`.
+    pub fn transitions_since(&self, since: Instant) -> Vec<Transition> {
+        self.transitions()
+            .into_iter()
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// SIGKILL to the whole process group (keepalived's children too), reaped: a crash that leaves

@@ -65,6 +65,10 @@ pub struct Advert {
     pub version: u8,
     pub vrid: u8,
     pub priority: u8,
+    /// IP destination: 224.0.0.18 / ff02::12, or a peer in unicast mode.
+    pub dst: IpAddr,
+    /// v2 authentication type (0 none, 1 PASS); 0 for v3, which has no such field.
+    pub auth_type: u8,
 }
 
 /// An ARP packet for IPv4 over Ethernet.
@@ -119,32 +123,62 @@ fn ipv6_at(b: &[u8], offset: usize) -> Option<Ipv6Addr> {
 /// extension headers).
 pub fn advert(frame: &[u8]) -> Option<Advert> {
     let eth_src = Mac::at(frame, 6)?;
-    let (src, vrrp) = match u16_at(frame, 12)? {
+    let (src, dst, vrrp) = vrrp_payload(frame)?;
+    let version_type = *vrrp.first()?;
+    let version = version_type >> 4;
+    Some(Advert {
+        eth_src,
+        src,
+        version,
+        vrid: *vrrp.get(1)?,
+        priority: *vrrp.get(2)?,
+        dst,
+        auth_type: if version == 2 { *vrrp.get(4)? } else { 0 },
+    })
+}
+
+/// The virtual addresses an advert carries (the count field says how many, of the frame's family).
+pub fn advert_addrs(frame: &[u8]) -> Option<Vec<IpAddr>> {
+    let (src, _, vrrp) = vrrp_payload(frame)?;
+    let count = usize::from(*vrrp.get(3)?);
+    let list = vrrp.get(8..)?;
+    (0..count)
+        .map(|i| match src {
+            IpAddr::V4(_) => ipv4_at(list, i * 4).map(IpAddr::V4),
+            IpAddr::V6(_) => ipv6_at(list, i * 16).map(IpAddr::V6),
+        })
+        .collect()
+}
+
+/// Source, destination and VRRP payload of an IPv4 protocol-112 frame, or an IPv6 next-header-112
+/// frame without extension headers.
+fn vrrp_payload(frame: &[u8]) -> Option<(IpAddr, IpAddr, &[u8])> {
+    match u16_at(frame, 12)? {
         ETHERTYPE_IPV4 => {
             let ip = frame.get(ETH_HDR..)?;
             let ihl = usize::from(ip.first()? & 0x0f) * 4;
             if ip.first()? >> 4 != 4 || *ip.get(9)? != IPPROTO_VRRP {
                 return None;
             }
-            (IpAddr::V4(ipv4_at(ip, 12)?), ip.get(ihl..)?)
+            Some((
+                IpAddr::V4(ipv4_at(ip, 12)?),
+                IpAddr::V4(ipv4_at(ip, 16)?),
+                ip.get(ihl..)?,
+            ))
         }
         ETHERTYPE_IPV6 => {
             let ip = frame.get(ETH_HDR..)?;
             if ip.first()? >> 4 != 6 || *ip.get(6)? != IPPROTO_VRRP {
                 return None;
             }
-            (IpAddr::V6(ipv6_at(ip, 8)?), ip.get(IPV6_HDR..)?)
+            Some((
+                IpAddr::V6(ipv6_at(ip, 8)?),
+                IpAddr::V6(ipv6_at(ip, 24)?),
+                ip.get(IPV6_HDR..)?,
+            ))
         }
-        _ => return None,
-    };
-    let version_type = *vrrp.first()?;
-    Some(Advert {
-        eth_src,
-        src,
-        version: version_type >> 4,
-        vrid: *vrrp.get(1)?,
-        priority: *vrrp.get(2)?,
-    })
+        _ => None,
+    }
 }
 
 /// The ARP packet in `frame`, if it is one.
@@ -299,6 +333,8 @@ mod tests {
             (a.eth_src, a.src, a.version, a.vrid, a.priority),
             (A, "10.1.0.1".parse().unwrap(), 2, 50, 100)
         );
+        assert_eq!((a.dst, a.auth_type), ("224.0.0.18".parse().unwrap(), 0));
+        assert_eq!(advert_addrs(&f), Some(vec!["10.1.0.200".parse().unwrap()]));
         assert_eq!(advert(&f[..f.len() - 25]), None, "truncated");
     }
 

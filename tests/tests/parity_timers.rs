@@ -1,0 +1,198 @@
+//! Timer and option parity (keepalived-behaviour.md §2.2, §2.4, §2.5, §2.6, §2.7), vrrpd pairs at
+//! advert_int 0.1 s: the GARP bursts at MASTER (`vrrp_garp_master_repeat` now and again after
+//! `vrrp_garp_master_delay`, counted in a capture), `preempt_delay` holding a higher-priority
+//! backup back, `vrrp_startup_delay` postponing the first state, `down_timer_adverts` stretching
+//! Master_Down, and `v3_checksum_as_v2` on both sides (adverts accepted, no takeover) or one side
+//! (checksum mismatch: each rejects the other). The windows asserted are the configured delays
+//! with the protocol's own margins, not speeds.
+
+use std::net::IpAddr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use vrrpd_tests::capture::Capture;
+use vrrpd_tests::conf::{Instance, global_defs};
+use vrrpd_tests::observe::wait_holders;
+use vrrpd_tests::scenario::Testbed;
+use vrrpd_tests::{Impl, State};
+
+const VI: &str = "VI_1";
+const VRID: u8 = 63;
+const SETTLE: Duration = Duration::from_secs(15);
+
+fn vrrpd_pair(tag: &str, subnet: u8, config: impl Fn(usize, u8) -> String) -> Testbed {
+    Testbed::new(tag, subnet, &[Impl::Vrrpd, Impl::Vrrpd], |i, s, _| {
+        config(i, s)
+    })
+}
+
+#[test]
+fn garp_master_repeat_and_delay() {
+    let mut tb = Testbed::new("garp", 93, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "{}{}",
+            global_defs(&["vrrp_garp_master_repeat 3", "vrrp_garp_master_delay 1"]),
+            Instance::new(VI, VRID).vip(format!("10.{s}.0.200"))
+        )
+    });
+    let vip = tb.lab.ipv4(200);
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    // The delayed set comes 1 s later; then nothing (no refresh configured).
+    thread::sleep(Duration::from_millis(2500));
+    let garps = capture.garps(vip);
+    assert_eq!(
+        garps.len(),
+        6,
+        "3 GARPs at MASTER and 3 after garp_master_delay: {garps:?}\n{}",
+        tb.transcripts()
+    );
+    let first = garps[..3].iter().max().unwrap();
+    let second = garps[3..].iter().min().unwrap();
+    let gap = *second - *first;
+    assert!(
+        gap >= Duration::from_millis(900) && gap <= Duration::from_millis(1500),
+        "second burst {gap:?} after the first, garp_master_delay is 1 s\n{}",
+        tb.transcripts()
+    );
+}
+
+/// Router 1 (priority 100) is master; router 0 (150, `preempt_delay 1`) starts: it accepts the
+/// lower-priority adverts for 1 s before letting its down timer run, so it takes over no sooner
+/// than 1 s after it entered BACKUP (without the delay: Master_Down, 0.34 s).
+#[test]
+fn preempt_delay_holds_a_higher_priority_backup() {
+    let mut tb = vrrpd_pair("preempt", 94, |i, s| {
+        let base = Instance::new(VI, VRID).vip(format!("10.{s}.0.200"));
+        if i == 0 {
+            base.priority(150).line("preempt_delay 1").to_string()
+        } else {
+            base.to_string()
+        }
+    });
+    let t0 = Instant::now();
+    tb.start(1);
+    tb.router(1).wait_state(VI, State::Master, t0);
+    tb.start(0);
+    let backup = tb
+        .router(0)
+        .wait_log(&format!("({VI}) Entering BACKUP STATE (init)"));
+    let master = tb.router(0).wait_state(VI, State::Master, t0);
+    let held = master.at - backup.at;
+    assert!(
+        held >= Duration::from_secs(1),
+        "took over {held:?} after start-up, inside preempt_delay 1 s\n{}",
+        tb.transcripts()
+    );
+    tb.router(1).wait_state(VI, State::Backup, t0);
+}
+
+#[test]
+fn startup_delay_postpones_the_first_state() {
+    let mut tb = Testbed::new("startup", 95, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "{}{}",
+            global_defs(&["vrrp_startup_delay 1"]),
+            Instance::new(VI, VRID).vip(format!("10.{s}.0.200"))
+        )
+    });
+    tb.start(0);
+    let starting = tb.router(0).wait_log("Starting vrrpd");
+    let init = tb
+        .router(0)
+        .wait_log(&format!("({VI}) Entering BACKUP STATE (init)"));
+    assert!(
+        init.at - starting.at >= Duration::from_secs(1),
+        "init {:?} after start, vrrp_startup_delay is 1 s\n{}",
+        init.at - starting.at,
+        tb.transcripts()
+    );
+}
+
+/// `down_timer_adverts 10` on the backup: after the master crashes, it waits 10 × 0.1 s + skew
+/// instead of 3 × 0.1 s + skew.
+#[test]
+fn down_timer_adverts_stretches_master_down() {
+    let mut tb = vrrpd_pair("downtimer", 96, |i, s| {
+        let base = Instance::new(VI, VRID).vip(format!("10.{s}.0.200"));
+        if i == 0 {
+            base.master().priority(150).to_string()
+        } else {
+            base.line("down_timer_adverts 10").to_string()
+        }
+    });
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    tb.start(1);
+    tb.router(1)
+        .wait_log(&format!("({VI}) Entering BACKUP STATE"));
+    thread::sleep(Duration::from_millis(500));
+    let crashed = Instant::now();
+    tb.crash(0);
+    let master = tb.router(1).wait_state(VI, State::Master, crashed);
+    let took = master.at - crashed;
+    assert!(
+        took >= Duration::from_millis(900),
+        "took over {took:?} after the crash; Master_Down is 10 × 100 ms + skew\n{}",
+        tb.transcripts()
+    );
+}
+
+/// Router 0 master, then router 1 started; returns the lab and when router 1 was started.
+fn checksum_pair(subnet: u8, as_v2: [bool; 2]) -> (Testbed, Instant) {
+    let mut tb = vrrpd_pair("cksum", subnet, |i, s| {
+        let mut base = Instance::new(VI, VRID).vip(format!("10.{s}.0.200"));
+        if as_v2[i] {
+            base = base.line("v3_checksum_as_v2");
+        }
+        if i == 0 {
+            base.master().priority(150).to_string()
+        } else {
+            base.to_string()
+        }
+    });
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    let started = Instant::now();
+    tb.start(1);
+    tb.router(1)
+        .wait_log(&format!("({VI}) Entering BACKUP STATE"));
+    (tb, started)
+}
+
+#[test]
+fn v3_checksum_as_v2_on_both_sides_agrees() {
+    let (tb, _) = checksum_pair(97, [true, true]);
+    let since = Instant::now();
+    thread::sleep(Duration::from_secs(1));
+    assert!(
+        !tb.router(1).entered_since(VI, State::Master, since),
+        "{}",
+        tb.transcripts()
+    );
+    let vip: IpAddr = tb.lab.ipv4(200).into();
+    assert_eq!(
+        wait_holders(&tb.lab.routers, vip, &[0], SETTLE),
+        [0],
+        "{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn v3_checksum_as_v2_on_one_side_is_a_checksum_error() {
+    let (tb, started) = checksum_pair(98, [true, false]);
+    tb.router(1).wait_state(VI, State::Master, started);
+    tb.router(1).wait_log("checksum");
+    let vip: IpAddr = tb.lab.ipv4(200).into();
+    assert_eq!(
+        wait_holders(&tb.lab.routers, vip, &[0, 1], SETTLE),
+        [0, 1],
+        "{}",
+        tb.transcripts()
+    );
+}

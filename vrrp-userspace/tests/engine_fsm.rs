@@ -723,6 +723,59 @@ fn owner_ignore_adverts() {
     assert!(adverts(&one.take()).is_empty());
 }
 
+#[test]
+fn two_owners_the_one_that_does_not_back_off_makes_us_lower_to_254() {
+    // keepalived-behaviour.md §2.3: an owner that keeps hearing another owner (255, from a lower
+    // address, so the other should have backed off) for 2 adverts + ~1.2 intervals lowers itself
+    // to 254, logs the configuration error, and loses the next election.
+    let mut cfg = vi(255);
+    cfg.initial_state = WantedState::Master;
+    let mut one = One::with(cfg);
+    one.take();
+    assert_eq!(one.state(), State::Master);
+    one.advert(0, 255);
+    let first = one.take();
+    assert_eq!(
+        adverts(&first),
+        vec![255],
+        "a lower-address owner forces a new election"
+    );
+    // Still the rule above for 3.2 intervals…
+    for _ in 0..3 {
+        one.advance(SEC);
+        one.advert(0, 255);
+    }
+    assert_eq!(one.status().effective_priority, 255);
+    // …then keepalived gives up.
+    one.advance(SEC);
+    one.advert(0, 255);
+    let out = one.take();
+    assert!(
+        lines(&out)
+            .iter()
+            .any(|l| l.contains("both configured as address owner")),
+        "{out:?}"
+    );
+    assert!(has_line(
+        &out,
+        "(VI_1) Changing effective priority from 255 to 254"
+    ));
+    assert_eq!(one.status().effective_priority, 254);
+    one.advert(0, 255);
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn an_owner_that_hears_a_higher_address_owner_backs_off() {
+    let mut cfg = vi(255);
+    cfg.initial_state = WantedState::Master;
+    let mut one = One::with(cfg);
+    one.take();
+    one.advert(9, 255);
+    assert_eq!(one.state(), State::Backup);
+    assert_eq!(one.status().effective_priority, 255);
+}
+
 // ===== shutdown and FAULT =====
 
 #[test]

@@ -45,6 +45,10 @@ pub(crate) struct Instance {
     /// Fault conditions of this instance alone (not its sync group).
     pub own_fault: Option<FaultReason>,
     pub group: Option<usize>,
+    /// When we, an address owner in MASTER, first heard another owner that does not back off.
+    pub owner_conflict_since: Option<Timestamp>,
+    /// keepalived lowered this owner to 254 to end a two-owners stalemate.
+    pub owner_demoted: bool,
 }
 
 impl Instance {
@@ -67,6 +71,8 @@ impl Instance {
             down_reason: None,
             own_fault: None,
             group: None,
+            owner_conflict_since: None,
+            owner_demoted: false,
         }
     }
 

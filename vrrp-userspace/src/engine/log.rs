@@ -129,6 +129,11 @@ pub enum Log {
         instance: String,
         from: IpAddr,
     },
+    /// keepalived: two address owners, and the other did not back off.
+    BothOwners {
+        instance: String,
+        from: IpAddr,
+    },
     ReloadKept {
         instance: String,
         state: State,
@@ -150,7 +155,8 @@ impl Log {
             | Log::SyncGroupWaiting { .. }
             | Log::OwnerIgnoresAdvert { .. }
             | Log::UnknownVrid { .. } => Level::Debug,
-            Log::WrongVersion { .. }
+            Log::BothOwners { .. }
+            | Log::WrongVersion { .. }
             | Log::InvalidTtl { .. }
             | Log::IntervalMismatch { .. }
             | Log::InvalidAuthType { .. }
@@ -311,6 +317,11 @@ impl fmt::Display for Log {
             Log::OwnerIgnoresAdvert { instance, from } => {
                 write!(f, "({instance}) address owner ignoring advert from {from}")
             }
+            Log::BothOwners { instance, from } => write!(
+                f,
+                "({instance}) CONFIGURATION ERROR: local instance and a remote instance ({from}) \
+                 are both configured as address owner, please fix - reducing local priority to 254"
+            ),
             Log::FaultCause { instance, reason } => {
                 write!(f, "({instance}) entering FAULT state ({reason})")
             }

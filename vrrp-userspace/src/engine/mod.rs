@@ -484,6 +484,22 @@ impl Engine {
             }
             return;
         }
+        // keepalived §2.3: two address owners. The one with the lower address backs off by the
+        // rule above; if the other keeps advertising 255 for two adverts plus about 1.2 intervals
+        // of ours, keepalived lowers itself to 254 so that one of them wins.
+        if inst.is_owner() && rx.priority == 255 && !inst.owner_demoted {
+            let since = *inst.owner_conflict_since.get_or_insert(at);
+            if at.saturating_since(since) > inst.advert_interval() * 16 / 5 {
+                inst.owner_demoted = true;
+                self.actions.push_back(Action::Log(Log::BothOwners {
+                    instance: name.clone(),
+                    from: rx.src,
+                }));
+                self.refresh_tracking(idx, true);
+                return;
+            }
+        }
+        let inst = &mut self.instances[idx];
         // keepalived: a lower priority (or equal from a lower address) forces a new election.
         self.actions
             .push_back(Action::Log(Log::MasterRxLowerPriority {
@@ -812,15 +828,20 @@ impl Engine {
         };
         let inst = &mut self.instances[idx];
         let from = inst.effective_priority;
-        inst.effective_priority = tracking.effective;
+        let effective = if inst.owner_demoted {
+            tracking.effective.min(254)
+        } else {
+            tracking.effective
+        };
+        inst.effective_priority = effective;
         inst.own_fault = fault;
         // keepalived-behaviour.md §2.1: a priority change never transitions by itself; it goes
         // into the next advert.
-        if log_change && from != tracking.effective {
+        if log_change && from != effective {
             self.actions.push_back(Action::PriorityChanged {
                 instance: inst.cfg.name.clone(),
                 from,
-                to: tracking.effective,
+                to: effective,
             });
         }
     }

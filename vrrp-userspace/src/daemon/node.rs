@@ -75,6 +75,8 @@ pub struct Node {
     file_rx: mpsc::Receiver<FileChange>,
     events: Vec<AdvertEvent>,
     stopping: bool,
+    /// Status requests and transition history (`crate::status`).
+    ops: crate::status::NodeOps,
 }
 
 impl Node {
@@ -123,6 +125,7 @@ impl Node {
             file_rx,
             events: Vec::with_capacity(64),
             stopping: false,
+            ops: crate::status::NodeOps::default(),
         };
         node.refresh_links().await;
         for i in 0..node.ifaces.len() {
@@ -167,6 +170,7 @@ impl Node {
                     });
                 }
                 Some(event) = nl_events.next() => self.netlink_event(event).await,
+                request = self.ops.next() => request.answer(self.snapshot()),
             }
             if shutdown {
                 info!("Stopping");
@@ -182,6 +186,27 @@ impl Node {
         // Let the VIP removals finish before XDP and sockets go away.
         self.vips.finish(Duration::from_secs(2)).await;
         Ok(())
+    }
+
+    /// Answers status requests from `requests` (`crate::status::Ops` holds the asking side).
+    pub fn serve_status(&mut self, requests: mpsc::Receiver<crate::status::Request>) {
+        self.ops.serve(requests);
+    }
+
+    /// What `vrrpd status`, the dump files and the metrics show.
+    fn snapshot(&self) -> crate::status::Status {
+        let ifaces = self
+            .ifaces
+            .iter()
+            .map(|i| crate::status::InterfaceView::read(&i.name, &i.xdp))
+            .collect();
+        crate::status::Status::build(
+            &self.engine,
+            &self.plan.engine,
+            &self.ops.recorder,
+            ifaces,
+            Timestamp::now(),
+        )
     }
 
     /// The plan an instance's actions resolve against: the current one, or for an instance the
@@ -369,7 +394,10 @@ impl Node {
                         crate::notify::spawn_notify(script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
                     }
                 }
-                action @ Action::Transition { .. } => info!("{action:#}"),
+                action @ Action::Transition { .. } => {
+                    self.ops.recorder.record(&action);
+                    info!("{action:#}")
+                }
                 action @ Action::PriorityChanged { .. } => info!("{action}"),
                 Action::Log(log) => match log.level() {
                     crate::engine::Level::Debug => debug!("{log}"),

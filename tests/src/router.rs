@@ -127,6 +127,35 @@ impl Router {
         }
     }
 
+    /// vrrpd (`vrrpd_bin()`) on `node` with `config` and `extra` arguments after the usual ones
+    /// (e.g. `--status-socket`, `--pid`, `--metrics-listen` in a test's own directory).
+    pub fn start_vrrpd_args(node: &Node, config: &str, extra: &[&str]) -> Router {
+        let bin = vrrpd_bin();
+        let dir = TempDir::new("vrrpd");
+        let conf = dir.write("keepalived.conf", config);
+        let (bin, conf) = (bin.to_string_lossy(), conf.to_string_lossy());
+        let mut cmd = vec![
+            bin.as_ref(),
+            "run",
+            "--config",
+            conf.as_ref(),
+            "--iface",
+            &node.iface,
+            "--log-level",
+            "info",
+        ];
+        cmd.extend_from_slice(extra);
+        Router {
+            which: Impl::Vrrpd,
+            name: node.ns.name().to_string(),
+            running: Running::Vrrpd {
+                child: node.ns.spawn(&cmd),
+                _dir: dir,
+            },
+            started: Instant::now(),
+        }
+    }
+
     pub fn which(&self) -> Impl {
         self.which
     }

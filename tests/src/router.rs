@@ -105,6 +105,9 @@ impl Router {
                 let bin: PathBuf = vrrpd.map_or_else(vrrpd_bin, Path::to_path_buf);
                 let dir = TempDir::new("vrrpd");
                 let conf = dir.write("keepalived.conf", config);
+                // Its own status socket: parallel daemons would otherwise share the default one,
+                // and a SIGKILLed daemon leaves its socket file behind.
+                let socket = dir.path().join("vrrpd.sock");
                 let child = node.ns.spawn(&[
                     &bin.to_string_lossy(),
                     "run",
@@ -114,6 +117,8 @@ impl Router {
                     &node.iface,
                     "--log-level",
                     "info",
+                    "--status-socket",
+                    &socket.to_string_lossy(),
                 ]);
                 Running::Vrrpd { child, _dir: dir }
             }

@@ -112,6 +112,9 @@ impl Router {
                 let dir = TempDir::new("vrrpd");
                 let conf = dir.write(CONFIG_FILE, config);
                 let pid = dir.path().join(VRRPD_PID_FILE);
+                // Its own status socket: parallel daemons would otherwise share the default one,
+                // and a SIGKILLed daemon leaves its socket file behind.
+                let socket = dir.path().join("vrrpd.sock");
                 let child = node.ns.spawn(&[
                     &bin.to_string_lossy(),
                     "run",
@@ -123,6 +126,8 @@ impl Router {
                     "info",
                     "--pid",
                     &pid.to_string_lossy(),
+                    "--status-socket",
+                    &socket.to_string_lossy(),
                 ]);
                 Running::Vrrpd { child, dir }
             }
@@ -132,6 +137,35 @@ impl Router {
             which,
             name: node.ns.name().to_string(),
             running,
+            started: Instant::now(),
+        }
+    }
+
+    /// vrrpd (`vrrpd_bin()`) on `node` with `config` and `extra` arguments after the usual ones
+    /// (e.g. `--status-socket`, `--pid`, `--metrics-listen` in a test's own directory).
+    pub fn start_vrrpd_args(node: &Node, config: &str, extra: &[&str]) -> Router {
+        let bin = vrrpd_bin();
+        let dir = TempDir::new("vrrpd");
+        let conf = dir.write("keepalived.conf", config);
+        let (bin, conf) = (bin.to_string_lossy(), conf.to_string_lossy());
+        let mut cmd = vec![
+            bin.as_ref(),
+            "run",
+            "--config",
+            conf.as_ref(),
+            "--iface",
+            &node.iface,
+            "--log-level",
+            "info",
+        ];
+        cmd.extend_from_slice(extra);
+        Router {
+            which: Impl::Vrrpd,
+            name: node.ns.name().to_string(),
+            running: Running::Vrrpd {
+                child: node.ns.spawn(&cmd),
+                dir,
+            },
             started: Instant::now(),
         }
     }

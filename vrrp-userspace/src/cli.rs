@@ -22,6 +22,10 @@ pub struct Cli {
     /// `vrrpd -t -f PATH`: check the configuration and exit (keepalived's `--config-test`).
     #[arg(short = 't', long = "config-test")]
     pub config_test: bool,
+    /// Print the number of the signal keepalived names NAME (STOP, RELOAD, DATA, STATS,
+    /// STATS_CLEAR) and exit, as `keepalived --signum=NAME` does for exporters.
+    #[arg(long, value_name = "NAME")]
+    pub signum: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -36,6 +40,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Ask the running daemon to re-read its configuration (SIGHUP).
     Reload(ReloadArgs),
+    /// Show the running daemon's instances and interfaces (from its status socket).
+    Status(StatusArgs),
     /// Hold a pass-through XDP program on veth peer ends, so that the ARP/ND answers vrrpd sends
     /// with XDP_TX on the other end are delivered (veth drops XDP_TX frames otherwise).
     XdpPeer(XdpPeerArgs),
@@ -96,6 +102,28 @@ pub struct RunArgs {
     /// SCHED_RR priority of the daemon (keepalived's `vrrp_rt_priority`); 0 = normal scheduling.
     #[arg(long, default_value_t = 10)]
     pub rt_priority: u8,
+    /// Unix socket `vrrpd status` reads (mode 0600, root only).
+    #[arg(long, value_name = "PATH", default_value = crate::status::DEFAULT_SOCKET)]
+    pub status_socket: PathBuf,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off by default).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Where SIGUSR1 writes the keepalived-format data dump (keepalived's state_file_location).
+    #[arg(long, value_name = "PATH", default_value = crate::status::ops::DEFAULT_DATA_FILE)]
+    pub data_file: PathBuf,
+    /// Where SIGUSR2 writes the keepalived-format stats dump (keepalived's stats_file_location).
+    #[arg(long, value_name = "PATH", default_value = crate::status::ops::DEFAULT_STATS_FILE)]
+    pub stats_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Print the daemon's JSON snapshot instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The daemon's status socket.
+    #[arg(long, value_name = "PATH", default_value = crate::status::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
 }
 
 /// Default pid file.

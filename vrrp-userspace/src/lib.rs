@@ -14,6 +14,7 @@ pub mod netlink;
 pub mod notify;
 pub mod packet;
 pub mod socket;
+pub mod status;
 pub mod time;
 pub mod track;
 

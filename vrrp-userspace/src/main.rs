@@ -6,12 +6,26 @@ use vrrpd::cli::{CheckArgs, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(name) = &cli.signum {
+        // keepalived's words and exit codes, which exporters rely on.
+        return match vrrpd::status::signum(name) {
+            Some(n) => {
+                println!("{n}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("Unknown sigfunc {name}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = match cli.command {
         Some(Command::Watch(args)) => vrrpd::dataplane::watch::main(args),
         Some(Command::Check(args)) => return vrrpd::config::check::main(args),
         Some(Command::XdpPeer(args)) => vrrpd::dataplane::peer::main(args),
         Some(Command::Run(args)) => vrrpd::daemon::main(args),
         Some(Command::Reload(args)) => vrrpd::daemon::reload(args),
+        Some(Command::Status(args)) => vrrpd::status::client::main(args),
         None if cli.config_test => {
             let Some(config) = cli.run.config else {
                 eprintln!("vrrpd: -t needs -f PATH");

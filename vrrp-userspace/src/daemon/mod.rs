@@ -149,8 +149,18 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         iface: args.iface.clone(),
         xdp_mode: args.xdp_mode,
     };
+    let ops_config = crate::status::OpsConfig {
+        status_socket: Some(args.status_socket.clone()),
+        metrics_listen: args.metrics_listen,
+        data_file: args.data_file.clone(),
+        stats_file: args.stats_file.clone(),
+    };
     runtime.block_on(async move {
-        let node = node::Node::start(source, plan).await?;
+        // Before the node: dump signals queue from here on instead of killing the process.
+        let (handle, requests) = crate::status::channel();
+        let _ops = crate::status::Ops::start(&ops_config, handle).await?;
+        let mut node = node::Node::start(source, plan).await?;
+        node.serve_status(requests);
         node.run().await
     })?;
     drop(pid_file);

@@ -77,6 +77,8 @@ pub struct Node {
     stopping: bool,
     /// A Master_Down_Timer deadline the timerfd was armed early for (see [`MASTER_DOWN_EARLY`]).
     precise: Option<Timestamp>,
+    /// Status requests and transition history (`crate::status`).
+    ops: crate::status::NodeOps,
 }
 
 /// How early the timerfd wakes before a Master_Down_Timer deadline; the rest is spent polling
@@ -132,6 +134,7 @@ impl Node {
             events: Vec::with_capacity(64),
             stopping: false,
             precise: None,
+            ops: crate::status::NodeOps::default(),
         };
         node.refresh_links().await;
         for i in 0..node.ifaces.len() {
@@ -189,6 +192,7 @@ impl Node {
                     });
                 }
                 Some(event) = nl_events.next() => self.netlink_event(event).await,
+                request = self.ops.next() => request.answer(self.snapshot()),
             }
             if shutdown {
                 info!("Stopping");
@@ -204,6 +208,27 @@ impl Node {
         // Let the VIP removals finish before XDP and sockets go away.
         self.vips.finish(Duration::from_secs(2)).await;
         Ok(())
+    }
+
+    /// Answers status requests from `requests` (`crate::status::Ops` holds the asking side).
+    pub fn serve_status(&mut self, requests: mpsc::Receiver<crate::status::Request>) {
+        self.ops.serve(requests);
+    }
+
+    /// What `vrrpd status`, the dump files and the metrics show.
+    fn snapshot(&self) -> crate::status::Status {
+        let ifaces = self
+            .ifaces
+            .iter()
+            .map(|i| crate::status::InterfaceView::read(&i.name, &i.xdp))
+            .collect();
+        crate::status::Status::build(
+            &self.engine,
+            &self.plan.engine,
+            &self.ops.recorder,
+            ifaces,
+            Timestamp::now(),
+        )
     }
 
     /// The plan an instance's actions resolve against: the current one, or for an instance the
@@ -426,7 +451,10 @@ impl Node {
         }
         for action in logs {
             match action {
-                Action::Transition { .. } => info!("{action:#}"),
+                Action::Transition { .. } => {
+                    self.ops.recorder.record(&action);
+                    info!("{action:#}")
+                }
                 Action::Log(log) => match log.level() {
                     crate::engine::Level::Debug => debug!("{log}"),
                     crate::engine::Level::Info => info!("{log}"),

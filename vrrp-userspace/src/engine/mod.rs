@@ -37,7 +37,7 @@ pub use fsm::{FaultReason, NotifyState, Reason, State};
 pub use instance::InstanceStatus;
 pub use io::{Action, AdvertRx, AdvertTx, AuthField, Input, NotifyTarget, RxErrorReason};
 pub use log::{DisplayDuration, Level, Log};
-pub use priority::TrackerState;
+pub use priority::{TrackerState, contribution};
 pub use stats::Stats;
 pub use timer::Timer;
 
@@ -178,6 +178,12 @@ impl Engine {
 
     pub fn instances(&self) -> impl Iterator<Item = InstanceStatus> + '_ {
         self.instances.iter().map(Instance::status)
+    }
+
+    /// The last state `tracker` reported; `None` if it never did (it then neither adjusts nor
+    /// faults).
+    pub fn tracker_state(&self, tracker: &TrackerId) -> Option<TrackerState> {
+        self.trackers.get(tracker).copied()
     }
 
     /// The status of one instance by name.

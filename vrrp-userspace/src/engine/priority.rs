@@ -66,6 +66,15 @@ enum Adjust {
     Fault,
 }
 
+/// What one tracker in `state` does to the priority: `Some(n)` adds `n` (before the final clamp),
+/// `None` puts the instance in FAULT. Status reports use it to say which trackers moved a priority.
+pub fn contribution(t: &Tracked, state: TrackerState) -> Option<i64> {
+    match adjustment(t, state) {
+        Adjust::By(n) => Some(n),
+        Adjust::Fault => None,
+    }
+}
+
 fn adjustment(t: &Tracked, state: TrackerState) -> Adjust {
     let weight = i64::from(t.weight);
     let multiplier = if t.reverse { -1 } else { 1 };

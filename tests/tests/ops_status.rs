@@ -1,0 +1,417 @@
+//! End-to-end: what an operator sees of a running master/backup pair (the seed configurations,
+//! adapted to the lab). Each vrrpd gets its own status socket, pid file, dump files and metrics
+//! listener in a temporary directory, and each output is read the way its consumers read it:
+//! `vrrpd status` (table and JSON by field name), Prometheus text over HTTP from inside the
+//! router's namespace, and the SIGUSR1/SIGUSR2 files parsed like keepalived-exporter does.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vrrpd_tests::scenario::vrrp_lab;
+use vrrpd_tests::seed::{CheckScript, Seed, lab_vip};
+use vrrpd_tests::setns::in_netns;
+use vrrpd_tests::{Lab, Router, State, TempDir, vrrpd_bin};
+
+const VI: &str = "VI_1";
+const VRID: &str = "50";
+const METRICS_PORT: u16 = 9105;
+const WAIT: Duration = Duration::from_secs(20);
+
+/// One vrrpd with every operator output pointed into its own directory.
+struct Daemon {
+    router: Router,
+    dir: TempDir,
+}
+
+impl Daemon {
+    fn start(lab: &Lab, i: usize, config: &str) -> Daemon {
+        let dir = TempDir::new("ops");
+        let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let metrics = format!("127.0.0.1:{METRICS_PORT}");
+        let router = Router::start_vrrpd_args(
+            lab.router(i),
+            config,
+            &[
+                "--status-socket",
+                &p("vrrpd.sock"),
+                "--pid",
+                &p("vrrpd.pid"),
+                "--data-file",
+                &p("keepalived.data"),
+                "--stats-file",
+                &p("keepalived.stats"),
+                "--metrics-listen",
+                &metrics,
+            ],
+        );
+        Daemon { router, dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `vrrpd status [--json]`, which must succeed.
+    fn status_cli(&self, json: bool) -> String {
+        let socket = self.path("vrrpd.sock");
+        let mut cmd = Command::new(vrrpd_bin());
+        cmd.arg("status").arg("--socket").arg(&socket);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().expect("running vrrpd status");
+        assert!(
+            out.status.success(),
+            "vrrpd status: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.router.transcript()
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 status")
+    }
+
+    fn status(&self) -> Value {
+        serde_json::from_str(&self.status_cli(true)).expect("status --json is JSON")
+    }
+
+    fn instance(&self) -> Value {
+        let s = self.status();
+        s["instances"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["name"] == VI).cloned())
+            .unwrap_or_else(|| panic!("no {VI} in {s:#}"))
+    }
+
+    /// Signals the pid in the pid file, as exporters do, and returns the file the signal writes.
+    fn dump(&self, signal: i32, file: &str) -> String {
+        let path = self.path(file);
+        let _ = std::fs::remove_file(&path);
+        let pid: i32 = std::fs::read_to_string(self.path("vrrpd.pid"))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        // SAFETY: kill(2) with a pid this test started.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        wait_until(&format!("{file} written"), || path.exists());
+        std::fs::read_to_string(&path).expect("dump file")
+    }
+
+    /// GET /metrics from inside the router's namespace.
+    fn metrics(&self, lab: &Lab, i: usize) -> Metrics {
+        let (head, body) = in_netns(&lab.router(i).ns, || {
+            let mut s = TcpStream::connect(("127.0.0.1", METRICS_PORT)).expect("metrics connect");
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: vrrpd\r\n\r\n")
+                .unwrap();
+            let mut text = String::new();
+            s.read_to_string(&mut text).unwrap();
+            let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+            (head.to_string(), body.to_string())
+        });
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("Content-Type: application/openmetrics-text"));
+        Metrics::parse(&body)
+    }
+}
+
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Samples of an OpenMetrics text: (name, labels) → value.
+struct Metrics(Vec<(String, BTreeMap<String, String>, f64)>);
+
+impl Metrics {
+    fn parse(text: &str) -> Metrics {
+        let mut samples = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (series, value) = line.rsplit_once(' ').expect("`series value`");
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("value in {line}"));
+            let (name, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.strip_suffix('}').expect("closing brace")),
+                None => (series, ""),
+            };
+            let labels = labels
+                .split("\",")
+                .filter(|kv| !kv.is_empty())
+                .map(|kv| {
+                    let (k, v) = kv.split_once("=\"").expect("label=\"value\"");
+                    (k.to_string(), v.trim_end_matches('"').to_string())
+                })
+                .collect();
+            samples.push((name.to_string(), labels, value));
+        }
+        assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+        Metrics(samples)
+    }
+
+    /// The one sample of `name` whose labels include `want`.
+    fn get(&self, name: &str, want: &[(&str, &str)]) -> f64 {
+        let found: Vec<f64> = self
+            .0
+            .iter()
+            .filter(|(n, labels, _)| {
+                n == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, _, v)| *v)
+            .collect();
+        assert_eq!(found.len(), 1, "{name} {want:?}: {found:?}");
+        found[0]
+    }
+}
+
+/// keepalived-exporter's reading of `.data`: ` VRRP Instance = X` opens an instance, `   K = V`
+/// lines are its fields, `     ...` lines under `   Virtual IP (n):` are its VIPs; any line with
+/// less indentation ends it.
+fn parse_data(text: &str) -> BTreeMap<String, (BTreeMap<String, String>, Vec<String>)> {
+    let mut out = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut key = String::new();
+    for l in text.lines() {
+        if l.starts_with(" VRRP Instance") && l.contains('=') {
+            let name = l.split('=').nth(1).unwrap().trim().to_string();
+            out.insert(name.clone(), (BTreeMap::new(), Vec::new()));
+            current = Some(name);
+        } else if l.starts_with("   ") && current.is_some() {
+            let entry = out.get_mut(current.as_ref().unwrap()).unwrap();
+            if l.starts_with("     ") {
+                if key.starts_with("Virtual IP") {
+                    entry.1.push(l.trim().to_string());
+                }
+            } else if let Some((k, v)) = l.trim().split_once('=') {
+                key = k.trim().to_string();
+                entry.0.insert(key.clone(), v.trim().to_string());
+            } else if let Some((k, _)) = l.trim().split_once(':') {
+                key = k.trim().to_string();
+            }
+        } else {
+            current = None;
+        }
+    }
+    out
+}
+
+/// keepalived-exporter's reading of `.stats`: `VRRP Instance: X`, `  Section:` headers, and
+/// `    Key: N` / `  Key: N` counters.
+fn parse_stats(text: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let (mut instance, mut section) = (String::new(), String::new());
+    for l in text.lines() {
+        if l.starts_with("VRRP Instance") && l.contains(':') {
+            instance = l.split(':').nth(1).unwrap().trim().to_string();
+            out.entry(instance.clone()).or_default();
+        } else if l.starts_with("  ") && l.ends_with(':') {
+            section = l.trim().trim_end_matches(':').to_string();
+        } else if let Some((k, v)) = l.trim().split_once(':') {
+            let key = if l.starts_with("    ") {
+                format!("{section}/{}", k.trim())
+            } else {
+                section.clear();
+                k.trim().to_string()
+            };
+            let n = v
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("number in {l:?}"));
+            out.get_mut(&instance).unwrap().insert(key, n);
+        }
+    }
+    out
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn operator_outputs_of_a_master_backup_pair() {
+    let subnet = 41;
+    let lab = vrrp_lab("ops", 2, subnet);
+    let checks = [CheckScript::new(), CheckScript::new()];
+    let master_conf = Seed::MasterBackupMaster.adapted(subnet, checks[0].path());
+    let backup_conf = Seed::MasterBackupBackup.adapted(subnet, checks[1].path());
+    let vip = lab_vip(subnet, 200).to_string();
+
+    let t0 = Instant::now();
+    let master = Daemon::start(&lab, 0, &master_conf);
+    master.router.wait_state(VI, State::Master, t0);
+    let backup = Daemon::start(&lab, 1, &backup_conf);
+    backup
+        .router
+        .wait_log(&format!("({VI}) Entering BACKUP STATE"));
+    // Let the backup hear a few adverts.
+    wait_until("4 adverts received by the backup", || {
+        u(&backup.instance()["stats"]["advert_rcvd"]) >= 4
+    });
+
+    // ---- vrrpd status --json
+    let s = master.status();
+    assert_eq!(s["schema"], 1);
+    let m = master.instance();
+    assert_eq!(m["state"], "MASTER");
+    assert_eq!(m["state_number"], 2);
+    assert_eq!((u(&m["vrid"]), m["family"].as_str()), (50, Some("ipv4")));
+    assert_eq!(m["master"]["is_self"], true);
+    assert_eq!(m["gate_open"], true);
+    assert_eq!(m["vips"][0]["address"], vip.as_str());
+    assert!(u(&m["stats"]["advert_sent"]) >= 4, "{m:#}");
+    assert_eq!(u(&m["stats"]["become_master"]), 1);
+    assert_eq!(m["trackers"][0]["name"], "chk_nginx");
+    assert_eq!(m["trackers"][0]["state"], "up");
+    let by: Vec<(String, String)> = m["transitions_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["from"].to_string(), t["to"].to_string()))
+        .collect();
+    assert!(
+        by.contains(&("\"BACKUP\"".into(), "\"MASTER\"".into())),
+        "{by:?}"
+    );
+    assert!(m["since"]["unix_ms"].as_u64().is_some());
+    let iface = &s["interfaces"][0];
+    assert_eq!(iface["name"], "eth0");
+    assert!(matches!(iface["xdp_mode"].as_str(), Some("native" | "skb")));
+    assert!(iface["counters"]["ring_full"].is_u64());
+
+    let b = backup.instance();
+    assert_eq!(b["state"], "BACKUP");
+    assert_eq!(b["gate_open"], false);
+    assert_eq!(
+        b["master"]["address"],
+        lab.router(0).ipv4.to_string().as_str()
+    );
+    assert_eq!(u(&b["master"]["priority"]), 100);
+    assert_eq!(b["master"]["is_self"], false);
+    assert!(
+        u(&b["last_advert_age_ms"]) < 3000,
+        "the master advertises every second: {b:#}"
+    );
+    assert_eq!(u(&b["base_priority"]), 80);
+    assert!(u(&backup.status()["interfaces"][0]["counters"]["adverts"]) >= 4);
+
+    // ---- vrrpd status (table)
+    let table = master.status_cli(false);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(VI))
+        .unwrap_or_else(|| panic!("no {VI} row in\n{table}"));
+    for cell in ["eth0", VRID, "MASTER", "(self)", "open", &vip] {
+        assert!(row.contains(cell), "{cell:?} missing from {row:?}");
+    }
+    let table = backup.status_cli(false);
+    let row = table.lines().find(|l| l.starts_with(VI)).unwrap();
+    let master_ip = lab.router(0).ipv4.to_string();
+    for cell in ["BACKUP", "closed", &format!("{master_ip} (100)")] {
+        assert!(row.contains(cell), "{cell:?} missing from {row:?}");
+    }
+
+    // ---- Prometheus
+    let l = [("instance", VI), ("vrid", VRID), ("family", "ipv4")];
+    let mm = master.metrics(&lab, 0);
+    assert_eq!(mm.get("vrrpd_instance_state", &l), 2.0);
+    assert_eq!(mm.get("vrrpd_instance_effective_priority", &l), 100.0);
+    assert!(mm.get("vrrpd_adverts_sent_total", &l) >= 4.0);
+    let bm = [l[0], ("from", "BACKUP"), ("to", "MASTER")];
+    assert_eq!(mm.get("vrrpd_instance_transitions_total", &bm), 1.0);
+    // The master took over because nobody advertised: one detection-latency observation.
+    assert_eq!(mm.get("vrrpd_detection_latency_seconds_count", &l), 1.0);
+    assert_eq!(
+        mm.get(
+            "vrrpd_detection_latency_seconds_bucket",
+            &[l[0], ("le", "+Inf")]
+        ),
+        1.0
+    );
+    assert!(
+        mm.get(
+            "vrrpd_xdp_packets_total",
+            &[("interface", "eth0"), ("counter", "ring_full")]
+        ) >= 0.0
+    );
+    let bmet = backup.metrics(&lab, 1);
+    assert_eq!(bmet.get("vrrpd_instance_state", &l), 1.0);
+    assert!(bmet.get("vrrpd_adverts_received_total", &l) >= 4.0);
+    assert_eq!(
+        bmet.get(
+            "vrrpd_receive_errors_total",
+            &[l[0], ("reason", "ip_ttl_err")]
+        ),
+        0.0
+    );
+    assert!(
+        bmet.get(
+            "vrrpd_xdp_packets_total",
+            &[("interface", "eth0"), ("counter", "adverts")]
+        ) >= 4.0
+    );
+    assert_eq!(
+        bmet.get("vrrpd_detection_latency_seconds_count", &l),
+        0.0,
+        "the backup never took over"
+    );
+
+    // ---- SIGUSR1: .data as keepalived-exporter reads it
+    let data = parse_data(&master.dump(libc::SIGUSR1, "keepalived.data"));
+    let (fields, vips) = &data[VI];
+    assert_eq!(fields["State"], "MASTER");
+    assert_eq!(fields["Wantstate"], "MASTER");
+    assert_eq!(fields["Interface"], "eth0");
+    assert_eq!(fields["Virtual Router ID"], VRID);
+    assert_eq!(fields["Gratuitous ARP delay"], "5");
+    // ParseVIP: words 0 and 2 are the address and the device.
+    let words: Vec<&str> = vips[0].split(' ').collect();
+    assert_eq!((words[0], words[2]), (format!("{vip}/32").as_str(), "eth0"));
+    let data = parse_data(&backup.dump(libc::SIGUSR1, "keepalived.data"));
+    assert_eq!(data[VI].0["State"], "BACKUP");
+    assert_eq!(data[VI].0["Effective priority"], "80");
+
+    // ---- SIGUSR2: .stats, then STATS_CLEAR (its number from `vrrpd --signum`)
+    let stats = parse_stats(&master.dump(libc::SIGUSR2, "keepalived.stats"));
+    assert!(stats[VI]["Advertisements/Sent"] >= 4, "{stats:?}");
+    assert_eq!(stats[VI]["Became master"], 1);
+    assert_eq!(stats[VI]["Released master"], 0);
+    assert_eq!(stats[VI]["Priority Zero/Sent"], 0);
+    let before = parse_stats(&backup.dump(libc::SIGUSR2, "keepalived.stats"));
+    let received = before[VI]["Advertisements/Received"];
+    assert!(received >= 4, "{before:?}");
+    assert_eq!(before[VI]["Packet Errors/TTL"], 0);
+    assert_eq!(before[VI]["Authentication Errors/Failure"], 0);
+
+    let out = Command::new(vrrpd_bin())
+        .arg("--signum=STATS_CLEAR")
+        .output()
+        .unwrap();
+    let clear: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let at_clear = parse_stats(&backup.dump(clear, "keepalived.stats"));
+    assert!(at_clear[VI]["Advertisements/Received"] >= received);
+    let after = parse_stats(&backup.dump(libc::SIGUSR2, "keepalived.stats"));
+    assert!(
+        after[VI]["Advertisements/Received"] < received,
+        "cleared: {after:?} vs {before:?}"
+    );
+    // The status socket keeps the running totals (only the keepalived file is cleared).
+    assert!(u(&backup.instance()["stats"]["advert_rcvd"]) >= received);
+
+    // A clean stop removes the socket and the pid file.
+    let mut master = master;
+    let status = master.router.terminate();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(!master.path("vrrpd.sock").exists());
+    assert!(!master.path("vrrpd.pid").exists());
+}

@@ -1,0 +1,205 @@
+//! The operator-facing tasks of `vrrpd run`: status socket, metrics listener, and keepalived's
+//! dump signals (SIGUSR1 → `.data`, SIGUSR2 → `.stats`, SIGRTMAX-1 → `.stats` then clear). They
+//! are set up before the node starts, so a dump signal that arrives early queues instead of
+//! killing the process (the default action of SIGUSR1/2).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+use super::server::StatusSocket;
+use super::{StatusError, StatusHandle, keepalived, metrics, server};
+use crate::engine::Stats;
+
+/// keepalived's default dump paths.
+pub const DEFAULT_DATA_FILE: &str = "/tmp/keepalived.data";
+pub const DEFAULT_STATS_FILE: &str = "/tmp/keepalived.stats";
+
+#[derive(Clone, Debug)]
+pub struct OpsConfig {
+    /// `None`: no status socket.
+    pub status_socket: Option<PathBuf>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub data_file: PathBuf,
+    pub stats_file: PathBuf,
+}
+
+/// The running tasks; dropping it stops them and removes the socket file.
+pub struct Ops {
+    tasks: Vec<JoinHandle<()>>,
+    _socket: Option<StatusSocket>,
+}
+
+impl Ops {
+    /// Binds and spawns everything. Must run inside the tokio runtime. A status socket that
+    /// cannot be bound is logged and skipped (status is not worth refusing to route over); a
+    /// metrics address that cannot be bound is an error, since it was asked for explicitly.
+    pub async fn start(config: &OpsConfig, handle: StatusHandle) -> Result<Ops, StatusError> {
+        let mut tasks = Vec::new();
+        let mut socket = None;
+        if let Some(path) = &config.status_socket {
+            match StatusSocket::bind(path) {
+                Ok(mut s) => {
+                    if let Some(listener) = s.take_listener() {
+                        tasks.push(tokio::spawn(server::serve(listener, handle.clone())));
+                    }
+                    info!("Status socket {}", s.path().display());
+                    socket = Some(s);
+                }
+                Err(e) => warn!("{e}: running without a status socket"),
+            }
+        }
+        if let Some(addr) = config.metrics_listen {
+            let listener = metrics::bind(addr)
+                .await
+                .map_err(|source| StatusError::Metrics { addr, source })?;
+            info!("Metrics on http://{addr}/metrics");
+            tasks.push(tokio::spawn(metrics::serve(listener, handle.clone())));
+        }
+        let dumps = Dumps {
+            handle,
+            data_file: config.data_file.clone(),
+            stats_file: config.stats_file.clone(),
+            baseline: HashMap::new(),
+        };
+        tasks.push(dumps.spawn()?);
+        Ok(Ops {
+            tasks,
+            _socket: socket,
+        })
+    }
+}
+
+impl Drop for Ops {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+struct Dumps {
+    handle: StatusHandle,
+    data_file: PathBuf,
+    stats_file: PathBuf,
+    /// Counts at the last STATS_CLEAR, per instance.
+    baseline: HashMap<String, Stats>,
+}
+
+impl Dumps {
+    fn spawn(mut self) -> Result<JoinHandle<()>, StatusError> {
+        let mut usr1 = signal(SignalKind::user_defined1()).map_err(StatusError::Signal)?;
+        let mut usr2 = signal(SignalKind::user_defined2()).map_err(StatusError::Signal)?;
+        let mut clear =
+            signal(SignalKind::from_raw(stats_clear_signal())).map_err(StatusError::Signal)?;
+        Ok(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    Some(()) = usr1.recv() => self.write_data().await,
+                    Some(()) = usr2.recv() => self.write_stats(false).await,
+                    Some(()) = clear.recv() => self.write_stats(true).await,
+                    else => break,
+                }
+            }
+        }))
+    }
+
+    async fn write_data(&self) {
+        let Some(status) = self.handle.get().await else {
+            return;
+        };
+        info!(
+            "Printing VRRP data on signal to {}",
+            self.data_file.display()
+        );
+        if let Err(e) = write_atomic(&self.data_file, &keepalived::data_file(&status)) {
+            error!("{e}");
+        }
+    }
+
+    async fn write_stats(&mut self, clear: bool) {
+        let Some(status) = self.handle.get().await else {
+            return;
+        };
+        info!(
+            "Printing VRRP stats{} on signal to {}",
+            if clear { " and clearing them" } else { "" },
+            self.stats_file.display()
+        );
+        let text = keepalived::stats_file(&status, &|name| {
+            self.baseline.get(name).copied().unwrap_or_default()
+        });
+        if let Err(e) = write_atomic(&self.stats_file, &text) {
+            error!("{e}");
+        }
+        if clear {
+            for i in &status.instances {
+                self.baseline.insert(i.name.clone(), i.stats);
+            }
+        }
+    }
+}
+
+/// Readers (exporters read 10 ms after signalling) see the old file or the new one, never half.
+fn write_atomic(path: &Path, text: &str) -> Result<(), StatusError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let err = |source| StatusError::DumpFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}
+
+/// keepalived's STATS_CLEAR signal.
+fn stats_clear_signal() -> i32 {
+    libc::SIGRTMAX() - 1
+}
+
+/// keepalived `--signum=NAME`: the signal a name stands for. vrrpd has no JSON or thread dump.
+pub fn signum(name: &str) -> Option<i32> {
+    Some(match name {
+        "STOP" => libc::SIGTERM,
+        "RELOAD" => libc::SIGHUP,
+        "DATA" => libc::SIGUSR1,
+        "STATS" => libc::SIGUSR2,
+        "STATS_CLEAR" => stats_clear_signal(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_numbers_match_keepalived_on_linux() {
+        assert_eq!(signum("STOP"), Some(15));
+        assert_eq!(signum("RELOAD"), Some(1));
+        assert_eq!(signum("DATA"), Some(10));
+        assert_eq!(signum("STATS"), Some(12));
+        // glibc: SIGRTMAX is 64.
+        assert_eq!(signum("STATS_CLEAR"), Some(63));
+        assert_eq!(signum("JSON"), None);
+        assert_eq!(signum("data"), None);
+    }
+}

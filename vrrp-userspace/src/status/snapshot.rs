@@ -1,0 +1,435 @@
+//! [`Status`]: one serde snapshot of the running node, the single source for `vrrpd status`, the
+//! keepalived dump files and the Prometheus metrics. Its JSON form is a versioned interface
+//! ([`SCHEMA_VERSION`]; fields are only ever added within a version), documented field by field
+//! below and in docs/architecture.md.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::recorder::{LatencyHistogram, Recorder, state_name, state_number};
+use crate::dataplane::Attachment;
+use crate::engine::{
+    Engine, EngineConfig, Family, FaultReason, InstanceConfig, InstanceStatus, Stats, TrackerId,
+    TrackerState, Version, contribution,
+};
+use crate::time::Timestamp;
+
+/// Version of the JSON schema; bumped only when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// [`SCHEMA_VERSION`] of the producer.
+    pub schema: u32,
+    /// `CARGO_PKG_VERSION` of the daemon.
+    pub vrrpd_version: String,
+    pub pid: u32,
+    /// When the snapshot was taken.
+    pub taken: Clock,
+    pub instances: Vec<InstanceView>,
+    pub interfaces: Vec<InterfaceView>,
+}
+
+/// One instant on both clocks: CLOCK_MONOTONIC (the engine's, comparable with kernel receive
+/// timestamps) and the wall clock (for people), derived from the snapshot's own pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    pub monotonic_ns: u64,
+    /// Milliseconds since the Unix epoch.
+    pub unix_ms: u64,
+}
+
+/// One `vrrp_instance`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceView {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    /// `ipv4` or `ipv6`.
+    pub family: String,
+    /// VRRP version, 2 or 3.
+    pub version: u8,
+    /// keepalived's word: `INIT`, `BACKUP`, `MASTER`, `FAULT` or `STOP`.
+    pub state: String,
+    /// keepalived's state number (INIT 0, BACKUP 1, MASTER 2, FAULT 3, STOP 98).
+    pub state_number: u8,
+    /// When the current state was entered.
+    pub since: Clock,
+    /// Why the instance is in FAULT, if it is for a reason of its own.
+    pub fault: Option<String>,
+    /// Configured `priority`.
+    pub base_priority: u8,
+    /// Priority after trackers (what is advertised).
+    pub effective_priority: u8,
+    /// Every tracker of the instance with what it does to the priority now.
+    pub trackers: Vec<TrackerView>,
+    /// `!nopreempt`.
+    pub preempt: bool,
+    /// Configured `advert_int`, milliseconds.
+    pub advert_int_ms: u64,
+    /// Master_Adver_Interval in use (v3 backups learn the master's), milliseconds.
+    pub master_adver_int_ms: u64,
+    /// Master_Down_Interval in use, microseconds.
+    pub master_down_interval_us: u64,
+    /// `garp_master_delay`, seconds.
+    pub garp_master_delay_s: u64,
+    /// The current master as last heard (ourselves while MASTER).
+    pub master: Option<MasterView>,
+    /// Time since the last accepted advert, milliseconds; `None` if none was heard.
+    pub last_advert_age_ms: Option<u64>,
+    /// State changes since start-up (the `(init)` one included).
+    pub transitions: u64,
+    /// The same, by (from, to).
+    pub transitions_by: Vec<TransitionCount>,
+    /// How late after the Master_Down deadline each "no advert" takeover ran.
+    pub detection_latency: LatencyHistogram,
+    /// `virtual_ipaddress` then `virtual_ipaddress_excluded`.
+    pub vips: Vec<VipView>,
+    /// VIPs installed and the XDP ARP/ND gate open for them (MASTER).
+    pub gate_open: bool,
+    /// keepalived's `vrrp_stats`, under keepalived's names.
+    pub stats: Stats,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterView {
+    pub address: IpAddr,
+    pub priority: u8,
+    /// The master is this node.
+    pub is_self: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VipView {
+    pub address: IpAddr,
+    pub prefix_len: u8,
+    /// The interface it is added to.
+    pub dev: String,
+}
+
+/// One `track_*` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackerView {
+    /// `script`, `interface`, `file`, `process` or `bfd`.
+    pub kind: String,
+    pub name: String,
+    pub weight: i32,
+    pub reverse: bool,
+    /// `up`, `down`, the `track_file` value, or `None` before the first report.
+    pub state: Option<String>,
+    /// What it adds to the base priority now (before the 1..254 clamp).
+    pub adjustment: i64,
+    /// It puts the instance in FAULT.
+    pub fault: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionCount {
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+}
+
+/// One interface vrrpd attached XDP to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceView {
+    pub name: String,
+    pub ifindex: u32,
+    /// `native` or `skb`.
+    pub xdp_mode: String,
+    /// The XDP program's counters by `vrrp_common::Counter` name, summed over CPUs.
+    pub counters: BTreeMap<String, u64>,
+    /// Why the counters could not be read, if they could not.
+    pub counters_error: Option<String>,
+}
+
+impl InterfaceView {
+    /// Reads the counters of an attachment.
+    pub fn read(name: &str, xdp: &Attachment) -> InterfaceView {
+        let (counters, counters_error) = match xdp.counters() {
+            Ok(c) => (
+                c.iter().map(|(k, v)| (k.name().to_string(), v)).collect(),
+                None,
+            ),
+            Err(e) => (BTreeMap::new(), Some(e.to_string())),
+        };
+        InterfaceView {
+            name: name.to_string(),
+            ifindex: xdp.ifindex(),
+            xdp_mode: xdp.mode_used().to_string(),
+            counters,
+            counters_error,
+        }
+    }
+}
+
+impl Clock {
+    /// `at` on both clocks, given the current instant on both.
+    pub fn at(at: Timestamp, now: Timestamp, now_unix_ms: u64) -> Clock {
+        let ago = now.saturating_since(at).as_millis() as u64;
+        Clock {
+            monotonic_ns: at.0,
+            unix_ms: now_unix_ms.saturating_sub(ago),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch now.
+pub fn unix_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Status {
+    /// Snapshots `engine`; `config` is the configuration it runs (for what the engine's own
+    /// status does not carry: version, trackers, preempt, GARP delay).
+    pub fn build(
+        engine: &Engine,
+        config: &EngineConfig,
+        recorder: &Recorder,
+        interfaces: Vec<InterfaceView>,
+        now: Timestamp,
+    ) -> Status {
+        let unix = unix_ms_now();
+        let instances = engine
+            .instances()
+            .map(|st| {
+                let cfg = config.instances.iter().find(|c| c.name == st.name);
+                instance_view(engine, &st, cfg, recorder, now, unix)
+            })
+            .collect();
+        Status {
+            schema: SCHEMA_VERSION,
+            vrrpd_version: env!("CARGO_PKG_VERSION").to_string(),
+            pid: std::process::id(),
+            taken: Clock {
+                monotonic_ns: now.0,
+                unix_ms: unix,
+            },
+            instances,
+            interfaces,
+        }
+    }
+}
+
+fn instance_view(
+    engine: &Engine,
+    st: &InstanceStatus,
+    cfg: Option<&InstanceConfig>,
+    recorder: &Recorder,
+    now: Timestamp,
+    unix: u64,
+) -> InstanceView {
+    let record = recorder.instance(&st.name);
+    let trackers = cfg
+        .map(|c| {
+            c.trackers
+                .iter()
+                .map(|t| {
+                    let state = engine.tracker_state(&t.tracker);
+                    let effect = state.map(|s| contribution(t, s));
+                    let (kind, name) = tracker_name(&t.tracker);
+                    TrackerView {
+                        kind: kind.to_string(),
+                        name: name.to_string(),
+                        weight: t.weight,
+                        reverse: t.reverse,
+                        state: state.map(|s| match s {
+                            TrackerState::Up => "up".to_string(),
+                            TrackerState::Down => "down".to_string(),
+                            TrackerState::Value(v) => v.to_string(),
+                        }),
+                        adjustment: effect.flatten().unwrap_or(0),
+                        fault: effect.is_some_and(|e| e.is_none()),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let own_addr = st.state == crate::engine::State::Master;
+    InstanceView {
+        name: st.name.clone(),
+        interface: st.interface.clone(),
+        vrid: st.vrid,
+        family: match st.family {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+        .to_string(),
+        version: match cfg.map(|c| c.version) {
+            Some(Version::V2) => 2,
+            Some(Version::V3) | None => 3,
+        },
+        state: state_name(st.state).to_string(),
+        state_number: state_number(st.state),
+        since: Clock::at(st.since, now, unix),
+        fault: st.fault.as_ref().map(fault_text),
+        base_priority: st.base_priority,
+        effective_priority: st.effective_priority,
+        trackers,
+        preempt: cfg.is_none_or(|c| !c.nopreempt),
+        advert_int_ms: cfg.map_or(0, |c| u64::from(c.advert_int) * 10),
+        master_adver_int_ms: u64::from(st.master_adver_int) * 10,
+        master_down_interval_us: st.master_down_interval.as_micros() as u64,
+        garp_master_delay_s: cfg.map_or(0, |c| c.garp.master_delay.as_secs()),
+        master: st.master_addr.map(|address| MasterView {
+            address,
+            priority: st.master_priority.unwrap_or(0),
+            is_self: own_addr,
+        }),
+        last_advert_age_ms: st
+            .last_advert
+            .map(|t| now.saturating_since(t).as_millis() as u64),
+        transitions: st.transitions,
+        transitions_by: record
+            .map(|r| {
+                r.transitions
+                    .iter()
+                    .map(|(&(from, to), &count)| TransitionCount {
+                        from: from.to_string(),
+                        to: to.to_string(),
+                        count,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        detection_latency: record
+            .map(|r| r.detection_latency.clone())
+            .unwrap_or_default(),
+        vips: st
+            .vips
+            .iter()
+            .map(|v| VipView {
+                address: v.addr,
+                prefix_len: v.prefix_len,
+                dev: v.dev.clone().unwrap_or_else(|| st.interface.clone()),
+            })
+            .collect(),
+        gate_open: st.gate_open,
+        stats: st.stats,
+    }
+}
+
+fn tracker_name(t: &TrackerId) -> (&'static str, &str) {
+    match t {
+        TrackerId::Script(n) => ("script", n),
+        TrackerId::Interface(n) => ("interface", n),
+        TrackerId::File(n) => ("file", n),
+        TrackerId::Process(n) => ("process", n),
+        TrackerId::Bfd(n) => ("bfd", n),
+    }
+}
+
+fn fault_text(f: &FaultReason) -> String {
+    match f {
+        FaultReason::LinkDown(i) => format!("interface {i} down"),
+        FaultReason::NoSourceAddress(Family::Ipv4) => "no IPv4 source address".to_string(),
+        FaultReason::NoSourceAddress(Family::Ipv6) => "no IPv6 link-local address".to_string(),
+        FaultReason::Tracker(t) => {
+            let (kind, name) = tracker_name(t);
+            format!("{kind} {name} failed")
+        }
+        FaultReason::SyncGroup(g) => format!("sync group {g} member in FAULT"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::{Input, Tracked, Vip};
+
+    fn engine_with_tracker() -> (Engine, EngineConfig) {
+        let mut cfg = InstanceConfig::new("VI_1", "eth0", Family::Ipv4, 51);
+        cfg.vips.push(Vip::host("10.0.0.200".parse().unwrap()));
+        cfg.trackers.push(Tracked {
+            tracker: TrackerId::Script("chk".into()),
+            weight: -20,
+            reverse: false,
+        });
+        cfg.trackers.push(Tracked {
+            tracker: TrackerId::Script("other".into()),
+            weight: 10,
+            reverse: false,
+        });
+        let config = EngineConfig {
+            instances: vec![cfg],
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::new(config.clone(), Timestamp::ZERO);
+        let t = Timestamp::ZERO + Duration::from_millis(1);
+        engine.handle(
+            t,
+            Input::SourceAddress {
+                interface: "eth0".into(),
+                family: Family::Ipv4,
+                addr: Some("10.0.0.1".parse().unwrap()),
+            },
+        );
+        engine.handle_timeout(t);
+        engine.handle(
+            t,
+            Input::TrackerChanged {
+                tracker: TrackerId::Script("chk".into()),
+                state: TrackerState::Down,
+            },
+        );
+        while engine.poll_action().is_some() {}
+        (engine, config)
+    }
+
+    #[test]
+    fn snapshot_names_the_tracker_that_lowered_the_priority() {
+        let (engine, config) = engine_with_tracker();
+        let now = Timestamp::ZERO + Duration::from_secs(2);
+        let s = Status::build(&engine, &config, &Recorder::default(), Vec::new(), now);
+        assert_eq!(s.schema, SCHEMA_VERSION);
+        let i = &s.instances[0];
+        assert_eq!((i.state.as_str(), i.state_number), ("BACKUP", 1));
+        assert_eq!((i.base_priority, i.effective_priority), (100, 80));
+        assert_eq!(i.trackers[0].name, "chk");
+        assert_eq!(i.trackers[0].state.as_deref(), Some("down"));
+        assert_eq!(i.trackers[0].adjustment, -20);
+        assert!(!i.trackers[0].fault);
+        // Never reported: neutral and stateless.
+        assert_eq!(i.trackers[1].state, None);
+        assert_eq!(i.trackers[1].adjustment, 0);
+        assert_eq!(i.version, 2);
+        assert_eq!(i.advert_int_ms, 1000);
+        assert_eq!(i.vips[0].dev, "eth0");
+        assert!(!i.gate_open);
+        // Entered BACKUP at 1 ms, the snapshot is at 2 s.
+        assert_eq!(i.since.monotonic_ns, 1_000_000);
+        assert_eq!(s.taken.unix_ms - i.since.unix_ms, 1999);
+    }
+
+    #[test]
+    fn json_round_trips_and_uses_keepalived_stat_names() {
+        let (engine, config) = engine_with_tracker();
+        let s = Status::build(
+            &engine,
+            &config,
+            &Recorder::default(),
+            Vec::new(),
+            Timestamp::ZERO + Duration::from_secs(1),
+        );
+        let json = serde_json::to_string(&s).unwrap();
+        for name in [
+            "advert_rcvd",
+            "become_master",
+            "pri_zero_sent",
+            "addr_list_err",
+        ] {
+            assert!(json.contains(&format!("\"{name}\"")), "{name} in {json}");
+        }
+        let back: Status = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+    }
+}

@@ -412,20 +412,6 @@ mod tests {
         assert_eq!(echo_reply(&f), None);
     }
 
-    #[test]
-    fn decodes_a_vrrp_v3_advert_interval_in_centiseconds() {
-        let mut f = vec![1, 0, 0x5e, 0, 0, 0x12, 2, 0, 0, 0, 0, 1, 8, 0];
-        f.extend_from_slice(&[
-            0x45, 0xc0, 0, 32, 0, 1, 0, 0, 255, 112, 0, 0, 10, 1, 0, 2, 224, 0, 0, 18,
-        ]);
-        f.extend_from_slice(&[0x31, 50, 90, 1, 0xf0, 0x0a, 0, 0, 10, 1, 0, 200]);
-        let a = advert(&f).unwrap();
-        assert_eq!(
-            (a.version, a.vrid, a.priority, a.advert_int),
-            (3, 50, 90, 10)
-        );
-    }
-
     const FLOW: Flow = Flow {
         src_mac: A,
         dst_mac: Mac([2, 0, 0, 0, 0, 2]),
@@ -455,21 +441,21 @@ mod tests {
     }
 
     #[test]
-    fn decodes_an_echo_reply() {
-        let mut f = vec![2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 1, 8, 0];
-        f.extend_from_slice(&[
-            0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 1, 0, 200, 10, 1, 0, 100,
-        ]);
-        f.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0, 1]);
-        let r = echo_reply(&f).unwrap();
+    fn decodes_a_vrrp_v3_advert_interval_in_centiseconds() {
+        // VRRP v3 vrid 50 prio 90, one address, Max Adver Int 10 cs (4 reserved bits set).
+        let f = ipv4_frame(&FLOW, 1, IPPROTO_VRRP, &[0x31, 50, 90, 1, 0xf0, 0x0a, 0, 0]);
+        let a = advert(&f).unwrap();
         assert_eq!(
-            (r.eth_src, r.src, r.dst),
-            (
-                A,
-                Ipv4Addr::new(10, 1, 0, 200),
-                Ipv4Addr::new(10, 1, 0, 100)
-            )
+            (a.src, a.version, a.vrid, a.priority, a.advert_int),
+            (IpAddr::V4(FLOW.src_ip), 3, 50, 90, 10)
         );
+    }
+
+    #[test]
+    fn decodes_an_echo_reply() {
+        let mut f = ipv4_frame(&FLOW, 1, IPPROTO_ICMP, &[0, 0, 0, 0, 0, 1, 0, 1]);
+        let r = echo_reply(&f).unwrap();
+        assert_eq!((r.eth_src, r.src, r.dst), (A, FLOW.src_ip, FLOW.dst_ip));
         f[34] = 8; // an echo request
         assert_eq!(echo_reply(&f), None);
         assert_eq!(advert(&f), None);

@@ -217,7 +217,7 @@ fn gaps_ms(times: &[i64]) -> Vec<f64> {
         .collect()
 }
 
-fn render(results: &[(Impl, anyhow::Result<Outcome>)], phase_len: Duration) -> String {
+fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
     let mut md = String::from("# Flood\n\n");
     let _ = writeln!(
         md,
@@ -242,21 +242,8 @@ fn render(results: &[(Impl, anyhow::Result<Outcome>)], phase_len: Duration) -> S
         "verdict",
     ];
     let mut rows = Vec::new();
-    let mut failures = String::new();
     let mut delays = Vec::new();
-    for (imp, result) in results {
-        let o = match result {
-            Ok(o) => o,
-            Err(e) => {
-                let _ = writeln!(
-                    failures,
-                    "- {}: {}",
-                    imp.name(),
-                    format!("{e:#}").replace('\n', " / ")
-                );
-                continue;
-            }
-        };
+    for &(imp, o) in results {
         for p in &o.phases {
             let gaps = gaps_ms(&adverts(o, o.master_ip, p.start, p.end));
             let gap = summarize(&gaps);
@@ -298,9 +285,5 @@ fn render(results: &[(Impl, anyhow::Result<Outcome>)], phase_len: Duration) -> S
     md.push('\n');
     md.push_str(&delays.join("\n"));
     md.push('\n');
-    if !failures.is_empty() {
-        md.push_str("\nFailed:\n\n");
-        md.push_str(&failures);
-    }
     md
 }

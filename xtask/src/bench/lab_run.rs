@@ -36,12 +36,12 @@ pub fn lab(tag: &str, routers: usize) -> Lab {
 }
 
 /// The benchmark `bench` with one run per implementation (`one`, guarded) under a progress bar:
-/// writes `{bench}.md` from `render`, prints it, returns it, and fails (after writing it) naming
-/// the implementations whose run failed.
+/// writes `{bench}.md` (`render` of the successful runs, then the failed ones with their errors),
+/// prints it, returns it, and fails (after writing it) naming the implementations whose run failed.
 pub fn per_impl<T>(
     bench: &str,
     one: impl Fn(Impl) -> anyhow::Result<T>,
-    render: impl FnOnce(&[(Impl, anyhow::Result<T>)]) -> String,
+    render: impl FnOnce(&[(Impl, &T)]) -> String,
 ) -> anyhow::Result<String> {
     let bar = ProgressBar::new(Impl::BOTH.len() as u64).with_style(
         ProgressStyle::with_template(&format!(
@@ -62,7 +62,25 @@ pub fn per_impl<T>(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let md = render(&results);
+    let ok: Vec<(Impl, &T)> = results
+        .iter()
+        .filter_map(|(imp, r)| Some((*imp, r.as_ref().ok()?)))
+        .collect();
+    let mut md = render(&ok);
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|(imp, r)| {
+            let e = r.as_ref().err()?;
+            Some(format!(
+                "- {imp}: {}\n",
+                format!("{e:#}").replace('\n', " / ")
+            ))
+        })
+        .collect();
+    if !failures.is_empty() {
+        md.push_str("\nFailed:\n\n");
+        md.push_str(&failures.concat());
+    }
     let path = report::write(&format!("{bench}.md"), &md)?;
     println!("{md}");
     println!("written: {}", path.display());

@@ -127,7 +127,7 @@ fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome>
     })
 }
 
-fn render(results: &[(Impl, anyhow::Result<Outcome>)], window: Duration) -> String {
+fn render(results: &[(Impl, &Outcome)], window: Duration) -> String {
     let interval_ms = TIMING.interval_ns() as f64 / 1e6;
     let mut md = String::from("# Scale\n\n");
     let _ = writeln!(
@@ -156,20 +156,7 @@ fn render(results: &[(Impl, anyhow::Result<Outcome>)], window: Duration) -> Stri
         "backup `Entering MASTER`",
     ];
     let mut rows = Vec::new();
-    let mut failures = String::new();
-    for (imp, result) in results {
-        let o = match result {
-            Ok(o) => o,
-            Err(e) => {
-                let _ = writeln!(
-                    failures,
-                    "- {}: {}",
-                    imp.name(),
-                    format!("{e:#}").replace('\n', " / ")
-                );
-                continue;
-            }
-        };
+    for &(imp, o) in results {
         let mut gaps = Vec::new();
         let (mut late, mut missed, mut vrids_late) = (0usize, 0usize, 0usize);
         for times in o.master_adverts.values() {
@@ -215,9 +202,5 @@ fn render(results: &[(Impl, anyhow::Result<Outcome>)], window: Duration) -> Stri
         ]);
     }
     md.push_str(&report::table(&headers, &rows));
-    if !failures.is_empty() {
-        md.push_str("\nFailed:\n\n");
-        md.push_str(&failures);
-    }
     md
 }

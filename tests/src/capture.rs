@@ -1,8 +1,8 @@
 //! `Capture`: every frame seen on one interface of a lab namespace, with the kernel's receive
 //! timestamp (`SO_TIMESTAMPNS`), read by an `AF_PACKET` socket on a thread of the test process.
 //! No external tool, and timestamps taken where the frame arrives, not when a reader gets to it:
-//! what the takeover measurements need. The same socket sends hand-made frames (ARP requests,
-//! neighbour solicitations) for the gating tests.
+//! what the takeover measurements and the benchmarks need. The same socket sends hand-made frames
+//! (ARP requests, neighbour solicitations) for the gating tests.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -19,6 +19,17 @@ use crate::setns::{ifindex, in_netns};
 const POLL: Duration = Duration::from_millis(50);
 /// Larger than any frame on a lab link (MTU 1500 plus headers).
 const SNAPLEN: usize = 2048;
+/// Receive buffer asked for: a capture beside a flood, or of 255 instances advertising every
+/// 10 ms, must not lose frames while its reader is descheduled.
+const RCVBUF: i32 = 64 << 20;
+
+/// Which frames the kernel hands to a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    /// IPv4 protocol 112 only: keeps a capture beside a flood from drowning in it.
+    VrrpOnly,
+}
 
 /// Which way a frame went, from the capturing interface's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +69,13 @@ impl Capture {
     /// Starts capturing every frame on `iface` in `ns`. Frames already on the wire before this call
     /// returns may be missed; nothing after it is.
     pub fn start(ns: &Netns, iface: &str) -> Capture {
+        Capture::start_filtered(ns, iface, Filter::All)
+    }
+
+    /// Like `start`, keeping only the frames `filter` lets through.
+    pub fn start_filtered(ns: &Netns, iface: &str, filter: Filter) -> Capture {
         let ifindex = ifindex(ns, iface);
-        let socket = in_netns(ns, || open(ifindex))
+        let socket = in_netns(ns, || open(ifindex, filter))
             .unwrap_or_else(|e| panic!("AF_PACKET socket on {iface} in {}: {e}", ns.name()));
         let socket = Arc::new(socket);
         let shared = Arc::new(Shared {
@@ -107,6 +123,20 @@ impl Capture {
             .filter(|f| crate::wire::arp(&f.data).is_some_and(|a| a.is_gratuitous_for(ip)))
             .map(|f| f.at)
             .collect()
+    }
+
+    /// Stops the capture and returns every frame, in arrival order, including those still queued
+    /// in the socket when it was called.
+    pub fn finish(mut self) -> Vec<Frame> {
+        self.stop();
+        std::mem::take(&mut *self.shared.frames.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 
     /// Waits up to `timeout` for a frame matching `pred`, returns the first one.
@@ -159,33 +189,41 @@ impl Capture {
 
 impl Drop for Capture {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
+        self.stop();
     }
 }
 
-/// A packet socket for every protocol, bound to `ifindex`, with kernel timestamps and a receive
-/// timeout so the reader can notice when to stop.
-fn open(ifindex: u32) -> io::Result<OwnedFd> {
-    let all = (libc::ETH_P_ALL as u16).to_be();
+/// A packet socket bound to `ifindex` that receives nothing: for sending hand-made frames (a
+/// flood sender) from a thread that entered the namespace with `setns::in_netns`.
+pub fn send_socket(ifindex: u32) -> io::Result<OwnedFd> {
+    let socket = unbound()?;
+    bind(&socket, ifindex, 0)?;
+    Ok(socket)
+}
+
+/// A packet socket of protocol 0: it receives nothing until `bind` names a protocol, so options
+/// and filters set before that apply to every frame it will see.
+fn unbound() -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2) call; the result is checked before it is wrapped.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(all)) };
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Binds `socket` to `ifindex` for `protocol` (an EtherType in host order; 0 = none).
+fn bind(socket: &OwnedFd, ifindex: u32, protocol: u16) -> io::Result<()> {
     // SAFETY: an all-zero sockaddr_ll is valid; family, protocol and index are set below.
     let mut addr: libc::sockaddr_ll = unsafe { zeroed() };
     addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = all;
+    addr.sll_protocol = protocol.to_be();
     addr.sll_ifindex = ifindex as i32;
     // SAFETY: `addr` is a valid sockaddr_ll of the length given.
     let rc = unsafe {
         libc::bind(
-            fd,
+            socket.as_raw_fd(),
             (&raw const addr).cast(),
             size_of::<libc::sockaddr_ll>() as u32,
         )
@@ -193,16 +231,47 @@ fn open(ifindex: u32) -> io::Result<OwnedFd> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(())
+}
+
+/// A packet socket for every protocol (or VRRP only), bound to `ifindex`, with kernel timestamps
+/// and a receive timeout so the reader can notice when to stop.
+fn open(ifindex: u32, filter: Filter) -> io::Result<OwnedFd> {
+    let socket = unbound()?;
+    let fd = socket.as_raw_fd();
+    if filter == Filter::VrrpOnly {
+        attach_vrrp_filter(fd)?;
+    }
     set_option(fd, libc::SO_TIMESTAMPNS, &1i32)?;
     let timeout = libc::timeval {
         tv_sec: 0,
         tv_usec: POLL.as_micros() as libc::suseconds_t,
     };
     set_option(fd, libc::SO_RCVTIMEO, &timeout)?;
-    // A burst of adverts at 10 ms intervals from several routers must not overflow the queue
-    // while the reader sleeps.
-    set_option(fd, libc::SO_RCVBUF, &(4 << 20i32))?;
+    // RCVBUFFORCE (root) goes past rmem_max; plain RCVBUF is the fallback.
+    if set_option(fd, libc::SO_RCVBUFFORCE, &RCVBUF).is_err() {
+        set_option(fd, libc::SO_RCVBUF, &RCVBUF)?;
+    }
+    bind(&socket, ifindex, libc::ETH_P_ALL as u16)?;
     Ok(socket)
+}
+
+/// Classic BPF: accept IPv4 frames whose protocol is 112 (VRRP), drop the rest.
+fn attach_vrrp_filter(fd: i32) -> io::Result<()> {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let mut code = [
+        op(0x28, 0, 0, 12),     // ldh [12] (EtherType)
+        op(0x15, 0, 3, 0x0800), // jeq IPv4, else drop
+        op(0x30, 0, 0, 23),     // ldb [23] (IP protocol)
+        op(0x15, 0, 1, 112),    // jeq VRRP, else drop
+        op(0x06, 0, 0, 0xffff), // accept
+        op(0x06, 0, 0, 0),      // drop
+    ];
+    let prog = libc::sock_fprog {
+        len: code.len() as u16,
+        filter: code.as_mut_ptr(),
+    };
+    set_option(fd, libc::SO_ATTACH_FILTER, &prog)
 }
 
 fn set_option<T>(fd: i32, name: i32, value: &T) -> io::Result<()> {
@@ -227,7 +296,10 @@ fn read_frames(socket: &OwnedFd, shared: &Shared) {
     let mut buf = vec![0u8; SNAPLEN];
     // Room for one SCM_TIMESTAMPNS control message (and then some).
     let mut control = [0u64; 16];
-    while !shared.stop.load(Ordering::Relaxed) {
+    loop {
+        // Once stopped, drain what is queued without waiting, then end.
+        let stopping = shared.stop.load(Ordering::Relaxed);
+        let flags = if stopping { libc::MSG_DONTWAIT } else { 0 };
         // SAFETY: all-zero sockaddr_ll and msghdr are valid; the pointers set below stay valid
         // for the recvmsg call.
         let mut from: libc::sockaddr_ll = unsafe { zeroed() };
@@ -243,12 +315,16 @@ fn read_frames(socket: &OwnedFd, shared: &Shared) {
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = size_of::<[u64; 16]>();
         // SAFETY: `msg` describes buffers owned by this function.
-        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut msg, 0) };
+        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut msg, flags) };
         if n < 0 {
-            // Timeout (EAGAIN) or EINTR: look at the stop flag and go on.
+            // Timeout (EAGAIN) or EINTR: look at the stop flag and go on; once stopping, the
+            // queue is empty.
+            if stopping {
+                return;
+            }
             continue;
         }
-        let at = timestamp(&msg).unwrap_or_else(realtime_now);
+        let at = timestamp(&msg).unwrap_or_else(now);
         let direction = if from.sll_pkttype == libc::PACKET_OUTGOING {
             Direction::Out
         } else {
@@ -285,12 +361,8 @@ fn timestamp(msg: &libc::msghdr) -> Option<Duration> {
     None
 }
 
-/// Now on the clock frames are stamped with (CLOCK_REALTIME), to compare with `Frame::at`.
-pub fn wall_clock() -> Duration {
-    realtime_now()
-}
-
-fn realtime_now() -> Duration {
+/// The capture clock now (CLOCK_REALTIME), to compare with `Frame::at`.
+pub fn now() -> Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

@@ -5,6 +5,9 @@ use crate::netns::Netns;
 use crate::process::NsChild;
 use crate::tempdir::TempDir;
 
+/// Where keepalived writes its VRRP child's pid, in its directory.
+const VRRP_PID_FILE: &str = "vrrp.pid";
+
 /// A running keepalived with its configuration and pid files; stopped and removed on `Drop`.
 pub struct Keepalived {
     // Field order matters: the process dies before its directory goes.
@@ -19,7 +22,7 @@ impl Keepalived {
         let dir = TempDir::new("keepalived");
         let conf = dir.write("keepalived.conf", config);
         let pid = dir.path().join("keepalived.pid");
-        let vrrp_pid = dir.path().join("vrrp.pid");
+        let vrrp_pid = dir.path().join(VRRP_PID_FILE);
         let (conf, pid, vrrp_pid) = (
             conf.to_string_lossy().into_owned(),
             pid.to_string_lossy().into_owned(),
@@ -53,6 +56,16 @@ impl Keepalived {
     /// The main pid file (`-p`): signals sent to it reach the VRRP child too.
     pub fn pid_file(&self) -> std::path::PathBuf {
         self.dir.path().join("keepalived.pid")
+    }
+
+    /// The VRRP child process (the one running the state machine), from its pid file; `None`
+    /// until keepalived wrote it.
+    pub fn vrrp_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.dir.path().join(VRRP_PID_FILE))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// The directory holding the configuration and pid files.

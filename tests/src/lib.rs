@@ -29,7 +29,7 @@ pub use bin::vrrpd_bin;
 pub use keepalived::Keepalived;
 pub use lab::{Lab, LabBuilder, Node};
 pub use netns::{Netns, NetnsError};
-pub use process::{Line, NsChild, Stream};
+pub use process::{Line, NsChild, Stream, for_each_line};
 pub use router::{Impl, Router, STATE_TIMEOUT, State, Transition};
 pub use switch::Switch;
 pub use tempdir::TempDir;

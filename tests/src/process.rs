@@ -145,7 +145,9 @@ impl NsChild {
         }
     }
 
-    fn try_wait_for_count(
+    /// The first `n` lines matching `pred`, waiting up to `timeout`; `None` on timeout or when the
+    /// process closed its output with fewer.
+    pub fn try_wait_for_count(
         &self,
         n: usize,
         timeout: Duration,
@@ -234,24 +236,32 @@ impl Drop for NsChild {
 
 fn read_lines(from: impl Read + Send + 'static, stream: Stream, captured: Arc<Captured>) {
     thread::spawn(move || {
-        let mut from = BufReader::new(from);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match from.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let text = String::from_utf8_lossy(&buf).trim_end().to_string();
-                    captured.lock().lines.push(Line {
-                        stream,
-                        text,
-                        at: Instant::now(),
-                    });
-                    captured.changed.notify_all();
-                }
-            }
-        }
+        for_each_line(from, |_, text| {
+            captured.lock().lines.push(Line {
+                stream,
+                text,
+                at: Instant::now(),
+            });
+            captured.changed.notify_all();
+        });
         captured.lock().closed += 1;
         captured.changed.notify_all();
     });
+}
+
+/// Calls `f` with each line of `from` until end of file (or a read error): the raw bytes with
+/// their newline, and the text (lossy UTF-8, trailing white space trimmed).
+pub fn for_each_line(from: impl Read, mut f: impl FnMut(&[u8], String)) {
+    let mut from = BufReader::new(from);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match from.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buf).trim_end().to_string();
+                f(&buf, text);
+            }
+        }
+    }
 }

@@ -15,18 +15,26 @@ use crate::process::{Line, NsChild};
 use crate::tempdir::TempDir;
 
 /// Which implementation runs a router.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Impl {
     Vrrpd,
     Keepalived,
 }
 
-impl fmt::Display for Impl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Impl {
+    pub const BOTH: [Impl; 2] = [Impl::Vrrpd, Impl::Keepalived];
+
+    pub fn name(self) -> &'static str {
+        match self {
             Impl::Vrrpd => "vrrpd",
             Impl::Keepalived => "keepalived",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Impl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -106,6 +114,17 @@ impl Router {
     /// Like `start`, with the vrrpd binary given (the demo builds it itself) instead of
     /// `vrrpd_bin()`.
     pub fn start_with(which: Impl, node: &Node, config: &str, vrrpd: Option<&Path>) -> Router {
+        Router::start_at_level(which, node, config, vrrpd, "info")
+    }
+
+    /// Like `start_with`, vrrpd logging at `log_level` (the benchmarks read its debug lines).
+    pub fn start_at_level(
+        which: Impl,
+        node: &Node,
+        config: &str,
+        vrrpd: Option<&Path>,
+        log_level: &str,
+    ) -> Router {
         let running = match which {
             Impl::Vrrpd => {
                 let bin: PathBuf = vrrpd.map_or_else(vrrpd_bin, Path::to_path_buf);
@@ -123,7 +142,7 @@ impl Router {
                     "--iface",
                     &node.iface,
                     "--log-level",
-                    "info",
+                    log_level,
                     "--pid",
                     &pid.to_string_lossy(),
                     "--status-socket",
@@ -295,6 +314,25 @@ impl Router {
             .collect()
     }
 
+    /// The process running the VRRP state machine: vrrpd itself, keepalived's VRRP child (`None`
+    /// until keepalived wrote its pid file).
+    pub fn vrrp_pid(&self) -> Option<i32> {
+        match &self.running {
+            Running::Vrrpd { child, .. } => Some(child.pid() as i32),
+            Running::Keepalived(k) => k.vrrp_pid(),
+        }
+    }
+
+    /// The exit status if the main process has ended.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child_mut().try_wait()
+    }
+
+    /// Waits up to `timeout` for the main process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.child_mut().wait_exit(timeout)
+    }
+
     /// SIGKILL to the whole process group (keepalived's children too), reaped: a crash that leaves
     /// addresses and anything else behind.
     pub fn kill(&mut self) {
@@ -304,7 +342,7 @@ impl Router {
     /// SIGTERM, then waits up to 10 s for the exit. `None` if it did not exit.
     pub fn terminate(&mut self) -> Option<ExitStatus> {
         self.child().signal(libc::SIGTERM);
-        self.child_mut().wait_exit(Duration::from_secs(10))
+        self.wait_exit(Duration::from_secs(10))
     }
 
     /// The whole output, for failure messages, headed by the implementation and node.

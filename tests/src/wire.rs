@@ -1,6 +1,7 @@
-//! Decoders for the frames the end-to-end tests look at in a capture (VRRP adverts, ARP, IPv6
-//! neighbour advertisements) and builders for the requests they send (ARP request, neighbour
-//! solicitation). Independent of vrrpd's own packet code on purpose: the tests check the daemon
+//! Decoders for the frames the end-to-end tests and benchmarks look at in a capture (VRRP adverts,
+//! ARP, IPv6 neighbour advertisements, ICMP echo replies) and builders for the frames they send
+//! (ARP request, neighbour solicitation, the benchmark flood's UDP datagrams and TCP SYNs).
+//! Independent of vrrpd's own packet code on purpose: the tests check the daemon
 //! against the RFCs, not against itself. Every decoder returns `None` for anything else or anything
 //! truncated.
 
@@ -11,7 +12,14 @@ const ETH_HDR: usize = 14;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_ARP: u16 = 0x0806;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
+const IPV4_HDR: usize = 20;
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
 const IPPROTO_VRRP: u8 = 112;
+const ICMP_ECHO_REPLY: u8 = 0;
+/// Shortest Ethernet frame (without FCS); shorter ones are padded with zeros.
+const ETH_MIN: usize = 60;
 const IPPROTO_ICMPV6: u8 = 58;
 const ICMPV6_NS: u8 = 135;
 const ICMPV6_NA: u8 = 136;
@@ -65,10 +73,32 @@ pub struct Advert {
     pub version: u8,
     pub vrid: u8,
     pub priority: u8,
+    /// The advertisement interval field: v3 Max Adver Int in centiseconds (12 bits), v2 Adver Int
+    /// in seconds.
+    pub advert_int: u16,
     /// IP destination: 224.0.0.18 / ff02::12, or a peer in unicast mode.
     pub dst: IpAddr,
     /// v2 authentication type (0 none, 1 PASS); 0 for v3, which has no such field.
     pub auth_type: u8,
+}
+
+/// An ICMP echo reply over IPv4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoReply {
+    pub eth_src: Mac,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+}
+
+/// Addressing of the IPv4 frames the builders below make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    pub src_mac: Mac,
+    pub dst_mac: Mac,
+    pub src_ip: Ipv4Addr,
+    pub dst_ip: Ipv4Addr,
+    pub src_port: u16,
+    pub dst_port: u16,
 }
 
 /// An ARP packet for IPv4 over Ethernet.
@@ -124,14 +154,18 @@ fn ipv6_at(b: &[u8], offset: usize) -> Option<Ipv6Addr> {
 pub fn advert(frame: &[u8]) -> Option<Advert> {
     let eth_src = Mac::at(frame, 6)?;
     let (src, dst, vrrp) = vrrp_payload(frame)?;
-    let version_type = *vrrp.first()?;
-    let version = version_type >> 4;
+    let version = *vrrp.first()? >> 4;
+    let advert_int = match version {
+        3 => u16_at(vrrp, 4)? & 0x0fff,
+        _ => u16::from(*vrrp.get(5)?),
+    };
     Some(Advert {
         eth_src,
         src,
         version,
         vrid: *vrrp.get(1)?,
         priority: *vrrp.get(2)?,
+        advert_int,
         dst,
         auth_type: if version == 2 { *vrrp.get(4)? } else { 0 },
     })
@@ -179,6 +213,30 @@ fn vrrp_payload(frame: &[u8]) -> Option<(IpAddr, IpAddr, &[u8])> {
         }
         _ => None,
     }
+}
+
+/// The IPv4 header and payload of `frame`, if it is IPv4 with protocol `proto`.
+fn ipv4_payload(frame: &[u8], proto: u8) -> Option<(&[u8], &[u8])> {
+    if u16_at(frame, 12)? != ETHERTYPE_IPV4 {
+        return None;
+    }
+    let ip = frame.get(ETH_HDR..)?;
+    if ip.first()? >> 4 != 4 || *ip.get(9)? != proto {
+        return None;
+    }
+    let ihl = usize::from(ip.first()? & 0x0f) * 4;
+    Some((ip, ip.get(ihl..)?))
+}
+
+/// The ICMP echo reply in `frame`, if it is one.
+pub fn echo_reply(frame: &[u8]) -> Option<EchoReply> {
+    let (ip, icmp) = ipv4_payload(frame, IPPROTO_ICMP)?;
+    (*icmp.first()? == ICMP_ECHO_REPLY).then_some(())?;
+    Some(EchoReply {
+        eth_src: Mac::at(frame, 6)?,
+        src: ipv4_at(ip, 12)?,
+        dst: ipv4_at(ip, 16)?,
+    })
 }
 
 /// The ARP packet in `frame`, if it is one.
@@ -266,6 +324,59 @@ pub fn neighbor_solicitation(sender_mac: Mac, sender_ip: Ipv6Addr, target: Ipv6A
     f
 }
 
+/// A UDP datagram with `payload` from `flow`, IP identification `id`, UDP checksum 0 (none, valid
+/// over IPv4).
+pub fn udp(flow: &Flow, id: u16, payload: &[u8]) -> Vec<u8> {
+    let mut l4 = Vec::with_capacity(8 + payload.len());
+    l4.extend_from_slice(&flow.src_port.to_be_bytes());
+    l4.extend_from_slice(&flow.dst_port.to_be_bytes());
+    l4.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    l4.extend_from_slice(&[0, 0]);
+    l4.extend_from_slice(payload);
+    ipv4_frame(flow, id, IPPROTO_UDP, &l4)
+}
+
+/// A TCP SYN from `flow` with sequence number `seq`, IP identification `id`.
+pub fn tcp_syn(flow: &Flow, id: u16, seq: u32) -> Vec<u8> {
+    let mut l4 = Vec::with_capacity(20);
+    l4.extend_from_slice(&flow.src_port.to_be_bytes());
+    l4.extend_from_slice(&flow.dst_port.to_be_bytes());
+    l4.extend_from_slice(&seq.to_be_bytes());
+    // Acknowledgement 0, data offset 5 words, SYN, window 64240, checksum, urgent pointer.
+    l4.extend_from_slice(&[0, 0, 0, 0, 5 << 4, 0x02]);
+    l4.extend_from_slice(&64240u16.to_be_bytes());
+    l4.extend_from_slice(&[0; 4]);
+    let mut pseudo = Vec::with_capacity(12 + l4.len());
+    pseudo.extend_from_slice(&flow.src_ip.octets());
+    pseudo.extend_from_slice(&flow.dst_ip.octets());
+    pseudo.extend_from_slice(&[0, IPPROTO_TCP]);
+    pseudo.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+    pseudo.extend_from_slice(&l4);
+    let sum = internet_checksum(&pseudo);
+    l4[16..18].copy_from_slice(&sum.to_be_bytes());
+    ipv4_frame(flow, id, IPPROTO_TCP, &l4)
+}
+
+/// Ethernet and IPv4 headers (TTL 64, checksummed) around `l4`, padded to the Ethernet minimum.
+fn ipv4_frame(flow: &Flow, id: u16, proto: u8, l4: &[u8]) -> Vec<u8> {
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&((IPV4_HDR + l4.len()) as u16).to_be_bytes());
+    ip.extend_from_slice(&id.to_be_bytes());
+    ip.extend_from_slice(&[0, 0, 64, proto, 0, 0]);
+    ip.extend_from_slice(&flow.src_ip.octets());
+    ip.extend_from_slice(&flow.dst_ip.octets());
+    let sum = internet_checksum(&ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    let mut f = Vec::with_capacity(ETH_MIN.max(ETH_HDR + IPV4_HDR + l4.len()));
+    f.extend_from_slice(&flow.dst_mac.0);
+    f.extend_from_slice(&flow.src_mac.0);
+    f.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(l4);
+    f.resize(f.len().max(ETH_MIN), 0);
+    f
+}
+
 /// The ICMPv6 checksum over the pseudo-header (RFC 8200 §8.1) and `icmp` (checksum field zero).
 fn icmpv6_checksum(src: Ipv6Addr, dst: Ipv6Addr, icmp: &[u8]) -> u16 {
     let mut pseudo = Vec::with_capacity(40 + icmp.len());
@@ -333,9 +444,60 @@ mod tests {
             (a.eth_src, a.src, a.version, a.vrid, a.priority),
             (A, "10.1.0.1".parse().unwrap(), 2, 50, 100)
         );
+        assert_eq!(a.advert_int, 1);
         assert_eq!((a.dst, a.auth_type), ("224.0.0.18".parse().unwrap(), 0));
         assert_eq!(advert_addrs(&f), Some(vec!["10.1.0.200".parse().unwrap()]));
         assert_eq!(advert(&f[..f.len() - 25]), None, "truncated");
+        assert_eq!(echo_reply(&f), None);
+    }
+
+    const FLOW: Flow = Flow {
+        src_mac: A,
+        dst_mac: Mac([2, 0, 0, 0, 0, 2]),
+        src_ip: Ipv4Addr::new(10, 1, 0, 100),
+        dst_ip: Ipv4Addr::new(10, 1, 0, 2),
+        src_port: 20_001,
+        dst_port: 9,
+    };
+
+    #[test]
+    fn tcp_syn_and_udp_checksums_verify() {
+        let syn = tcp_syn(&FLOW, 1, 1);
+        assert_eq!(syn.len(), ETH_MIN);
+        // A correct header sums to 0xffff, i.e. its checksum over itself is 0.
+        assert_eq!(internet_checksum(&syn[14..34]), 0);
+        let mut pseudo = vec![10, 1, 0, 100, 10, 1, 0, 2, 0, 6, 0, 20];
+        pseudo.extend_from_slice(&syn[34..54]);
+        assert_eq!(internet_checksum(&pseudo), 0);
+        assert_eq!((syn[23], syn[34 + 13]), (IPPROTO_TCP, 0x02));
+        let datagram = udp(&FLOW, 0, &[0; 18]);
+        assert_eq!(datagram.len(), ETH_MIN);
+        assert_eq!(internet_checksum(&datagram[14..34]), 0);
+        assert_eq!(
+            (datagram[23], &datagram[36..40]),
+            (IPPROTO_UDP, &[0, 9, 0, 26][..])
+        );
+    }
+
+    #[test]
+    fn decodes_a_vrrp_v3_advert_interval_in_centiseconds() {
+        // VRRP v3 vrid 50 prio 90, one address, Max Adver Int 10 cs (4 reserved bits set).
+        let f = ipv4_frame(&FLOW, 1, IPPROTO_VRRP, &[0x31, 50, 90, 1, 0xf0, 0x0a, 0, 0]);
+        let a = advert(&f).unwrap();
+        assert_eq!(
+            (a.src, a.version, a.vrid, a.priority, a.advert_int),
+            (IpAddr::V4(FLOW.src_ip), 3, 50, 90, 10)
+        );
+    }
+
+    #[test]
+    fn decodes_an_echo_reply() {
+        let mut f = ipv4_frame(&FLOW, 1, IPPROTO_ICMP, &[0, 0, 0, 0, 0, 1, 0, 1]);
+        let r = echo_reply(&f).unwrap();
+        assert_eq!((r.eth_src, r.src, r.dst), (A, FLOW.src_ip, FLOW.dst_ip));
+        f[34] = 8; // an echo request
+        assert_eq!(echo_reply(&f), None);
+        assert_eq!(advert(&f), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use vrrpd_tests::capture::{Capture, wall_clock};
+use vrrpd_tests::capture::{self, Capture};
 use vrrpd_tests::conf::Instance;
 use vrrpd_tests::observe::{addr_count, wait_holders, wait_ping};
 use vrrpd_tests::scenario::Testbed;
@@ -87,7 +87,7 @@ fn reload_on_the_master_keeps_state_and_applies_changes() {
 
     // 1. The same configuration again, by SIGHUP: nothing visible happens.
     let mark = Instant::now();
-    let wall = wall_clock();
+    let wall = capture::now();
     tb.router(MASTER).reload();
     reload_finished(&tb, MASTER, mark);
     tb.router(MASTER)
@@ -126,12 +126,12 @@ fn reload_on_the_master_keeps_state_and_applies_changes() {
     let new = config(true, 140, &[vip, vip_added], "");
     tb.router(MASTER).write_config(&new);
     let mark = Instant::now();
-    let wall = wall_clock();
+    let wall = capture::now();
     vrrpd_reload(&tb, MASTER);
     reload_finished(&tb, MASTER, mark);
     tb.router(MASTER)
         .wait_log_since("(VI_1) Changing effective priority from 150 to 140", mark);
-    let done = wall_clock();
+    let done = capture::now();
     thread::sleep(QUIET);
     let adverts: Vec<_> = capture
         .adverts(VRID)
@@ -233,7 +233,7 @@ fn reload_on_the_master_keeps_state_and_applies_changes() {
     // 4. Removing it again: a priority-0 advert for VRID 52, its VIP goes, VI_1 stays.
     tb.router(MASTER).write_config(&new);
     let mark = Instant::now();
-    let wall = wall_clock();
+    let wall = capture::now();
     tb.router(MASTER).reload();
     reload_finished(&tb, MASTER, mark);
     let zero = capture.wait_for(SETTLE, |f| {
@@ -270,7 +270,7 @@ fn reload_on_the_master_keeps_state_and_applies_changes() {
     );
     tb.router(MASTER).write_config(&broken);
     let mark = Instant::now();
-    let wall = wall_clock();
+    let wall = capture::now();
     tb.router(MASTER).reload();
     let conf = tb.router(MASTER).config_path();
     let line = tb

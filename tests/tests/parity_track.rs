@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use vrrpd_tests::capture::{Capture, wall_clock};
+use vrrpd_tests::capture::{self, Capture};
 use vrrpd_tests::conf::Instance;
 use vrrpd_tests::observe::wait_holders;
 use vrrpd_tests::scenario::Testbed;
@@ -69,7 +69,7 @@ fn track_interface_fault(which: Impl, subnet: u8) {
     let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
 
     let down = Instant::now();
-    let wall = wall_clock();
+    let wall = capture::now();
     tb.node(MASTER).ns.link_down(TRACKED);
     tb.router(MASTER).wait_state(VI, State::Fault, down);
     tb.router(PEER).wait_state(VI, State::Master, down);

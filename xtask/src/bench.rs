@@ -3,19 +3,16 @@
 //! `bench/`) and write their tables and plots to target/bench/. A benchmark whose code is not in
 //! the tree is reported as not available (an error), never faked.
 
-mod capture;
 mod config;
 mod daemon;
 mod failover;
 mod flood;
-mod frame;
 mod interrupt;
 mod lab_run;
 mod procstat;
 mod report;
 mod scale;
 mod sender;
-mod setns;
 mod stats;
 
 use std::path::{Path, PathBuf};

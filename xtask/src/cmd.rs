@@ -1,7 +1,7 @@
 //! Process plumbing shared by the subcommands: where the workspace is, which cargo to call, and
 //! running one named step with its output streamed to the terminal and kept for the error report.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -128,23 +128,15 @@ fn tee(
     lines: Arc<Mutex<Vec<String>>>,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
-        let mut from = BufReader::new(from);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match from.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
+        vrrpd_tests::for_each_line(from, |raw, line| {
             // Output going nowhere (closed terminal) must not stop the step.
             let _ = if to_stderr {
-                std::io::stderr().write_all(&buf)
+                std::io::stderr().write_all(raw)
             } else {
-                std::io::stdout().write_all(&buf)
+                std::io::stdout().write_all(raw)
             };
-            let line = String::from_utf8_lossy(&buf).trim_end().to_string();
             lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-        }
+        });
     })
 }
 

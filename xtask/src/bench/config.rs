@@ -1,13 +1,12 @@
-//! The configurations the benchmarks run: the seed's master/backup pair adapted in text (addresses,
-//! check script, version and interval), and a generated many-instance configuration for `scale`.
+//! The configurations the benchmarks run: the seed's master/backup pair as the kit adapts it to a
+//! lab (addresses, check script), further adapted in text (version, interval, backup priority),
+//! and a generated many-instance configuration for `scale`.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-
-use crate::cmd;
+use vrrpd_tests::seed::Seed;
 
 /// VRRP version and advertisement interval of one benchmark variant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,9 +43,10 @@ pub struct Pair {
     pub backup: String,
 }
 
-/// How the pair is adapted.
+/// How the pair is adapted beyond the kit's lab adaptation (VIP `10.X.0.200`, check script).
 pub struct PairOptions<'a> {
-    pub vip: Ipv4Addr,
+    /// The lab subnet `X`.
+    pub subnet: u8,
     pub timing: Timing,
     /// Check script of the master (replaces the seed's nginx check).
     pub script: &'a Path,
@@ -59,17 +59,13 @@ pub struct PairOptions<'a> {
     pub backup_nopreempt: bool,
 }
 
-const SEED_MASTER: &str = "examples/master-backup.master.conf";
-const SEED_BACKUP: &str = "examples/master-backup.backup.conf";
-
 pub fn pair(opts: &PairOptions<'_>) -> anyhow::Result<Pair> {
-    let root = cmd::workspace_root();
-    let read = |rel: &str| {
-        std::fs::read_to_string(root.join(rel)).with_context(|| format!("reading seed {rel}"))
-    };
-    let master = adapt(&read(SEED_MASTER)?, opts, false).context(SEED_MASTER)?;
-    let backup = adapt(&read(SEED_BACKUP)?, opts, true).context(SEED_BACKUP)?;
-    Ok(Pair { master, backup })
+    let master = Seed::MasterBackupMaster.adapted(opts.subnet, opts.script);
+    let backup = Seed::MasterBackupBackup.adapted(opts.subnet, opts.backup_script);
+    Ok(Pair {
+        master: adapt(&master, opts, false).context("seed master-backup.master.conf")?,
+        backup: adapt(&backup, opts, true).context("seed master-backup.backup.conf")?,
+    })
 }
 
 /// Replaces exactly one occurrence of `from`, so a changed seed fails loudly instead of silently
@@ -81,23 +77,9 @@ fn replace_one(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
     }
 }
 
-fn adapt(seed: &str, opts: &PairOptions<'_>, backup: bool) -> anyhow::Result<String> {
-    let mut text = replace_one(seed, "192.168.200.100", &opts.vip.to_string())?;
-    text = replace_one(
-        &text,
-        "\"/etc/keepalived/nginx_check.sh\"",
-        &format!(
-            "\"{}\"",
-            if backup {
-                opts.backup_script
-            } else {
-                opts.script
-            }
-            .display()
-        ),
-    )?;
+fn adapt(lab_seed: &str, opts: &PairOptions<'_>, backup: bool) -> anyhow::Result<String> {
     // A 1 s check keeps the tracker scenario's runs short; the metric does not depend on it.
-    text = replace_one(&text, "interval 2", "interval 1")?;
+    let mut text = replace_one(lab_seed, "interval 2", "interval 1")?;
     text = replace_one(
         &text,
         "advert_int 1",
@@ -156,7 +138,7 @@ mod tests {
     fn seed_is_adapted() {
         let script = Path::new("/tmp/check.sh");
         let opts = PairOptions {
-            vip: Ipv4Addr::new(10, 9, 0, 200),
+            subnet: 9,
             timing: Timing {
                 version: 3,
                 advert_int: 0.1,

@@ -21,20 +21,20 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt as _;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use vrrpd_tests::TempDir;
+use vrrpd_tests::capture::{Capture, Frame};
+use vrrpd_tests::seed::{CheckScript, LAB_VIP1_HOST};
+use vrrpd_tests::wire::{self, Mac};
+use vrrpd_tests::{Impl, observe};
 
-use super::capture::{Capture, Filter, realtime_ns};
 use super::config::{self, PairOptions, Timing};
-use super::daemon::{Daemon, Impl, VrrpdBin};
-use super::frame::{self, Event, Mac, Packet};
+use super::daemon::{self, Daemon, VrrpdBin};
 use super::interrupt;
-use super::lab_run::{self, guarded};
+use super::lab_run::{self, SUBNET, frame_ns, guarded};
 use super::report::{self, Panel};
 use super::stats::{self, Summary, summarize};
 
@@ -73,7 +73,6 @@ impl Scenario {
 
 const VRID: u8 = 50;
 const MASTER_PRIORITY: u8 = 100;
-const VIP_HOST: u8 = 200;
 /// Check-script interval in the adapted configs (seconds).
 const SCRIPT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -132,7 +131,7 @@ pub fn run(opts: &Options, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
     for run in 0..runs {
         for &scenario in &scenarios {
             for (ti, timing) in timings.iter().enumerate() {
-                for imp in Impl::interleaved(run) {
+                for imp in daemon::interleaved(run) {
                     interrupt::check()?;
                     bar.set_message(format!(
                         "run {} {} {} {}",
@@ -184,46 +183,34 @@ fn one_run(
     vrrpd: &VrrpdBin,
 ) -> anyhow::Result<Measure> {
     let lab = lab_run::lab("bf", 2);
-    let vip = lab.ipv4(VIP_HOST);
-    let dir = TempDir::new("bf-check");
-    let fail_flag = dir.path().join("fail");
-    let script = dir.write(
-        "check.sh",
-        &format!("#!/bin/sh\n[ ! -e {} ]\n", fail_flag.display()),
-    );
-    let backup_script = dir.write("ok.sh", "#!/bin/sh\nexit 0\n");
-    for s in [&script, &backup_script] {
-        std::fs::set_permissions(s, std::fs::Permissions::from_mode(0o755))?;
-    }
+    // The seed's VIP as the kit adapts it.
+    let vip = lab.ipv4(LAB_VIP1_HOST);
+    // The master's check fails in the tracker scenario; the backup's never does.
+    let (check, backup_check) = (CheckScript::new(), CheckScript::new());
     let backup_priority = scenario.backup_priority();
     let pair = config::pair(&PairOptions {
-        vip,
+        subnet: SUBNET,
         timing,
-        script: &script,
-        backup_script: &backup_script,
+        script: check.path(),
+        backup_script: backup_check.path(),
         backup_priority,
         backup_nopreempt: scenario != Scenario::Tracker,
     })?;
     let (old, new) = (lab.router(0), lab.router(1));
-    let new_mac = lab_run::mac(&new.ns, &new.iface)?;
+    let new_mac = observe::mac(new);
     let mdi = timing.master_down_ns(backup_priority);
     let startup = Duration::from_nanos(timing.master_down_ns(MASTER_PRIORITY) as u64)
         + Duration::from_secs(3);
 
-    let mut master = Daemon::start(imp, &old.ns, &pair.master, vrrpd)?;
+    let mut master = Daemon::start(imp, old, &pair.master, vrrpd)?;
     master
         .wait_state("MASTER", 1, startup)
         .context("master start-up")?;
-    let mut backup = Daemon::start(imp, &new.ns, &pair.backup, vrrpd)?;
+    let mut backup = Daemon::start(imp, new, &pair.backup, vrrpd)?;
     backup
         .wait_state("BACKUP", 1, Duration::from_secs(5))
         .context("backup start-up")?;
-    let capture = Capture::start(
-        lab.client().ns.name(),
-        &lab.client().iface,
-        Filter::All,
-        128,
-    )?;
+    let capture = Capture::start(&lab.client().ns, &lab.client().iface);
     let _ping = lab
         .client()
         .ns
@@ -238,16 +225,11 @@ fn one_run(
         bail!("the backup became master before t0:\n{}", backup.tail(8));
     }
 
-    let t0 = realtime_ns();
+    let t0 = lab_run::now_ns();
     match scenario {
-        Scenario::Crash => {
-            old.ns.link_down(&old.iface);
-            master.crash();
-        }
+        Scenario::Crash => master.crash(),
         Scenario::Graceful => master.signal_main(libc::SIGTERM),
-        Scenario::Tracker => {
-            std::fs::write(&fail_flag, "")?;
-        }
+        Scenario::Tracker => check.set_healthy(false),
     }
     let timeout = Duration::from_nanos(mdi as u64) + SCRIPT_INTERVAL * 2 + Duration::from_secs(3);
     if let Err(e) = backup.wait_state("MASTER", 1, timeout) {
@@ -258,18 +240,18 @@ fn one_run(
     }
     // Room for the GARPs and the first echo replies.
     interrupt::sleep((interval * 3).max(Duration::from_millis(300)))?;
-    let events = frame::events(&capture.finish()?);
+    let frames = capture.finish();
     if std::env::var_os(DUMP_ENV).is_some() {
-        dump(&events, imp, scenario, timing)?;
+        dump(&frames, imp, scenario, timing)?;
     }
     if scenario == Scenario::Graceful
         && let Some(status) = master.wait_exit(Duration::from_secs(3))
         && !status.success()
     {
-        bail!("{} exited with {status} on SIGTERM", imp.name());
+        bail!("{imp} exited with {status} on SIGTERM");
     }
     analyse(&Run {
-        events: &events,
+        frames: &frames,
         scenario,
         timing,
         old: old.ipv4,
@@ -285,25 +267,29 @@ fn one_run(
 /// Set to write each run's adverts, GARPs and first replies to target/bench/dump/ (debugging).
 const DUMP_ENV: &str = "BENCH_DUMP";
 
-fn dump(events: &[Event], imp: Impl, scenario: Scenario, timing: Timing) -> anyhow::Result<()> {
+fn dump(frames: &[Frame], imp: Impl, scenario: Scenario, timing: Timing) -> anyhow::Result<()> {
     let dir = report::out_dir()?.join("dump");
     std::fs::create_dir_all(&dir)?;
     let mut text = String::new();
     let mut replies = 0;
-    for e in events {
-        let line = match e.packet {
-            Packet::Advert(a) => format!(
+    for f in frames {
+        let ts_ns = frame_ns(f);
+        let line = if let Some(a) = wire::advert(&f.data) {
+            format!(
                 "advert {} vrid {} prio {} int {}",
-                a.src, a.vrid, a.priority, a.interval
-            ),
-            Packet::Garp { ip, sender } => format!("garp {ip} from {sender:02x?}"),
-            Packet::EchoReply { src, eth_src, .. } if replies < 3 || e.ts_ns % 1000 == 0 => {
-                replies += 1;
-                format!("reply {src} from {eth_src:02x?}")
-            }
-            _ => continue,
+                a.src, a.vrid, a.priority, a.advert_int
+            )
+        } else if let Some(a) = wire::arp(&f.data).filter(|a| a.sender_ip == a.target_ip) {
+            format!("garp {} from {}", a.sender_ip, a.sender_mac)
+        } else if let Some(r) = wire::echo_reply(&f.data)
+            && (replies < 3 || ts_ns % 1000 == 0)
+        {
+            replies += 1;
+            format!("reply {} from {}", r.src, r.eth_src)
+        } else {
+            continue;
         };
-        let _ = writeln!(text, "{:.6} {line}", e.ts_ns as f64 / 1e9);
+        let _ = writeln!(text, "{:.6} {line}", ts_ns as f64 / 1e9);
     }
     let name = format!(
         "{}-{}-v{}-{}-{}.txt",
@@ -311,14 +297,14 @@ fn dump(events: &[Event], imp: Impl, scenario: Scenario, timing: Timing) -> anyh
         imp.name(),
         timing.version,
         timing.advert_int,
-        realtime_ns()
+        lab_run::now_ns()
     );
     std::fs::write(dir.join(name), text)?;
     Ok(())
 }
 
 struct Run<'a> {
-    events: &'a [Event],
+    frames: &'a [Frame],
     scenario: Scenario,
     timing: Timing,
     old: Ipv4Addr,
@@ -336,23 +322,24 @@ fn ms(ns: i64) -> f64 {
 
 fn analyse(r: &Run<'_>) -> anyhow::Result<Measure> {
     // (timestamp, source, priority) of this VRID's adverts.
-    let adverts: Vec<(i64, Ipv4Addr, u8)> = r
-        .events
+    let adverts: Vec<(i64, IpAddr, u8)> = r
+        .frames
         .iter()
-        .filter_map(|e| match e.packet {
-            Packet::Advert(a) if a.vrid == VRID => Some((e.ts_ns, a.src, a.priority)),
-            _ => None,
+        .filter_map(|f| {
+            let a = wire::advert(&f.data).filter(|a| a.vrid == VRID)?;
+            Some((frame_ns(f), a.src, a.priority))
         })
         .collect();
+    let (old, new) = (IpAddr::V4(r.old), IpAddr::V4(r.new));
     let new_first = adverts
         .iter()
-        .find(|(ts, src, prio)| *src == r.new && *prio > 0 && *ts > r.t0 - r.timing.interval_ns())
+        .find(|(ts, src, prio)| *src == new && *prio > 0 && *ts > r.t0 - r.timing.interval_ns())
         .map(|a| a.0)
         .context("no advert from the new master in the capture")?;
     let old_before = |pred: &dyn Fn(u8) -> bool| {
         adverts
             .iter()
-            .filter(|(ts, src, prio)| *src == r.old && *ts < new_first && pred(*prio))
+            .filter(|(ts, src, prio)| *src == old && *ts < new_first && pred(*prio))
             .map(|a| a.0)
             .next_back()
     };
@@ -362,7 +349,7 @@ fn analyse(r: &Run<'_>) -> anyhow::Result<Measure> {
         Scenario::Graceful => {
             adverts
                 .iter()
-                .find(|(ts, src, prio)| *src == r.old && *prio == 0 && *ts >= r.t0)
+                .find(|(ts, src, prio)| *src == old && *prio == 0 && *ts >= r.t0)
                 .map(|a| a.0)
                 .context("no priority-0 advert of the old master")?
                 + r.timing.skew_ns(r.backup_priority)
@@ -373,29 +360,32 @@ fn analyse(r: &Run<'_>) -> anyhow::Result<Measure> {
                 + mdi
         }
     };
-    let after_t0 = r.events.iter().filter(|e| e.ts_ns >= r.t0);
+    let after_t0 = r.frames.iter().filter(|f| frame_ns(f) >= r.t0);
     let garp = after_t0
         .clone()
-        .find(|e| matches!(e.packet, Packet::Garp { ip, sender } if ip == r.vip && sender == r.new_mac))
-        .map(|e| ms(e.ts_ns - new_first));
+        .find(|f| {
+            wire::arp(&f.data)
+                .is_some_and(|a| a.is_gratuitous_for(r.vip) && a.sender_mac == r.new_mac)
+        })
+        .map(|f| ms(frame_ns(f) - new_first));
     let reach = after_t0
         .clone()
-        .find(|e| {
-            matches!(e.packet, Packet::EchoReply { src, dst, eth_src }
-                if src == r.vip && dst == r.client && eth_src == r.new_mac)
+        .find(|f| {
+            wire::echo_reply(&f.data)
+                .is_some_and(|e| e.src == r.vip && e.dst == r.client && e.eth_src == r.new_mac)
         })
-        .map(|e| ms(e.ts_ns - new_first));
+        .map(|f| ms(frame_ns(f) - new_first));
     Ok(Measure {
         lateness: ms(new_first - reference),
         garp,
         reach,
-        dual: dual_masters(&adverts, r.old, new_first),
+        dual: dual_masters(&adverts, old, new_first),
     })
 }
 
 /// How long the old master kept advertising (priority > 0) after the new master's first advert,
 /// if it did: both claimed the VRID over that span.
-fn dual_masters(adverts: &[(i64, Ipv4Addr, u8)], old: Ipv4Addr, new_first: i64) -> Option<f64> {
+fn dual_masters(adverts: &[(i64, IpAddr, u8)], old: IpAddr, new_first: i64) -> Option<f64> {
     adverts
         .iter()
         .filter(|(ts, src, prio)| *src == old && *prio > 0 && *ts > new_first)
@@ -565,8 +555,8 @@ mod tests {
 
     #[test]
     fn dual_masters_counts_old_adverts_after_the_takeover() {
-        let old = Ipv4Addr::new(10, 0, 0, 1);
-        let new = Ipv4Addr::new(10, 0, 0, 2);
+        let old = IpAddr::from([10, 0, 0, 1]);
+        let new = IpAddr::from([10, 0, 0, 2]);
         let clean = [(0, old, 100), (9_000_000, new, 90), (19_000_000, new, 90)];
         assert_eq!(dual_masters(&clean, old, 9_000_000), None);
         let overlap = [

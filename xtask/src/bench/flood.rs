@@ -9,23 +9,23 @@
 //! it is not observable.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
-use indicatif::{ProgressBar, ProgressStyle};
-use vrrpd_tests::{NsChild, TempDir};
+use anyhow::Context as _;
+use vrrpd_tests::capture::{Capture, Direction, Filter, Frame};
+use vrrpd_tests::seed::CheckScript;
+use vrrpd_tests::wire::{self, Flow};
+use vrrpd_tests::{Impl, NsChild, observe};
 
-use super::capture::{Capture, Filter, realtime_ns};
 use super::config::{self, PairOptions, Timing};
-use super::daemon::{Daemon, Impl, VrrpdBin};
-use super::frame::{self, Packet};
+use super::daemon::{Daemon, VrrpdBin};
 use super::interrupt;
-use super::lab_run::{self, guarded};
+use super::lab_run::{self, SUBNET};
 use super::report;
-use super::sender::{self, Sent, Target};
+use super::sender::{self, Sent};
 use super::stats::{self, summarize};
 
 const TIMING: Timing = Timing {
@@ -50,7 +50,7 @@ struct Phase {
 
 struct Outcome {
     phases: Vec<Phase>,
-    events: Vec<frame::Event>,
+    frames: Vec<Frame>,
     master_ip: Ipv4Addr,
     backup_ip: Ipv4Addr,
     rx_delays_ms: Vec<f64>,
@@ -62,74 +62,43 @@ pub fn run(quick: bool, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
     } else {
         Duration::from_secs(10)
     };
-    let bar = ProgressBar::new(Impl::BOTH.len() as u64).with_style(
-        ProgressStyle::with_template("flood [{bar:30}] {pos}/{len} {elapsed} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut results = Vec::new();
-    for imp in Impl::BOTH {
-        interrupt::check()?;
-        bar.set_message(imp.name());
-        let result = guarded(|| one(imp, phase_len, vrrpd));
-        if let Err(e) = &result {
-            interrupt::check()?;
-            bar.println(format!("flood {}: failed: {e:#}", imp.name()));
-        }
-        results.push((imp, result));
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let md = render(&results, phase_len);
-    let path = report::write("flood.md", &md)?;
-    println!("{md}");
-    println!("written: {}", path.display());
-    let failed: Vec<&str> = results
-        .iter()
-        .filter(|(_, r)| r.is_err())
-        .map(|(i, _)| i.name())
-        .collect();
-    if !failed.is_empty() {
-        bail!("flood failed for {}", failed.join(", "));
-    }
-    Ok(md)
+    lab_run::per_impl(
+        "flood",
+        |imp| one(imp, phase_len, vrrpd),
+        |results| render(results, phase_len),
+    )
 }
 
 fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome> {
     let lab = lab_run::lab("bfl", 2);
-    let dir = TempDir::new("bfl-check");
     // The seed's track script, always succeeding: the flood must not move the VIP on its own.
-    let script = dir.write("check.sh", "#!/bin/sh\nexit 0\n");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    let check = CheckScript::new();
     let pair = config::pair(&PairOptions {
-        vip: lab.ipv4(200),
+        subnet: SUBNET,
         timing: TIMING,
-        script: &script,
-        backup_script: &script,
+        script: check.path(),
+        backup_script: check.path(),
         backup_priority: BACKUP_PRIORITY,
         backup_nopreempt: true,
     })?;
     let (master_node, backup_node) = (lab.router(0), lab.router(1));
-    let mut master = Daemon::start(imp, &master_node.ns, &pair.master, vrrpd)?;
+    let mut master = Daemon::start(imp, master_node, &pair.master, vrrpd)?;
     master
         .wait_state("MASTER", 1, Duration::from_secs(5))
         .context("master start-up")?;
-    let mut backup = Daemon::start(imp, &backup_node.ns, &pair.backup, vrrpd)?;
+    let mut backup = Daemon::start(imp, backup_node, &pair.backup, vrrpd)?;
     backup
         .wait_state("BACKUP", 1, Duration::from_secs(5))
         .context("backup start-up")?;
     interrupt::sleep(Duration::from_millis(500))?;
-    let capture = Capture::start(
-        master_node.ns.name(),
-        &master_node.iface,
-        Filter::VrrpOnly,
-        64,
-    )?;
-    let target = Target {
-        src_mac: lab_run::mac(&lab.client().ns, &lab.client().iface)?,
-        dst_mac: lab_run::mac(&backup_node.ns, &backup_node.iface)?,
+    let capture = Capture::start_filtered(&master_node.ns, &master_node.iface, Filter::VrrpOnly);
+    let flow = Flow {
+        src_mac: observe::mac(lab.client()),
+        dst_mac: observe::mac(backup_node),
         src_ip: lab.client().ipv4,
         dst_ip: backup_node.ipv4,
-        port: 9,
+        src_port: 20_000,
+        dst_port: 9,
     };
     let mut phases = Vec::new();
     let mut phase = |name: String,
@@ -137,9 +106,9 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
      -> anyhow::Result<()> {
         let rx0 = lab_run::counter(&backup_node.ns, &backup_node.iface, "rx_packets");
         let before = backup.count_lines("Entering MASTER STATE");
-        let start = realtime_ns();
+        let start = lab_run::now_ns();
         let sent = body()?;
-        let end = realtime_ns();
+        let end = lab_run::now_ns();
         let rx1 = lab_run::counter(&backup_node.ns, &backup_node.iface, "rx_packets");
         let secs = (end - start) as f64 / 1e9;
         phases.push(Phase {
@@ -163,9 +132,9 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
             .collect();
         let stop = Arc::new(AtomicBool::new(false));
         let handle = sender::spawn(
-            lab.client().ns.name(),
+            &lab.client().ns,
             &lab.client().iface,
-            target,
+            flow,
             phase_len,
             Arc::clone(&stop),
         )?;
@@ -196,8 +165,9 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
             Ok(None)
         })?;
     }
-    let events = frame::events(&capture.finish()?);
+    let frames = capture.finish();
     let rx_delays_ms = backup
+        .router()
         .child()
         .lines()
         .iter()
@@ -212,7 +182,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         .collect();
     Ok(Outcome {
         phases,
-        events,
+        frames,
         master_ip: master_node.ipv4,
         backup_ip: backup_node.ipv4,
         rx_delays_ms,
@@ -223,14 +193,20 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
 /// so the master's own adverts are the outgoing ones (timestamped as they leave) and the backup's
 /// the received ones.
 fn adverts(o: &Outcome, src: Ipv4Addr, start: i64, end: i64) -> Vec<i64> {
-    let outgoing = src == o.master_ip;
-    o.events
+    let direction = if src == o.master_ip {
+        Direction::Out
+    } else {
+        Direction::In
+    };
+    o.frames
         .iter()
-        .filter(|e| e.ts_ns >= start && e.ts_ns < end && e.outgoing == outgoing)
-        .filter_map(|e| match e.packet {
-            Packet::Advert(a) if a.src == src && a.priority > 0 => Some(e.ts_ns),
-            _ => None,
+        .filter(|f| f.direction == direction)
+        .map(|f| (lab_run::frame_ns(f), f))
+        .filter(|(ts, _)| *ts >= start && *ts < end)
+        .filter(|(_, f)| {
+            wire::advert(&f.data).is_some_and(|a| a.src == IpAddr::V4(src) && a.priority > 0)
         })
+        .map(|(ts, _)| ts)
         .collect()
 }
 
@@ -241,7 +217,7 @@ fn gaps_ms(times: &[i64]) -> Vec<f64> {
         .collect()
 }
 
-fn render(results: &[(Impl, anyhow::Result<Outcome>)], phase_len: Duration) -> String {
+fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
     let mut md = String::from("# Flood\n\n");
     let _ = writeln!(
         md,
@@ -266,21 +242,8 @@ fn render(results: &[(Impl, anyhow::Result<Outcome>)], phase_len: Duration) -> S
         "verdict",
     ];
     let mut rows = Vec::new();
-    let mut failures = String::new();
     let mut delays = Vec::new();
-    for (imp, result) in results {
-        let o = match result {
-            Ok(o) => o,
-            Err(e) => {
-                let _ = writeln!(
-                    failures,
-                    "- {}: {}",
-                    imp.name(),
-                    format!("{e:#}").replace('\n', " / ")
-                );
-                continue;
-            }
-        };
+    for &(imp, o) in results {
         for p in &o.phases {
             let gaps = gaps_ms(&adverts(o, o.master_ip, p.start, p.end));
             let gap = summarize(&gaps);
@@ -322,9 +285,5 @@ fn render(results: &[(Impl, anyhow::Result<Outcome>)], phase_len: Duration) -> S
     md.push('\n');
     md.push_str(&delays.join("\n"));
     md.push('\n');
-    if !failures.is_empty() {
-        md.push_str("\nFailed:\n\n");
-        md.push_str(&failures);
-    }
     md
 }

@@ -1,13 +1,16 @@
 //! What every benchmark run shares: a fresh lab (2 routers + client, or as asked) built under a
 //! panic guard, so a kit failure becomes an error for this run and its namespaces are gone either
-//! way, and small helpers on lab nodes.
+//! way; the one-run-per-implementation loop of `flood` and `scale`; capture times as nanoseconds.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
-use anyhow::anyhow;
-use vrrpd_tests::{Lab, Netns};
+use anyhow::{anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use vrrpd_tests::capture::{self, Frame};
+use vrrpd_tests::{Impl, Lab, Netns};
 
-use super::frame::Mac;
+use super::{interrupt, report};
 
 /// The `X` of 10.X.0.0/24 the benchmarks use (labs are isolated; it only makes captures readable).
 pub const SUBNET: u8 = 51;
@@ -32,18 +35,80 @@ pub fn lab(tag: &str, routers: usize) -> Lab {
     Lab::builder(tag).routers(routers).subnet(SUBNET).build()
 }
 
-/// The MAC address of `ifname` in `ns`.
-pub fn mac(ns: &Netns, ifname: &str) -> anyhow::Result<Mac> {
-    let text = ns.exec(&["cat", &format!("/sys/class/net/{ifname}/address")]);
-    let bytes: Vec<u8> = text
-        .trim()
-        .split(':')
-        .map(|h| u8::from_str_radix(h, 16))
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow!("bad MAC {text:?}: {e}"))?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow!("bad MAC {text:?}: not 6 bytes"))
+/// The benchmark `bench` with one run per implementation (`one`, guarded) under a progress bar:
+/// writes `{bench}.md` (`render` of the successful runs, then the failed ones with their errors),
+/// prints it, returns it, and fails (after writing it) naming the implementations whose run failed.
+pub fn per_impl<T>(
+    bench: &str,
+    one: impl Fn(Impl) -> anyhow::Result<T>,
+    render: impl FnOnce(&[(Impl, &T)]) -> String,
+) -> anyhow::Result<String> {
+    let bar = ProgressBar::new(Impl::BOTH.len() as u64).with_style(
+        ProgressStyle::with_template(&format!(
+            "{bench} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} {{msg}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut results = Vec::new();
+    for imp in Impl::BOTH {
+        interrupt::check()?;
+        bar.set_message(imp.name());
+        let result = guarded(|| one(imp));
+        if let Err(e) = &result {
+            interrupt::check()?;
+            bar.println(format!("{bench} {imp}: failed: {e:#}"));
+        }
+        results.push((imp, result));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let ok: Vec<(Impl, &T)> = results
+        .iter()
+        .filter_map(|(imp, r)| Some((*imp, r.as_ref().ok()?)))
+        .collect();
+    let mut md = render(&ok);
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|(imp, r)| {
+            let e = r.as_ref().err()?;
+            Some(format!(
+                "- {imp}: {}\n",
+                format!("{e:#}").replace('\n', " / ")
+            ))
+        })
+        .collect();
+    if !failures.is_empty() {
+        md.push_str("\nFailed:\n\n");
+        md.push_str(&failures.concat());
+    }
+    let path = report::write(&format!("{bench}.md"), &md)?;
+    println!("{md}");
+    println!("written: {}", path.display());
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i.name())
+        .collect();
+    if !failed.is_empty() {
+        bail!("{bench} failed for {}", failed.join(", "));
+    }
+    Ok(md)
+}
+
+/// A capture time (CLOCK_REALTIME) in nanoseconds: the benchmarks subtract them, and a lateness
+/// can be negative.
+pub fn nanos(at: Duration) -> i64 {
+    at.as_nanos() as i64
+}
+
+/// The capture clock now, in nanoseconds.
+pub fn now_ns() -> i64 {
+    nanos(capture::now())
+}
+
+/// When `frame` was seen, in nanoseconds.
+pub fn frame_ns(frame: &Frame) -> i64 {
+    nanos(frame.at)
 }
 
 /// An interface counter from /sys/class/net/IF/statistics in `ns`.

@@ -5,18 +5,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use anyhow::Context as _;
+use vrrpd_tests::Impl;
+use vrrpd_tests::capture::{Capture, Filter};
+use vrrpd_tests::wire;
 
-use super::capture::{Capture, Filter, realtime_ns};
 use super::config::{self, Timing};
-use super::daemon::{Daemon, Impl, VrrpdBin};
-use super::frame::{self, Packet};
+use super::daemon::{Daemon, VrrpdBin};
 use super::interrupt;
-use super::lab_run::{self, SUBNET, guarded};
+use super::lab_run::{self, SUBNET};
 use super::procstat;
 use super::report;
 use super::stats::{self, summarize};
@@ -42,7 +42,7 @@ struct Outcome {
     /// Per VRID: the master's advert timestamps.
     master_adverts: BTreeMap<u8, Vec<i64>>,
     /// Per VRID: every source that advertised with priority > 0.
-    sources: BTreeMap<u8, BTreeSet<Ipv4Addr>>,
+    sources: BTreeMap<u8, BTreeSet<IpAddr>>,
     backup_claims: usize,
 }
 
@@ -52,36 +52,11 @@ pub fn run(quick: bool, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
     } else {
         Duration::from_secs(20)
     };
-    let bar = ProgressBar::new(Impl::BOTH.len() as u64).with_style(
-        ProgressStyle::with_template("scale [{bar:30}] {pos}/{len} {elapsed} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut results = Vec::new();
-    for imp in Impl::BOTH {
-        interrupt::check()?;
-        bar.set_message(imp.name());
-        let result = guarded(|| one(imp, window, vrrpd));
-        if let Err(e) = &result {
-            interrupt::check()?;
-            bar.println(format!("scale {}: failed: {e:#}", imp.name()));
-        }
-        results.push((imp, result));
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let md = render(&results, window);
-    let path = report::write("scale.md", &md)?;
-    println!("{md}");
-    println!("written: {}", path.display());
-    let failed: Vec<&str> = results
-        .iter()
-        .filter(|(_, r)| r.is_err())
-        .map(|(i, _)| i.name())
-        .collect();
-    if !failed.is_empty() {
-        bail!("scale failed for {}", failed.join(", "));
-    }
-    Ok(md)
+    lab_run::per_impl(
+        "scale",
+        |imp| one(imp, window, vrrpd),
+        |results| render(results, window),
+    )
 }
 
 fn usage(daemon: &Daemon, cpu0: f64, seconds: f64) -> Usage {
@@ -99,7 +74,7 @@ fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome>
     let n = usize::from(INSTANCES);
     let mut master = Daemon::start(
         imp,
-        &m.ns,
+        m,
         &config::many(INSTANCES, 200, TIMING.advert_int, SUBNET, "master"),
         vrrpd,
     )?;
@@ -108,7 +83,7 @@ fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome>
         .context("master start-up")?;
     let mut backup = Daemon::start(
         imp,
-        &b.ns,
+        b,
         &config::many(INSTANCES, 100, TIMING.advert_int, SUBNET, "backup"),
         vrrpd,
     )?;
@@ -117,26 +92,29 @@ fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome>
         .context("backup start-up")?;
     interrupt::sleep(Duration::from_secs(1))?;
     let claims0 = backup.count_lines("Entering MASTER STATE");
-    let capture = Capture::start(m.ns.name(), &m.iface, Filter::VrrpOnly, 64)?;
+    let capture = Capture::start_filtered(&m.ns, &m.iface, Filter::VrrpOnly);
     let cpu_m = procstat::total_cpu_seconds(&master.pids());
     let cpu_b = procstat::total_cpu_seconds(&backup.pids());
-    let t0 = realtime_ns();
+    let t0 = lab_run::now_ns();
     interrupt::sleep(window)?;
-    let seconds = (realtime_ns() - t0) as f64 / 1e9;
+    let seconds = (lab_run::now_ns() - t0) as f64 / 1e9;
     let master_usage = usage(&master, cpu_m, seconds);
     let backup_usage = usage(&backup, cpu_b, seconds);
-    let events = frame::events(&capture.finish()?);
     let mut master_adverts: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
-    let mut sources: BTreeMap<u8, BTreeSet<Ipv4Addr>> = BTreeMap::new();
-    for e in &events {
-        if let Packet::Advert(a) = e.packet {
-            if a.priority == 0 {
-                continue;
-            }
-            sources.entry(a.vrid).or_default().insert(a.src);
-            if a.src == m.ipv4 {
-                master_adverts.entry(a.vrid).or_default().push(e.ts_ns);
-            }
+    let mut sources: BTreeMap<u8, BTreeSet<IpAddr>> = BTreeMap::new();
+    for f in capture.finish() {
+        let Some(a) = wire::advert(&f.data) else {
+            continue;
+        };
+        if a.priority == 0 {
+            continue;
+        }
+        sources.entry(a.vrid).or_default().insert(a.src);
+        if a.src == IpAddr::V4(m.ipv4) {
+            master_adverts
+                .entry(a.vrid)
+                .or_default()
+                .push(lab_run::frame_ns(&f));
         }
     }
     Ok(Outcome {
@@ -149,7 +127,7 @@ fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome>
     })
 }
 
-fn render(results: &[(Impl, anyhow::Result<Outcome>)], window: Duration) -> String {
+fn render(results: &[(Impl, &Outcome)], window: Duration) -> String {
     let interval_ms = TIMING.interval_ns() as f64 / 1e6;
     let mut md = String::from("# Scale\n\n");
     let _ = writeln!(
@@ -178,20 +156,7 @@ fn render(results: &[(Impl, anyhow::Result<Outcome>)], window: Duration) -> Stri
         "backup `Entering MASTER`",
     ];
     let mut rows = Vec::new();
-    let mut failures = String::new();
-    for (imp, result) in results {
-        let o = match result {
-            Ok(o) => o,
-            Err(e) => {
-                let _ = writeln!(
-                    failures,
-                    "- {}: {}",
-                    imp.name(),
-                    format!("{e:#}").replace('\n', " / ")
-                );
-                continue;
-            }
-        };
+    for &(imp, o) in results {
         let mut gaps = Vec::new();
         let (mut late, mut missed, mut vrids_late) = (0usize, 0usize, 0usize);
         for times in o.master_adverts.values() {
@@ -237,9 +202,5 @@ fn render(results: &[(Impl, anyhow::Result<Outcome>)], window: Duration) -> Stri
         ]);
     }
     md.push_str(&report::table(&headers, &rows));
-    if !failures.is_empty() {
-        md.push_str("\nFailed:\n\n");
-        md.push_str(&failures);
-    }
     md
 }

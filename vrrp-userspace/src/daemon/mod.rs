@@ -4,6 +4,7 @@
 //! is touched), logging, then a single-threaded runtime that owns the engine ([`node`]).
 
 pub mod advert;
+pub mod garp;
 pub mod node;
 pub mod plan;
 pub mod vips;

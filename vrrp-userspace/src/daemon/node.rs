@@ -17,6 +17,7 @@ use tracing::{debug, error, info, warn};
 use vrrp_common::AdvertEvent;
 
 use super::advert::{self, RxPolicy};
+use super::garp::{GarpJob, GarpSender};
 use super::plan::Plan;
 use super::vips::{VipOp, VipTask};
 use crate::cli::XdpMode;
@@ -77,6 +78,9 @@ pub struct Node {
     stopping: bool,
     /// A Master_Down_Timer deadline the timerfd was armed early for (see [`MASTER_DOWN_EARLY`]).
     precise: Option<Timestamp>,
+    garp: GarpSender,
+    /// GARP/NA frames this action batch may still send inline (see [`GARP_INLINE_PER_BATCH`]).
+    garp_inline_budget: usize,
     /// Status requests and transition history (`crate::status`).
     ops: crate::status::NodeOps,
 }
@@ -86,6 +90,10 @@ pub struct Node {
 /// virtualised host; takeover is where those microseconds count, and it is rare: while the master
 /// is alive its adverts keep moving the deadline and the early wake-up never happens.
 const MASTER_DOWN_EARLY: Duration = Duration::from_micros(200);
+
+/// Frames of first GARP rounds sent inline per action batch: enough for a takeover of a few
+/// instances, small enough that a mass takeover cannot hold up the adverts behind it.
+const GARP_INLINE_PER_BATCH: usize = 16;
 
 impl Node {
     /// Attaches XDP to every interface the plan uses, opens the sockets, starts the trackers, and
@@ -134,6 +142,8 @@ impl Node {
             events: Vec::with_capacity(64),
             stopping: false,
             precise: None,
+            garp: GarpSender::spawn().context("GARP thread")?,
+            garp_inline_budget: 0,
             ops: crate::status::NodeOps::default(),
         };
         node.refresh_links().await;
@@ -379,6 +389,7 @@ impl Node {
     /// done: a write to stderr must not sit between a new master's first advert and its GARPs.
     async fn execute(&mut self) {
         let mut logs = Vec::new();
+        self.garp_inline_budget = GARP_INLINE_PER_BATCH;
         while let Some(action) = self.engine.poll_action() {
             match action {
                 Action::SendAdvert { instance, tx } => self.send_advert(&instance, &tx),
@@ -563,27 +574,26 @@ impl Node {
             })
             .collect();
         let gap = self.plan_for(instance).garp_interval(instance);
-        if gap.is_zero() {
-            for _ in 0..repeat.max(1) {
-                for (vip, frame) in vips.iter().zip(&frames) {
-                    if let Err(e) = iface.l2.send_frame(frame) {
-                        warn!("({instance}) gratuitous ARP/NA for {vip}: {e}");
-                    }
+        // The first round goes now, right behind the advert, while this batch's budget lasts
+        // (a takeover); the rest, and every round of a mass event, from the GARP thread.
+        let inline = self.garp_inline_budget >= frames.len();
+        if inline {
+            self.garp_inline_budget -= frames.len();
+            for (vip, frame) in vips.iter().zip(&frames) {
+                if let Err(e) = iface.l2.send_frame(frame) {
+                    warn!("({instance}) gratuitous ARP/NA for {vip}: {e}");
                 }
             }
-        } else {
-            // vrrp_garp_interval spaces them out: a task, so the engine never waits.
-            let l2 = iface.l2.clone();
-            let instance = instance.to_string();
-            tokio::spawn(async move {
-                for _ in 0..repeat.max(1) {
-                    for frame in &frames {
-                        if let Err(e) = l2.send_frame(frame) {
-                            warn!("({instance}) gratuitous ARP/NA: {e}");
-                        }
-                        tokio::time::sleep(gap).await;
-                    }
-                }
+        }
+        let rounds = repeat.max(1) - u32::from(inline);
+        if rounds > 0 {
+            self.garp.push(GarpJob {
+                instance: instance.to_string(),
+                l2: iface.l2.clone(),
+                frames,
+                rounds,
+                gap,
+                wait_first: inline,
             });
         }
         for vip in vips {

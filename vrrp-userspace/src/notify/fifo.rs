@@ -156,6 +156,9 @@ fn open_writer(path: &Path) -> io::Result<Option<AsyncFd<File>>> {
         .map_err(io::Error::from)
 }
 
+/// How long to wait before retrying a write to a FIFO whose pipe is full.
+const FULL_PIPE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(20);
+
 async fn writer(path: PathBuf, mut lines: mpsc::Receiver<String>) {
     let mut out: Option<AsyncFd<File>> = None;
     while let Some(line) = lines.recv().await {
@@ -190,7 +193,13 @@ async fn writer(path: PathBuf, mut lines: mpsc::Receiver<String>) {
                     // The reader went away; the line waits for the next one.
                     out = None;
                 }
-                Err(_would_block) => {}
+                Err(_would_block) => {
+                    // A reader that holds the pipe full without reading: epoll keeps reporting
+                    // the write end writable while every write still fails, so readiness alone
+                    // would spin, and on the daemon's (realtime) thread that starves the engine.
+                    // Wait for the reader instead; the line stays queued.
+                    tokio::time::sleep(FULL_PIPE_BACKOFF).await;
+                }
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Several engines on the simulated LAN: the seed scenarios (/work/shared/seed, examples/) and
+//! Several engines on the simulated LAN: the seed scenarios (examples/) and
 //! property tests of the election as a whole.
 
 mod sim;

@@ -379,6 +379,13 @@ impl Node {
                 };
                 if let Some(input) = advert::decode_event(&name, &ev, policy) {
                     let now = Timestamp::now().max(Timestamp::from_nanos(ev.ktime_ns));
+                    // From the XDP receive time to the engine: what a flood or a stall costs.
+                    debug!(
+                        "{name}: advert vrid {} from {}: rx_delay_ns={}",
+                        ev.vrid,
+                        ev.source(),
+                        now.as_nanos() - ev.ktime_ns
+                    );
                     self.engine.handle(now, input);
                 }
             }

@@ -35,12 +35,24 @@ pub struct Daemon<'a> {
 }
 
 impl<'a> Daemon<'a> {
-    /// Starts `imp` on `node` with `config`.
+    /// Starts `imp` on `node` with `config`, vrrpd logging at [`LOG_LEVEL_ENV`] or info.
     pub fn start(
         imp: Impl,
         node: &'a Node,
         config: &str,
         vrrpd: &VrrpdBin,
+    ) -> anyhow::Result<Daemon<'a>> {
+        Daemon::start_logging(imp, node, config, vrrpd, "info")
+    }
+
+    /// Like [`Daemon::start`], with vrrpd logging at `default_level` unless [`LOG_LEVEL_ENV`]
+    /// says otherwise.
+    pub fn start_logging(
+        imp: Impl,
+        node: &'a Node,
+        config: &str,
+        vrrpd: &VrrpdBin,
+        default_level: &str,
     ) -> anyhow::Result<Daemon<'a>> {
         let bin = match imp {
             Impl::Vrrpd => Some(
@@ -50,7 +62,7 @@ impl<'a> Daemon<'a> {
             ),
             Impl::Keepalived => None,
         };
-        let level = std::env::var(LOG_LEVEL_ENV).unwrap_or_else(|_| "info".into());
+        let level = std::env::var(LOG_LEVEL_ENV).unwrap_or_else(|_| default_level.into());
         Ok(Daemon {
             imp,
             node,

@@ -31,11 +31,13 @@ struct IpInfo {
 #[inline(always)]
 pub fn ipv4(ctx: &XdpContext, off: usize, vlan_id: u16) -> Result<u32, ()> {
     let ip: *const Ipv4Hdr = ptr_at(ctx, off)?;
-    // SAFETY: bounds checked by ptr_at; copied to the stack once.
-    let ip = unsafe { *ip };
-    if ip.proto != IPPROTO_VRRP {
+    // Every non-VRRP IPv4 frame leaves here: read the one byte that decides before copying the
+    // header. SAFETY: bounds checked by ptr_at.
+    if unsafe { (*ip).proto } != IPPROTO_VRRP {
         return Ok(XDP_PASS);
     }
+    // SAFETY: as above; copied to the stack once.
+    let ip = unsafe { *ip };
     // A fragment other than a whole datagram has no (or no complete) VRRP message; adverts are
     // never fragmented, so leave reassembly to the kernel.
     if u16::from_be_bytes(ip.frags) & 0x3fff != 0 {

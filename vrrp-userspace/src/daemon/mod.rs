@@ -4,7 +4,9 @@
 //! is touched), logging, then a single-threaded runtime that owns the engine ([`node`]).
 
 pub mod advert;
+mod execute;
 pub mod garp;
+mod iface;
 pub mod node;
 pub mod plan;
 pub mod vips;

@@ -1,0 +1,266 @@
+//! Executing the engine's actions: adverts out of raw sockets, the XDP gate, GARP/NA bursts,
+//! VIP changes handed to their task, notify scripts and FIFOs, and the log lines, which wait until
+//! the batch is done so that a write to stderr never sits between an advert and its GARPs.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tracing::{debug, error, info, warn};
+
+use super::advert;
+use super::garp::GarpJob;
+use super::node::Node;
+use super::vips::VipOp;
+use crate::engine::{Action, NotifyTarget};
+use crate::packet::{arp, ndisc};
+use crate::socket::{AdvertSocket, SendOutcome};
+
+/// How long STOP notify scripts may run at shutdown (keepalived's 1 s).
+const STOP_SCRIPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Notify scripts otherwise: killed if they hang this long.
+const NOTIFY_SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Frames of first GARP rounds sent inline per action batch: enough for a takeover of a few
+/// instances, small enough that a mass takeover cannot hold up the adverts behind it.
+const GARP_INLINE_PER_BATCH: usize = 16;
+
+impl Node {
+    /// Executes the engine's actions in order, except that log lines wait until the batch is
+    /// done: a write to stderr must not sit between a new master's first advert and its GARPs.
+    pub(super) async fn execute(&mut self) {
+        let mut logs = Vec::new();
+        self.garp_inline_budget = GARP_INLINE_PER_BATCH;
+        while let Some(action) = self.engine.poll_action() {
+            match action {
+                Action::SendAdvert { instance, tx } => self.send_advert(&instance, &tx),
+                Action::SetGate {
+                    instance,
+                    vips,
+                    open,
+                } => {
+                    for vip in vips {
+                        let Some(i) = self.iface_of_vip(&instance, vip) else {
+                            continue;
+                        };
+                        if let Err(e) = self.ifaces[i].xdp.set_gate(vip, open) {
+                            error!("({instance}) ARP/ND gate for {vip}: {e}");
+                        }
+                    }
+                }
+                Action::SendGarp {
+                    instance,
+                    interface,
+                    vips,
+                    repeat,
+                } => self.send_garp(&instance, &interface, &vips, repeat),
+                Action::AddVips { instance, vips } => {
+                    for vip in vips {
+                        if let Some(spec) =
+                            self.plan_for(&instance)
+                                .vip_spec(&instance, &vip, &self.ifindexes())
+                        {
+                            self.vips.push(VipOp::Add(spec));
+                        }
+                    }
+                }
+                Action::RemoveVips { instance, vips } => {
+                    for vip in vips {
+                        if let Some(spec) =
+                            self.plan_for(&instance)
+                                .vip_spec(&instance, &vip, &self.ifindexes())
+                        {
+                            self.vips.push(VipOp::Remove(spec));
+                        }
+                    }
+                }
+                Action::Notify {
+                    target,
+                    state,
+                    priority,
+                } => self.notify(target, state, priority),
+                Action::NotifyMasterRxLowerPri { instance, priority } => {
+                    for fifo in &self.fifos {
+                        fifo.notify(
+                            crate::notify::NotifyTarget::Instance,
+                            &instance,
+                            "MASTER_RX_LOWER_PRI",
+                            priority,
+                        );
+                    }
+                    if let Some(script) = self
+                        .plan
+                        .instance(&instance)
+                        .and_then(|p| p.notify_master_rx_lower_pri.as_ref())
+                    {
+                        crate::notify::spawn_notify(script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
+                    }
+                }
+                action @ (Action::Transition { .. }
+                | Action::PriorityChanged { .. }
+                | Action::Log(_)) => logs.push(action),
+            }
+        }
+        for action in logs {
+            match action {
+                Action::Transition { .. } => {
+                    self.ops.recorder.record(&action);
+                    info!("{action:#}")
+                }
+                Action::Log(log) => match log.level() {
+                    crate::engine::Level::Debug => debug!("{log}"),
+                    crate::engine::Level::Info => info!("{log}"),
+                    crate::engine::Level::Warn => warn!("{log}"),
+                },
+                _ => info!("{action}"),
+            }
+        }
+    }
+
+    fn ifindexes(&self) -> HashMap<String, u32> {
+        self.ifaces
+            .iter()
+            .map(|i| (i.name.clone(), i.ifindex))
+            .collect()
+    }
+
+    pub(super) fn iface_index(&self, name: &str) -> Option<usize> {
+        self.ifaces.iter().position(|i| i.name == name)
+    }
+
+    /// The attached interface whose gate a VIP lives in: its `dev`, else the instance's.
+    fn iface_of_vip(&self, instance: &str, vip: IpAddr) -> Option<usize> {
+        let dev = self.plan_for(instance).vip_dev(instance, &vip)?;
+        self.iface_index(dev)
+    }
+
+    fn send_advert(&mut self, instance: &str, tx: &crate::engine::AdvertTx) {
+        let Some(i) = self.iface_index(&tx.interface) else {
+            warn!("({instance}) no interface {} to send on", tx.interface);
+            return;
+        };
+        let Some(src) = tx.src else {
+            debug!("({instance}) no source address: advert not sent");
+            return;
+        };
+        let Some(p) = self.plan_for(instance).instance(instance) else {
+            return;
+        };
+        let (checksum, mcast_group) = (p.checksum, p.mcast_group);
+        if !self.ensure_socket(i, src) {
+            return;
+        }
+        let iface = &self.ifaces[i];
+        let socket = &iface.sockets[&src];
+        let repr = advert::repr(tx);
+        for dst in advert::destinations(tx, mcast_group) {
+            match advert::encode(&repr, src, dst, checksum) {
+                Ok(bytes) => match socket.send(&bytes, dst) {
+                    Ok(SendOutcome::Sent) => {}
+                    Ok(SendOutcome::Dropped) => {
+                        warn!("({instance}) advert to {dst} dropped: socket buffer full")
+                    }
+                    Err(e) => error!("({instance}) sending advert: {e}"),
+                },
+                Err(e) => error!("({instance}) building advert: {e}"),
+            }
+        }
+    }
+
+    /// Opens the advert socket for `src` on interface `i` unless it is open. Done as soon as
+    /// an address is known, not at the first send: a backup's first advert is its takeover, and
+    /// opening and configuring a raw socket then would delay it.
+    pub(super) fn ensure_socket(&mut self, i: usize, src: IpAddr) -> bool {
+        let iface = &mut self.ifaces[i];
+        if iface.sockets.contains_key(&src) {
+            return true;
+        }
+        let made = match src {
+            IpAddr::V4(a) => AdvertSocket::ipv4(&iface.name, iface.ifindex, a),
+            IpAddr::V6(a) => AdvertSocket::ipv6(&iface.name, iface.ifindex, a),
+        };
+        let socket = match made {
+            Ok(s) => s,
+            Err(e) => {
+                error!("{}: advert socket from {src}: {e}", iface.name);
+                return false;
+            }
+        };
+        // Unicast instances on this interface set the TTL their peers expect (unicast_ttl).
+        let ttl = self.plan.engine.instances.iter().find_map(|c| {
+            (c.interface == iface.name && !c.unicast_peers.is_empty())
+                .then(|| self.plan.instance(&c.name).map(|p| p.unicast_ttl))
+                .flatten()
+        });
+        if let Some(ttl) = ttl
+            && let Err(e) = socket.set_unicast_ttl(ttl)
+        {
+            warn!("{}: unicast_ttl {ttl}: {e}", iface.name);
+        }
+        iface.sockets.insert(src, socket);
+        true
+    }
+
+    fn send_garp(&mut self, instance: &str, interface: &str, vips: &[IpAddr], repeat: u32) {
+        let Some(i) = self.iface_index(interface) else {
+            warn!("({instance}) no interface {interface} for gratuitous ARP");
+            return;
+        };
+        let iface = &self.ifaces[i];
+        let frames: Vec<Vec<u8>> = vips
+            .iter()
+            .map(|vip| match vip {
+                IpAddr::V4(v4) => arp::gratuitous_frame(iface.mac, *v4).to_vec(),
+                IpAddr::V6(v6) => ndisc::unsolicited_advert_frame(iface.mac, *v6, false).to_vec(),
+            })
+            .collect();
+        let gap = self.plan_for(instance).garp_interval(instance);
+        // The first round goes now, right behind the advert, while this batch's budget lasts
+        // (a takeover); the rest, and every round of a mass event, from the GARP thread.
+        let inline = self.garp_inline_budget >= frames.len();
+        if inline {
+            self.garp_inline_budget -= frames.len();
+            for (vip, frame) in vips.iter().zip(&frames) {
+                if let Err(e) = iface.l2.send_frame(frame) {
+                    warn!("({instance}) gratuitous ARP/NA for {vip}: {e}");
+                }
+            }
+        }
+        let rounds = repeat.max(1) - u32::from(inline);
+        if rounds > 0 {
+            self.garp.push(GarpJob {
+                instance: instance.to_string(),
+                l2: iface.l2.clone(),
+                frames,
+                rounds,
+                gap,
+                wait_first: inline,
+            });
+        }
+        for vip in vips {
+            debug!("({instance}) Sending gratuitous ARP on {interface} for {vip}");
+        }
+    }
+
+    fn notify(&mut self, target: NotifyTarget, state: crate::engine::NotifyState, priority: u8) {
+        let (kind, name) = match &target {
+            NotifyTarget::Instance(n) => (crate::notify::NotifyTarget::Instance, n.clone()),
+            NotifyTarget::Group(n) => (crate::notify::NotifyTarget::Group, n.clone()),
+        };
+        for fifo in &self.fifos {
+            fifo.notify(kind, &name, state.as_str(), priority);
+        }
+        let timeout = if self.stopping {
+            STOP_SCRIPT_TIMEOUT
+        } else {
+            NOTIFY_SCRIPT_TIMEOUT
+        };
+        let plan = match &target {
+            NotifyTarget::Instance(n) => self.plan_for(n),
+            NotifyTarget::Group(_) => &self.plan,
+        };
+        if let Some(scripts) = plan.notify_scripts(&target) {
+            let _ = scripts.notify(kind, &name, state, priority, timeout);
+        }
+    }
+}

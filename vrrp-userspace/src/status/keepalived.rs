@@ -193,8 +193,7 @@ fn minus(a: &Stats, b: &Stats) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::recorder::LatencyHistogram;
-    use crate::status::snapshot::{Clock, MasterView, TrackerView, VipView};
+    use crate::status::snapshot::{Clock, MasterView, TrackerView, VipView, sample_instance};
 
     fn sample() -> Status {
         let stats = Stats {
@@ -214,19 +213,10 @@ mod tests {
                 unix_ms: 1_795_584_219_694,
             },
             instances: vec![InstanceView {
-                name: "VI_1".into(),
-                interface: "eth0".into(),
-                vrid: 51,
-                family: "ipv4".into(),
-                version: 2,
-                state: "MASTER".into(),
-                state_number: 2,
                 since: Clock {
                     monotonic_ns: 0,
                     unix_ms: 1_795_584_219_694,
                 },
-                fault: None,
-                base_priority: 100,
                 effective_priority: 80,
                 trackers: vec![TrackerView {
                     kind: "script".into(),
@@ -237,27 +227,18 @@ mod tests {
                     adjustment: -20,
                     fault: false,
                 }],
-                preempt: true,
-                advert_int_ms: 1000,
-                master_adver_int_ms: 1000,
-                master_down_interval_us: 3_609_375,
-                garp_master_delay_s: 5,
                 master: Some(MasterView {
                     address: "10.9.0.1".parse().unwrap(),
                     priority: 80,
                     is_self: true,
                 }),
-                last_advert_age_ms: None,
-                transitions: 2,
-                transitions_by: vec![],
-                detection_latency: LatencyHistogram::default(),
                 vips: vec![VipView {
                     address: "10.9.0.200".parse().unwrap(),
                     prefix_len: 24,
                     dev: "eth0".into(),
                 }],
-                gate_open: true,
                 stats,
+                ..sample_instance()
             }],
             interfaces: vec![],
         }

@@ -353,7 +353,7 @@ mod tests {
 
     use super::*;
     use crate::status::recorder::LatencyHistogram;
-    use crate::status::snapshot::{Clock, InterfaceView, TransitionCount};
+    use crate::status::snapshot::{InterfaceView, TransitionCount, sample_instance};
 
     fn status() -> Status {
         let mut h = LatencyHistogram::default();
@@ -364,38 +364,15 @@ mod tests {
             ..Stats::default()
         };
         let i = InstanceView {
-            name: "VI_1".into(),
-            interface: "eth0".into(),
-            vrid: 51,
-            family: "ipv4".into(),
-            version: 2,
-            state: "MASTER".into(),
-            state_number: 2,
-            since: Clock {
-                monotonic_ns: 0,
-                unix_ms: 0,
-            },
-            fault: None,
-            base_priority: 100,
             effective_priority: 90,
-            trackers: vec![],
-            preempt: true,
-            advert_int_ms: 1000,
-            master_adver_int_ms: 1000,
-            master_down_interval_us: 3_609_375,
-            garp_master_delay_s: 5,
-            master: None,
-            last_advert_age_ms: None,
-            transitions: 2,
             transitions_by: vec![TransitionCount {
                 from: "BACKUP".into(),
                 to: "MASTER".into(),
                 count: 1,
             }],
             detection_latency: h,
-            vips: vec![],
-            gate_open: true,
             stats,
+            ..sample_instance()
         };
         Status {
             schema: 1,

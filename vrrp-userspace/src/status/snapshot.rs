@@ -339,6 +339,42 @@ fn fault_text(f: &FaultReason) -> String {
     }
 }
 
+/// A master VI_1 (VRID 51, v2, eth0, priority 100) for the formats' unit tests; each test
+/// overrides what it looks at.
+#[cfg(test)]
+pub(crate) fn sample_instance() -> InstanceView {
+    InstanceView {
+        name: "VI_1".into(),
+        interface: "eth0".into(),
+        vrid: 51,
+        family: "ipv4".into(),
+        version: 2,
+        state: "MASTER".into(),
+        state_number: 2,
+        since: Clock {
+            monotonic_ns: 0,
+            unix_ms: 0,
+        },
+        fault: None,
+        base_priority: 100,
+        effective_priority: 100,
+        trackers: vec![],
+        preempt: true,
+        advert_int_ms: 1000,
+        master_adver_int_ms: 1000,
+        master_down_interval_us: 3_609_375,
+        garp_master_delay_s: 5,
+        master: None,
+        last_advert_age_ms: None,
+        transitions: 2,
+        transitions_by: vec![],
+        detection_latency: super::recorder::LatencyHistogram::default(),
+        vips: vec![],
+        gate_open: true,
+        stats: crate::engine::Stats::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -431,41 +467,5 @@ mod tests {
         }
         let back: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
-    }
-}
-
-/// A master VI_1 (VRID 51, v2, eth0, priority 100) for the formats' unit tests; each test
-/// overrides what it looks at.
-#[cfg(test)]
-pub(crate) fn sample_instance() -> InstanceView {
-    InstanceView {
-        name: "VI_1".into(),
-        interface: "eth0".into(),
-        vrid: 51,
-        family: "ipv4".into(),
-        version: 2,
-        state: "MASTER".into(),
-        state_number: 2,
-        since: Clock {
-            monotonic_ns: 0,
-            unix_ms: 0,
-        },
-        fault: None,
-        base_priority: 100,
-        effective_priority: 100,
-        trackers: vec![],
-        preempt: true,
-        advert_int_ms: 1000,
-        master_adver_int_ms: 1000,
-        master_down_interval_us: 3_609_375,
-        garp_master_delay_s: 5,
-        master: None,
-        last_advert_age_ms: None,
-        transitions: 2,
-        transitions_by: vec![],
-        detection_latency: super::recorder::LatencyHistogram::default(),
-        vips: vec![],
-        gate_open: true,
-        stats: crate::engine::Stats::default(),
     }
 }

@@ -93,6 +93,11 @@ fn resolve_track_refs(cfg: &mut Config, d: &mut Diagnostics) {
 /// Whether `program` names an executable file, directly or through `$PATH` (as keepalived's
 /// `check_script_secure` resolves it).
 pub fn executable_exists(program: &str) -> bool {
+    resolve_program(program).is_some()
+}
+
+/// The executable file `program` names, directly or through `$PATH`.
+fn resolve_program(program: &str) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let is_exec = |p: &Path| {
         std::fs::metadata(p)
@@ -100,12 +105,107 @@ pub fn executable_exists(program: &str) -> bool {
             .unwrap_or(false)
     };
     if program.contains('/') {
-        return is_exec(Path::new(program));
+        return is_exec(Path::new(program)).then(|| Path::new(program).to_path_buf());
     }
     let path = std::env::var("PATH")
         .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     path.split(':')
-        .any(|dir| !dir.is_empty() && is_exec(&Path::new(dir).join(program)))
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| is_exec(p))
+}
+
+/// keepalived's `check_script_secure` for a script run as root: the file and every directory on
+/// its path must be owned by root, and neither the file nor a directory without the sticky bit
+/// may be writable by a non-root group or by anyone. Returns whether `program` is safe.
+pub fn script_path_is_secure(program: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(file) = resolve_program(program) else {
+        return true; // not found: reported on its own
+    };
+    let file = std::fs::canonicalize(&file).unwrap_or(file);
+    file.ancestors().all(|p| {
+        let Ok(m) = std::fs::symlink_metadata(p) else {
+            return false;
+        };
+        let mode = m.mode();
+        let sticky_dir = m.is_dir() && mode & 0o1000 != 0;
+        let group_write = m.gid() != 0 && mode & 0o020 != 0;
+        let world_write = mode & 0o002 != 0;
+        m.uid() == 0 && (sticky_dir || !(group_write || world_write))
+    })
+}
+
+/// Scripts (`vrrp_script`, notify) that run as root with unsafe permissions: noted, and with
+/// `enable_script_security` disabled, as keepalived does.
+fn check_script_security(cfg: &mut Config, d: &mut Diagnostics) {
+    let security = cfg.global_defs.enable_script_security;
+    let global_user = cfg.global_defs.script_user.is_some();
+    let runs_as_root = |sc: &Script| sc.user.is_none() && !global_user;
+    let unsafe_script = |sc: &Script, d: &mut Diagnostics, at: Option<&Span>| -> bool {
+        let Some(program) = sc.args.first() else {
+            return false;
+        };
+        if !runs_as_root(sc) || script_path_is_secure(program) {
+            return false;
+        }
+        let (severity, tail) = if security {
+            (Severity::Warning, " - disabling")
+        } else {
+            (Severity::Note, "")
+        };
+        d.push(
+            severity,
+            at,
+            format!("Unsafe permissions found for script '{program}'{tail}."),
+        );
+        security
+    };
+    for s in &mut cfg.vrrp_scripts {
+        let Some(sc) = s.script.clone().filter(|_| s.enabled) else {
+            continue;
+        };
+        if unsafe_script(&sc, d, s.span.as_ref()) {
+            d.push(
+                Severity::Warning,
+                span_of(&s.span),
+                format!("Disabling track script {} due to insecure", s.name),
+            );
+            s.enabled = false;
+        }
+    }
+    let mut notifies: Vec<(&mut Notify, Option<Span>)> = Vec::new();
+    for i in &mut cfg.vrrp_instances {
+        notifies.push((&mut i.notify, i.span.clone()));
+    }
+    for g in &mut cfg.vrrp_sync_groups {
+        notifies.push((&mut g.notify, g.span.clone()));
+    }
+    for (n, at) in notifies {
+        let slots = [
+            &mut n.master,
+            &mut n.backup,
+            &mut n.fault,
+            &mut n.stop,
+            &mut n.notify,
+            &mut n.master_rx_lower_pri,
+        ];
+        for slot in slots {
+            if let Some(sc) = slot.clone()
+                && unsafe_script(&sc, d, at.as_ref())
+            {
+                d.push(
+                    Severity::Warning,
+                    at.as_ref(),
+                    format!(
+                        "Disabling notify script {} due to insecure",
+                        sc.args.join(" ")
+                    ),
+                );
+                *slot = None;
+            }
+        }
+    }
 }
 
 fn check_scripts(cfg: &mut Config, d: &mut Diagnostics) {
@@ -128,6 +228,7 @@ fn check_scripts(cfg: &mut Config, d: &mut Diagnostics) {
             any_script = true;
         }
     }
+    check_script_security(cfg, d);
     let disabled: Vec<String> = cfg
         .vrrp_scripts
         .iter()

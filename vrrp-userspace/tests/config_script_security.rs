@@ -1,34 +1,12 @@
 //! keepalived's `check_script_secure`: root scripts with unsafe permissions are noted, and
 //! disabled under `enable_script_security`.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+mod support;
 
+use std::path::Path;
+
+use support::TempDir;
 use vrrpd::config::{LoadOptions, analyse};
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("vrrpd-secure-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Dir(p)
-    }
-
-    fn script(&self, name: &str, mode: u32) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, "#!/bin/sh\nexit 0\n").unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
-        p
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn messages(dir: &Path, script: &Path, security: bool) -> (Vec<String>, bool) {
     let conf = dir.join("keepalived.conf");
@@ -67,8 +45,8 @@ fn messages(dir: &Path, script: &Path, security: bool) -> (Vec<String>, bool) {
 
 #[test]
 fn world_writable_root_script_is_disabled_under_script_security() {
-    let dir = Dir::new("ww");
-    let script = dir.script("check.sh", 0o757);
+    let dir = TempDir::new("secure-ww");
+    let script = dir.script_with_mode("check.sh", "exit 0", 0o757);
     let (msgs, enabled) = messages(&dir.0, &script, true);
     let unsafe_line = format!(
         "Unsafe permissions found for script '{}' - disabling.",
@@ -89,8 +67,8 @@ fn world_writable_root_script_is_disabled_under_script_security() {
 
 #[test]
 fn without_script_security_it_is_only_noted() {
-    let dir = Dir::new("note");
-    let script = dir.script("check.sh", 0o757);
+    let dir = TempDir::new("secure-note");
+    let script = dir.script_with_mode("check.sh", "exit 0", 0o757);
     let (msgs, enabled) = messages(&dir.0, &script, false);
     let note = format!(
         "Unsafe permissions found for script '{}'.",
@@ -105,8 +83,8 @@ fn without_script_security_it_is_only_noted() {
 
 #[test]
 fn root_owned_script_in_safe_directories_passes() {
-    let dir = Dir::new("safe");
-    let script = dir.script("check.sh", 0o755);
+    let dir = TempDir::new("secure-safe");
+    let script = dir.script_with_mode("check.sh", "exit 0", 0o755);
     let (msgs, enabled) = messages(&dir.0, &script, true);
     assert!(
         !msgs

@@ -1,44 +1,28 @@
 //! Notify scripts and the notify FIFO against real processes and a real FIFO.
 
+mod support;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use support::TempDir;
 use vrrpd::notify::{NotifyFifo, NotifyScript, NotifyScripts, NotifyState, NotifyTarget};
 use vrrpd::track::{ExitOutcome, RunAs};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("vrrpd-edges-n{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    /// A script that writes its arguments to `<name>.out`.
-    fn recorder(&self, name: &str) -> PathBuf {
-        let p = self.0.join(name);
-        let out = self.0.join(format!("{name}.out"));
-        std::fs::write(&p, format!("#!/bin/sh\necho \"$@\" > {}\n", out.display())).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        p
-    }
-
-    fn output(&self, name: &str) -> String {
-        std::fs::read_to_string(self.0.join(format!("{name}.out"))).unwrap_or_default()
-    }
+/// A script in `dir` that writes its arguments to `<name>.out`.
+fn recorder(dir: &TempDir, name: &str) -> PathBuf {
+    let out = dir.0.join(format!("{name}.out"));
+    dir.script(name, &format!("echo \"$@\" > {}", out.display()))
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// What the recorder `name` wrote.
+fn output(dir: &TempDir, name: &str) -> String {
+    std::fs::read_to_string(dir.0.join(format!("{name}.out"))).unwrap_or_default()
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -55,10 +39,10 @@ fn script(line: &str) -> NotifyScript {
 
 #[test]
 fn specific_scripts_get_their_args_and_generic_gets_four_more() {
-    let dir = TempDir::new("args");
-    let m = dir.recorder("m.sh");
-    let b = dir.recorder("b.sh");
-    let g = dir.recorder("g.sh");
+    let dir = TempDir::new("edges-nargs");
+    let m = recorder(&dir, "m.sh");
+    let b = recorder(&dir, "b.sh");
+    let g = recorder(&dir, "g.sh");
     let scripts = NotifyScripts {
         master: Some(script(&format!("{} one two", m.display()))),
         backup: Some(script(b.to_str().unwrap())),
@@ -70,26 +54,26 @@ fn specific_scripts_get_their_args_and_generic_gets_four_more() {
         for h in scripts.notify(NotifyTarget::Instance, "VI_1", NotifyState::Master, 150, t) {
             assert_eq!(h.await.unwrap(), ExitOutcome::Success);
         }
-        assert_eq!(dir.output("m.sh"), "one two\n");
-        assert_eq!(dir.output("g.sh"), "x INSTANCE VI_1 MASTER 150\n");
+        assert_eq!(output(&dir, "m.sh"), "one two\n");
+        assert_eq!(output(&dir, "g.sh"), "x INSTANCE VI_1 MASTER 150\n");
         for h in scripts.notify(NotifyTarget::Group, "G", NotifyState::Backup, 150, t) {
             assert_eq!(h.await.unwrap(), ExitOutcome::Success);
         }
-        assert_eq!(dir.output("b.sh"), "\n");
-        assert_eq!(dir.output("g.sh"), "x GROUP G BACKUP 0\n");
+        assert_eq!(output(&dir, "b.sh"), "\n");
+        assert_eq!(output(&dir, "g.sh"), "x GROUP G BACKUP 0\n");
         // A state without its own script still runs the generic one.
         let handles = scripts.notify(NotifyTarget::Instance, "VI_1", NotifyState::Fault, 90, t);
         assert_eq!(handles.len(), 1);
         for h in handles {
             h.await.unwrap();
         }
-        assert_eq!(dir.output("g.sh"), "x INSTANCE VI_1 FAULT 90\n");
+        assert_eq!(output(&dir, "g.sh"), "x INSTANCE VI_1 FAULT 90\n");
     });
 }
 
 #[test]
 fn hung_notify_script_is_killed_with_its_group() {
-    let dir = TempDir::new("hang");
+    let dir = TempDir::new("edges-nhang");
     let pids = dir.0.join("pids");
     let p = dir.0.join("hang.sh");
     std::fs::write(
@@ -132,7 +116,7 @@ fn hung_notify_script_is_killed_with_its_group() {
 
 #[test]
 fn notify_scripts_run_as_script_user() {
-    let dir = TempDir::new("user");
+    let dir = TempDir::new("edges-nuser");
     std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).unwrap();
     let p = dir.0.join("who.sh");
     let out = dir.0.join("who.out");
@@ -205,7 +189,7 @@ fn line(i: usize) -> String {
 
 #[test]
 fn fifo_is_created_and_lines_arrive_in_order() {
-    let dir = TempDir::new("fifo");
+    let dir = TempDir::new("edges-nfifo");
     let path = dir.0.join("notify.fifo");
     rt().block_on(async {
         let fifo = NotifyFifo::open(&path).unwrap();
@@ -239,7 +223,7 @@ fn fifo_is_created_and_lines_arrive_in_order() {
 
 #[test]
 fn fifo_survives_a_reader_that_goes_away() {
-    let dir = TempDir::new("gone");
+    let dir = TempDir::new("edges-ngone");
     let path = dir.0.join("notify.fifo");
     rt().block_on(async {
         let fifo = NotifyFifo::open(&path).unwrap();
@@ -264,7 +248,7 @@ fn fifo_survives_a_reader_that_goes_away() {
 
 #[test]
 fn fifo_never_blocks_on_a_reader_that_never_reads() {
-    let dir = TempDir::new("stuck");
+    let dir = TempDir::new("edges-nstuck");
     let path = dir.0.join("notify.fifo");
     rt().block_on(async {
         let fifo = NotifyFifo::open(&path).unwrap();

@@ -1,9 +1,12 @@
 //! vrrp_script and track_file against real processes and files in a temporary directory.
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use support::TempDir;
 use tokio::sync::mpsc;
 use vrrpd::track::{
     CommandError, ExitOutcome, FileChange, FileTracker, RunAs, ScriptChange, ScriptRunner,
@@ -12,31 +15,6 @@ use vrrpd::track::{
 
 /// Bound on waiting for an expected change; not a timing claim.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("vrrpd-edges-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn script(&self, name: &str, body: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn spec(name: &str, script: &str, interval_ms: u64) -> ScriptSpec {
     ScriptSpec {
@@ -92,7 +70,7 @@ fn wait_dead(pid: i32) -> bool {
 
 #[test]
 fn success_and_failure_are_reported_with_their_outcome() {
-    let dir = TempDir::new("sf");
+    let dir = TempDir::new("edges-sf");
     let ok = dir.script("ok.sh", "exit 0");
     let bad = dir.script("bad.sh", "exit 1");
     rt().block_on(async {
@@ -124,7 +102,7 @@ fn success_and_failure_are_reported_with_their_outcome() {
 
 #[test]
 fn shell_lines_run_through_sh_and_rise_fall_gates_changes() {
-    let dir = TempDir::new("rf");
+    let dir = TempDir::new("edges-rf");
     let flag = dir.0.join("flag");
     let line = format!("test -e {} && exit 0 || exit 3", flag.display());
     let mut s = spec("chk_flag", &line, 50);
@@ -150,7 +128,7 @@ fn shell_lines_run_through_sh_and_rise_fall_gates_changes() {
 
 #[test]
 fn hung_script_is_timed_out_and_killed_with_its_children() {
-    let dir = TempDir::new("hang");
+    let dir = TempDir::new("edges-hang");
     let pids = dir.0.join("pids");
     let hang = dir.script(
         "hang.sh",
@@ -174,7 +152,7 @@ fn hung_script_is_timed_out_and_killed_with_its_children() {
 
 #[test]
 fn script_ignoring_sigterm_gets_sigkill() {
-    let dir = TempDir::new("term");
+    let dir = TempDir::new("edges-term");
     let pids = dir.0.join("pids");
     let stubborn = dir.script(
         "stubborn.sh",
@@ -198,7 +176,7 @@ fn script_ignoring_sigterm_gets_sigkill() {
 
 #[test]
 fn a_run_never_overlaps_the_previous_one() {
-    let dir = TempDir::new("overlap");
+    let dir = TempDir::new("edges-overlap");
     let lock = dir.0.join("lock");
     let log = dir.0.join("log");
     let slow = dir.script(
@@ -236,7 +214,7 @@ fn a_run_never_overlaps_the_previous_one() {
 
 #[test]
 fn scripts_run_as_the_configured_user() {
-    let dir = TempDir::new("user");
+    let dir = TempDir::new("edges-user");
     std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = dir.0.join("uid");
     let who = dir.script(
@@ -257,7 +235,7 @@ fn scripts_run_as_the_configured_user() {
 
 #[test]
 fn missing_or_non_executable_scripts_are_refused() {
-    let dir = TempDir::new("missing");
+    let dir = TempDir::new("edges-missing");
     let plain = dir.0.join("plain.sh");
     std::fs::write(&plain, "#!/bin/sh\n").unwrap();
     std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -290,7 +268,7 @@ fn write_atomically(dir: &Path, target: &Path, text: &str) {
 
 #[test]
 fn track_file_reports_initial_value_and_changes() {
-    let dir = TempDir::new("tf");
+    let dir = TempDir::new("edges-tf");
     let a = dir.0.join("a");
     let b = dir.0.join("b");
     std::fs::write(&a, "5\n").unwrap();

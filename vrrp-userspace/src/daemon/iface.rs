@@ -169,12 +169,8 @@ pub(super) fn program_vrids(ifaces: &mut [Iface], plan: &Plan) -> anyhow::Result
     use anyhow::Context as _;
     for iface in ifaces {
         for vrid in 1..=255u8 {
-            let v4 = plan
-                .rx
-                .contains_key(&(iface.name.clone(), Family::Ipv4, vrid));
-            let v6 = plan
-                .rx
-                .contains_key(&(iface.name.clone(), Family::Ipv6, vrid));
+            let v4 = plan.rx_policy(&iface.name, Family::Ipv4, vrid).is_some();
+            let v6 = plan.rx_policy(&iface.name, Family::Ipv6, vrid).is_some();
             iface
                 .xdp
                 .set_vrid(vrid, v4, v6)

@@ -14,14 +14,14 @@ use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 use vrrp_common::AdvertEvent;
 
-use super::advert::{self, RxPolicy};
+use super::advert;
 use super::garp::GarpSender;
 use super::iface::{Iface, attach, program_vrids, rings_readable};
 use super::plan::Plan;
 use super::vips::VipTask;
 use crate::cli::XdpMode;
 use crate::config::{LoadOptions, load};
-use crate::engine::{Engine, Family, Input, TrackerId, TrackerState};
+use crate::engine::{Engine, Input, TrackerId, TrackerState};
 use crate::netlink::{Netlink, NetlinkEvents};
 use crate::notify::NotifyFifo;
 use crate::time::{TimerFd, Timestamp};
@@ -344,13 +344,12 @@ impl Node {
                 continue;
             }
             self.events.sort_by_key(|e| e.ktime_ns);
-            let name = self.ifaces[i].name.clone();
-            for ev in std::mem::take(&mut self.events) {
-                let rx = &self.plan.rx;
-                let policy = |family: Family, vrid: u8| -> Option<RxPolicy> {
-                    rx.get(&(name.clone(), family, vrid)).copied()
-                };
-                if let Some(input) = advert::decode_event(&name, &ev, policy) {
+            // Taken and put back so the buffer keeps its capacity from one wake-up to the next.
+            let events = std::mem::take(&mut self.events);
+            let name = &self.ifaces[i].name;
+            for ev in &events {
+                let policy = |family, vrid| self.plan.rx_policy(name, family, vrid);
+                if let Some(input) = advert::decode_event(name, ev, policy) {
                     let now = Timestamp::now().max(Timestamp::from_nanos(ev.ktime_ns));
                     // From the XDP receive time to the engine: what a flood or a stall costs.
                     debug!(
@@ -362,6 +361,7 @@ impl Node {
                     self.engine.handle(now, input);
                 }
             }
+            self.events = events;
         }
     }
 }

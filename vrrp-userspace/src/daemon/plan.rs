@@ -47,8 +47,9 @@ pub struct Plan {
     pub interfaces: BTreeSet<String>,
     /// `track_interface` names (link state goes to the engine).
     pub tracked_interfaces: BTreeSet<String>,
-    /// Receive policy by (interface, family, VRID): also the XDP VRID map.
-    pub rx: HashMap<(String, Family, u8), RxPolicy>,
+    /// Receive policy by interface, then (family, VRID): also the XDP VRID map. Looked up per
+    /// advert, so keyed to need no allocation.
+    rx: HashMap<String, HashMap<(Family, u8), RxPolicy>>,
     pub scripts: Vec<ScriptSpec>,
     pub track_files: Vec<TrackFileSpec>,
     /// `notify_fifo` and `vrrp_notify_fifo`.
@@ -155,8 +156,8 @@ impl Plan {
             } else {
                 ChecksumMode::Rfc5798
             };
-            plan.rx.insert(
-                (interface.clone(), cfg.family, r.vrid),
+            plan.rx.entry(interface.clone()).or_default().insert(
+                (cfg.family, r.vrid),
                 RxPolicy {
                     checksum,
                     unicast: r.mcast_group.is_none(),
@@ -216,6 +217,11 @@ impl Plan {
             }
         }
         Ok(plan)
+    }
+
+    /// How adverts for (`family`, `vrid`) on `interface` are checked; `None`: nobody listens.
+    pub fn rx_policy(&self, interface: &str, family: Family, vrid: u8) -> Option<RxPolicy> {
+        self.rx.get(interface)?.get(&(family, vrid)).copied()
     }
 
     pub fn instance(&self, name: &str) -> Option<&InstancePlan> {
@@ -433,10 +439,7 @@ mod tests {
         assert!(!i.nopreempt);
         assert_eq!(i.vips, vec![Vip::host("192.168.200.100".parse().unwrap())]);
         assert!(plan.interfaces.contains("veth7"));
-        assert!(
-            plan.rx
-                .contains_key(&("veth7".to_string(), Family::Ipv4, 50))
-        );
+        assert!(plan.rx_policy("veth7", Family::Ipv4, 50).is_some());
         // The seed's script does not exist here: disabled, so no runner and no tracker.
         assert!(plan.scripts.is_empty());
     }

@@ -1,6 +1,7 @@
 //! Attaching to a real interface: a veth pair in a network namespace this test creates (and
 //! deletes on drop, also on panic). Native mode on veth, detach on drop, replacing a stale
 //! `vrrp_xdp`, refusing a foreign program, and adverts / ARP replies through the real path.
+#[path = "support/xdp_frames.rs"]
 mod xdp_frames;
 
 use std::fs::File;

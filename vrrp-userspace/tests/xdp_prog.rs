@@ -1,6 +1,7 @@
 //! `BPF_PROG_TEST_RUN` tests of the XDP program: verdicts, ring-buffer events and counters for
 //! crafted frames. Root only (loading BPF needs CAP_BPF); each test loads its own object, so
 //! maps and counters are per test.
+#[path = "support/xdp_frames.rs"]
 mod xdp_frames;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

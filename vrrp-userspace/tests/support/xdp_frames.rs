@@ -1,5 +1,6 @@
-//! Frame builders shared by the XDP tests (`mod xdp_frames;`) and the XDP benchmark (`#[path]`).
-//! Cargo also builds this file as a test target of its own, with no tests in it.
+//! Frame builders shared by the XDP tests and the XDP benchmark, each including this file with
+//! `#[path = ".../support/xdp_frames.rs"] mod xdp_frames;`. It lives under `tests/support/` so
+//! that cargo does not build it as a test target of its own (one with no tests in it).
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -46,6 +46,8 @@ pub enum Needs {
 /// One thing to install, with the commands that install it.
 struct Step {
     what: String,
+    /// System packages need root; rustup components and `cargo install` must not run as root:
+    /// they install into the toolchain of whoever runs them, which is the caller's.
     needs_root: bool,
     commands: Vec<Command>,
 }
@@ -66,13 +68,7 @@ pub fn ensure(needs: Needs) -> anyhow::Result<()> {
         return Ok(());
     }
     if !is_root() && steps.iter().any(|s| s.needs_root) {
-        eprintln!("xtask: setup: missing, and installing needs root. Run these commands as root:");
-        for step in &steps {
-            eprintln!("  # {}", step.what);
-            for command in &step.commands {
-                eprintln!("  {}", cmd::display(command));
-            }
-        }
+        eprint!("{}", manual_instructions(&steps));
         bail!("setup: not root, cannot install what is missing");
     }
     for mut step in steps {
@@ -84,13 +80,53 @@ pub fn ensure(needs: Needs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a user who is not root is told to run: the root steps first (bpf-linker builds against
+/// the LLVM packages), then the others as themselves, each as a line to paste into a shell.
+fn manual_instructions(steps: &[Step]) -> String {
+    let mut text = String::new();
+    let sections = [
+        (
+            true,
+            "xtask: setup: missing, and installing needs root. Run these commands as root:",
+        ),
+        (
+            false,
+            "then these as yourself, not as root (they install into your Rust toolchain):",
+        ),
+    ];
+    for (needs_root, heading) in sections {
+        let mut section = steps
+            .iter()
+            .filter(|s| s.needs_root == needs_root)
+            .peekable();
+        if section.peek().is_none() {
+            continue;
+        }
+        text.push_str(heading);
+        text.push('\n');
+        for step in section {
+            text.push_str(&format!("  # {}\n", step.what));
+            for command in &step.commands {
+                text.push_str(&format!("  {}\n", cmd::display(command)));
+            }
+        }
+    }
+    text.push_str("and run `cargo xtask setup` again.\n");
+    text
+}
+
 /// The install steps for what is missing, in the order they must run.
 fn missing(needs: Needs) -> Vec<Step> {
     let mut wanted: Vec<&str> = BUILD_PACKAGES.to_vec();
     if needs == Needs::TestTools {
         wanted.extend_from_slice(TEST_PACKAGES);
     }
-    let packages = missing_packages(&wanted);
+    steps_for(&missing_packages(&wanted), has_rust_src(), has_bpf_linker())
+}
+
+/// The install steps for `packages` (missing Debian packages), rust-src unless `rust_src`, and
+/// bpf-linker unless `bpf_linker`.
+fn steps_for(packages: &[&str], rust_src: bool, bpf_linker: bool) -> Vec<Step> {
     let mut steps = Vec::new();
     if !packages.is_empty() {
         let mut commands = Vec::new();
@@ -109,7 +145,7 @@ fn missing(needs: Needs) -> Vec<Step> {
         install
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["install", "-y"])
-            .args(&packages);
+            .args(packages);
         commands.push(install);
         steps.push(Step {
             what: format!("Debian packages {}", packages.join(", ")),
@@ -117,7 +153,7 @@ fn missing(needs: Needs) -> Vec<Step> {
             commands,
         });
     }
-    if !has_rust_src() {
+    if !rust_src {
         let mut add = Command::new("rustup");
         add.args(["component", "add", "rust-src", "--toolchain", "nightly"]);
         steps.push(Step {
@@ -126,7 +162,7 @@ fn missing(needs: Needs) -> Vec<Step> {
             commands: vec![add],
         });
     }
-    if !has_bpf_linker() {
+    if !bpf_linker {
         let mut install = cmd::cargo();
         install.env("LLVM_PREFIX", LLVM_PREFIX).args([
             "install",
@@ -186,4 +222,71 @@ fn has_bpf_linker() -> bool {
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_root_lists_apt_as_root_and_the_toolchain_as_yourself() {
+        let steps = steps_for(&["llvm-22-dev", "tshark"], false, false);
+        let needs_root: Vec<bool> = steps.iter().map(|s| s.needs_root).collect();
+        assert_eq!(
+            needs_root,
+            [true, false, false],
+            "apt, rustup, cargo install"
+        );
+        let text = manual_instructions(&steps);
+        let (root, user) = text
+            .split_once("then these as yourself")
+            .unwrap_or_else(|| panic!("no as-yourself section:\n{text}"));
+        assert!(root.contains("as root"), "{text}");
+        // The preseed, with the quotes inside its script escaped for the shell.
+        assert!(
+            root.contains(&format!(
+                "  sh -c 'echo '\\''{WIRESHARK_PRESEED}'\\'' | debconf-set-selections'\n"
+            )),
+            "{text}"
+        );
+        assert!(root.contains("  apt-get update\n"), "{text}");
+        assert!(
+            root.contains(
+                "  DEBIAN_FRONTEND=noninteractive apt-get install -y llvm-22-dev tshark\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            !root.contains("rustup") && !root.contains("cargo install"),
+            "{text}"
+        );
+        assert!(
+            user.contains("  rustup component add rust-src --toolchain nightly\n"),
+            "{text}"
+        );
+        // `cargo`, not the path of the cargo running this test.
+        assert!(
+            user.contains(&format!(
+                "  LLVM_PREFIX={LLVM_PREFIX} cargo install bpf-linker --version \
+                 {BPF_LINKER_VERSION} --no-default-features --features llvm-22\n"
+            )),
+            "{text}"
+        );
+        assert!(!user.contains("apt-get"), "{text}");
+    }
+
+    #[test]
+    fn the_preseed_line_runs_in_a_shell_as_written() {
+        let steps = steps_for(&["tshark"], true, true);
+        let preseed = &steps[0].commands[0];
+        let line = cmd::display(preseed);
+        // The same script, with debconf-set-selections swapped for cat: what it would be fed.
+        let line = line.replace("debconf-set-selections", "cat");
+        let out = Command::new("sh").args(["-c", &line]).output().expect("sh");
+        assert!(out.status.success(), "{line}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{WIRESHARK_PRESEED}\n")
+        );
+    }
 }

@@ -7,7 +7,8 @@ mod xdp_frames;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_common::{
-    AF_INET, AF_INET6, AdvertEvent, CONFIG_WATCH_ALL, Counter, MAX_VRRP_PAYLOAD, XdpConfig,
+    AF_INET, AF_INET6, AdvertEvent, CONFIG_WATCH_ALL, Counter, MAX_VRRP_PAYLOAD, RING_BUF_BYTES,
+    SHORT_VRRP_PAYLOAD, ShortAdvertRecord, XdpConfig,
 };
 use vrrpd::dataplane::{Counters, EventRing, XdpObject, XdpProgram};
 use vrrpd::time::Timestamp;
@@ -59,6 +60,29 @@ impl Harness {
         assert_eq!(data, frame, "{what}: frame modified");
         assert!(events.is_empty(), "{what}: unexpected event");
         assert_only(&counters, &[(Counter::Frames, 1)], what);
+    }
+
+    /// Runs VRRP the program must pass untouched without an event, counting it as `counter`.
+    fn assert_rejected(&mut self, frame: &[u8], counter: Counter, what: &str) {
+        let (action, data, events, counters) = self.run(frame);
+        assert_eq!(action, XDP_PASS, "{what}: verdict");
+        assert_eq!(data, frame, "{what}: frame modified");
+        assert!(events.is_empty(), "{what}: unexpected event");
+        assert_only(&counters, &[(Counter::Frames, 1), (counter, 1)], what);
+    }
+
+    /// Runs an advert the program must pass untouched and report once; returns the event.
+    fn assert_one_advert(&mut self, frame: &[u8], what: &str) -> AdvertEvent {
+        let (action, data, mut events, counters) = self.run(frame);
+        assert_eq!(action, XDP_PASS, "{what}: verdict");
+        assert_eq!(data, frame, "{what}: frame modified");
+        assert_eq!(events.len(), 1, "{what}: events");
+        assert_only(
+            &counters,
+            &[(Counter::Frames, 1), (Counter::Adverts, 1)],
+            what,
+        );
+        events.remove(0)
     }
 }
 
@@ -128,22 +152,20 @@ fn assert_event(
 
 /// Sends a valid advert for a VRID the object wants and checks verdict, event and counters.
 fn check_good_advert(advert: Advert, vlan: Option<Vlan>) {
+    let frame = advert.frame(vlan);
+    check_good_frame(&advert, &frame, vlan.map_or(0, |v| v.id));
+}
+
+/// Like [`check_good_advert`] for a frame built otherwise (IP options, padding) that carries
+/// `advert`'s VRRP message.
+fn check_good_frame(advert: &Advert, frame: &[u8], vlan_id: u16) {
     let mut h = Harness::new();
     let v4 = advert.src.is_ipv4();
     h.object.set_vrid(advert.vrid, v4, !v4).expect("set_vrid");
     let vrrp = advert.vrrp();
-    let frame = advert.frame(vlan);
     let before = Timestamp::now();
-    let (action, data, events, counters) = h.run(&frame);
-    assert_eq!(action, XDP_PASS, "VRRP passes to the kernel");
-    assert_eq!(data, frame, "VRRP frame unchanged");
-    assert_eq!(events.len(), 1, "one event");
-    assert_event(&events[0], &advert, &vrrp, vlan.map_or(0, |v| v.id), before);
-    assert_only(
-        &counters,
-        &[(Counter::Frames, 1), (Counter::Adverts, 1)],
-        "good advert",
-    );
+    let event = h.assert_one_advert(frame, "good advert");
+    assert_event(&event, advert, &vrrp, vlan_id, before);
 }
 
 #[test]
@@ -211,15 +233,7 @@ fn ttl_other_than_255_is_counted_and_not_reported() {
         let mut advert = advert;
         advert.ttl = 254;
         let frame = advert.frame(None);
-        let (action, data, events, counters) = h.run(&frame);
-        assert_eq!(action, XDP_PASS, "{what}");
-        assert_eq!(data, frame, "{what}");
-        assert!(events.is_empty(), "{what}");
-        assert_only(
-            &counters,
-            &[(Counter::Frames, 1), (Counter::BadTtl, 1)],
-            what,
-        );
+        h.assert_rejected(&frame, Counter::BadTtl, what);
     }
 }
 
@@ -235,19 +249,26 @@ fn wrong_version_or_type_is_counted_and_not_reported() {
         (2, 0, "type 0"),
         (3, 15, "type 15"),
     ];
-    for (version, kind, what) in cases {
-        let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100);
+    let families = [
+        (
+            Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100),
+            ETH + IPV4,
+            "ipv4",
+        ),
+        (
+            Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100),
+            ETH + IPV6,
+            "ipv6",
+        ),
+    ];
+    for ((version, kind, case), (advert, vrrp_off, family)) in cases
+        .into_iter()
+        .flat_map(|c| families.iter().map(move |f| (c, f)))
+    {
+        let what = &format!("{family} {case}");
         let mut frame = advert.frame(None);
-        frame[ETH + IPV4] = version << 4 | kind;
-        let (action, data, events, counters) = h.run(&frame);
-        assert_eq!(action, XDP_PASS, "{what}");
-        assert_eq!(data, frame, "{what}");
-        assert!(events.is_empty(), "{what}");
-        assert_only(
-            &counters,
-            &[(Counter::Frames, 1), (Counter::BadVersionType, 1)],
-            what,
-        );
+        frame[*vrrp_off] = version << 4 | kind;
+        h.assert_rejected(&frame, Counter::BadVersionType, what);
     }
 }
 
@@ -273,15 +294,7 @@ fn length_not_covering_the_address_list_is_counted() {
     ];
     for (advert, what) in cases {
         let frame = advert.frame(None);
-        let (action, data, events, counters) = h.run(&frame);
-        assert_eq!(action, XDP_PASS, "{what}");
-        assert_eq!(data, frame, "{what}");
-        assert!(events.is_empty(), "{what}");
-        assert_only(
-            &counters,
-            &[(Counter::Frames, 1), (Counter::BadLength, 1)],
-            what,
-        );
+        h.assert_rejected(&frame, Counter::BadLength, what);
     }
 }
 
@@ -289,12 +302,19 @@ fn length_not_covering_the_address_list_is_counted() {
 /// the program passes all others untouched, reports none, and counts a bad length once the IP
 /// header is complete (it knows the frame is VRRP from there on).
 fn check_every_truncation(advert: Advert, vlan: Option<Vlan>) {
+    let frame = advert.frame(vlan);
+    check_every_truncation_of(&advert, &frame, vlan.is_some());
+}
+
+/// [`check_every_truncation`] of a frame built otherwise. The bad-length count starts with the
+/// fixed IP header (20 or 40 bytes) whatever the IHL: the program reads the fixed header first,
+/// and IPv4 options are then part of the length it finds wanting.
+fn check_every_truncation_of(advert: &Advert, frame: &[u8], tagged: bool) {
     let mut h = Harness::new();
     h.object
         .set_vrid(advert.vrid, true, true)
         .expect("set_vrid");
-    let frame = advert.frame(vlan);
-    let l3 = ETH + vlan.map_or(0, |_| 4);
+    let l3 = ETH + if tagged { 4 } else { 0 };
     let ip_header = if advert.src.is_ipv4() { IPV4 } else { IPV6 };
     for len in 0..frame.len() {
         let cut = &frame[..len];
@@ -319,13 +339,7 @@ fn check_every_truncation(advert: Advert, vlan: Option<Vlan>) {
             );
         }
     }
-    let (_, _, events, counters) = h.run(&frame);
-    assert_eq!(events.len(), 1, "the whole frame is reported");
-    assert_only(
-        &counters,
-        &[(Counter::Frames, 1), (Counter::Adverts, 1)],
-        "whole frame",
-    );
+    h.assert_one_advert(frame, "the whole frame");
 }
 
 #[test]
@@ -347,6 +361,181 @@ fn truncated_vlan_v3_ipv4_frames_at_every_length() {
         Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100),
         Some(Vlan::dot1q(5)),
     );
+}
+
+#[test]
+fn truncated_v3_ipv4_frames_at_every_length() {
+    check_every_truncation(
+        Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1), v4(10, 0, 0, 2)], 100),
+        None,
+    );
+}
+
+#[test]
+fn truncated_vlan_v3_ipv6_frames_at_every_length() {
+    check_every_truncation(
+        Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100),
+        Some(Vlan::dot1q(6)),
+    );
+}
+
+#[test]
+fn truncated_ipv4_frames_with_options_at_every_length() {
+    let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100);
+    check_every_truncation_of(&advert, &with_router_alert(&advert.frame(None)), false);
+}
+
+/// Rewrites the IPv4 header at `ETH` with `edit` and recomputes its checksum, so that the only
+/// thing wrong with the frame is what `edit` did.
+fn edit_ipv4(frame: &mut [u8], edit: impl FnOnce(&mut [u8])) {
+    let ihl = usize::from(frame[ETH] & 0x0f) * 4;
+    let header = &mut frame[ETH..ETH + ihl.max(IPV4)];
+    edit(header);
+    header[10..12].fill(0);
+    let sum = checksum(&[header]);
+    header[10..12].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// An untagged IPv4 advert frame with a Router Alert option (RFC 2113) inserted: IHL 6, total
+/// length 4 bytes longer, checksum recomputed.
+fn with_router_alert(frame: &[u8]) -> Vec<u8> {
+    let mut out = frame[..ETH + IPV4].to_vec();
+    out.extend_from_slice(&[0x94, 0x04, 0, 0]);
+    out.extend_from_slice(&frame[ETH + IPV4..]);
+    edit_ipv4(&mut out, |ip| {
+        ip[0] = 0x46;
+        let tot_len = u16::from_be_bytes([ip[2], ip[3]]) + 4;
+        ip[2..4].copy_from_slice(&tot_len.to_be_bytes());
+    });
+    out
+}
+
+#[test]
+fn ipv4_options_are_skipped_to_the_advert() {
+    let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1), v4(10, 0, 0, 2)], 100);
+    let frame = with_router_alert(&advert.frame(None));
+    assert_eq!(frame[ETH] & 0x0f, 6, "IHL 6");
+    // The event carries the VRRP message after the options, with its own length.
+    check_good_frame(&advert, &frame, 0);
+}
+
+#[test]
+fn ethernet_padding_is_not_counted_as_payload() {
+    // 14 + 20 + 12 = 46 bytes on the wire padded to the 60-byte minimum: the VRRP message is
+    // what the IP total length says, not what the frame holds.
+    let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100);
+    let mut frame = advert.frame(None);
+    assert!(frame.len() < 60, "the advert needs padding");
+    frame.resize(60, 0);
+    check_good_frame(&advert, &frame, 0);
+}
+
+#[test]
+fn ipv4_fragments_pass_without_an_event_or_a_count() {
+    let mut h = Harness::new();
+    h.object.set_vrid(51, true, false).expect("set_vrid");
+    let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100);
+    // Flags and fragment offset (bytes 6..8): MF set, an offset, both. Not a bad advert either:
+    // the kernel reassembles, and an advert never comes in pieces.
+    for (frags, what) in [
+        (0x2000u16, "first fragment (MF)"),
+        (0x0003, "last fragment (offset 24)"),
+        (0x2001, "middle fragment"),
+    ] {
+        let mut frame = advert.frame(None);
+        edit_ipv4(&mut frame, |ip| {
+            ip[6..8].copy_from_slice(&frags.to_be_bytes())
+        });
+        h.assert_untouched(&frame, what);
+    }
+    // Don't Fragment is no fragment: still an advert.
+    let mut frame = advert.frame(None);
+    edit_ipv4(&mut frame, |ip| {
+        ip[6..8].copy_from_slice(&0x4000u16.to_be_bytes())
+    });
+    h.assert_one_advert(&frame, "DF");
+}
+
+#[test]
+fn ipv4_lengths_shorter_than_the_header_are_bad_lengths() {
+    let mut h = Harness::new();
+    h.object.set_vrid(51, true, false).expect("set_vrid");
+    let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100);
+    let cases: [(&str, fn(&mut [u8])); 4] = [
+        ("total length 19 < IHL 20", |ip| {
+            ip[2..4].copy_from_slice(&19u16.to_be_bytes())
+        }),
+        ("total length 0", |ip| ip[2..4].fill(0)),
+        ("IHL 4 (16 bytes)", |ip| ip[0] = 0x44),
+        ("IHL 0", |ip| ip[0] = 0x40),
+    ];
+    for (what, edit) in cases {
+        let mut frame = advert.frame(None);
+        edit_ipv4(&mut frame, edit);
+        h.assert_rejected(&frame, Counter::BadLength, what);
+    }
+    // Total length covering the IP header and less of the advert than its count needs.
+    let mut frame = advert.frame(None);
+    edit_ipv4(&mut frame, |ip| {
+        ip[2..4].copy_from_slice(&((IPV4 + 8) as u16).to_be_bytes())
+    });
+    h.assert_rejected(&frame, Counter::BadLength, "short total length");
+}
+
+#[test]
+fn a_full_ring_counts_ring_full_and_keeps_what_it_holds() {
+    let mut h = Harness::new();
+    h.object.set_vrid(51, true, false).expect("set_vrid");
+    let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100);
+    let vrrp = advert.vrrp();
+    assert!(
+        vrrp.len() <= SHORT_VRRP_PAYLOAD,
+        "the advert takes a short record"
+    );
+    let frame = advert.frame(None);
+    // A ring record is the sample plus the ring's 8-byte header, rounded up to 8 bytes; the
+    // kernel refuses a reservation that would take the producer a whole ring (not ring - 1)
+    // ahead of the consumer (kernel/bpf/ringbuf.c: `new_prod_pos - cons_pos > rb->mask`).
+    let record = (size_of::<ShortAdvertRecord>() + 8).next_multiple_of(8);
+    let capacity = (RING_BUF_BYTES as usize - 1) / record;
+    let overflow = 250;
+    let runs = u32::try_from(capacity + overflow).expect("fits a repeat count");
+
+    let before = h.object.counters().expect("counters");
+    // One test run repeating the advert, nobody draining in between.
+    let out = h
+        .object
+        .test_run(XdpProgram::Vrrp, &frame, runs)
+        .expect("test_run");
+    assert_eq!(out.action, XDP_PASS, "a full ring still passes the advert");
+    assert_eq!(out.data, frame, "frame unchanged");
+    let counters = h.object.counters().expect("counters").since(&before);
+    assert_only(
+        &counters,
+        &[
+            (Counter::Frames, u64::from(runs)),
+            (Counter::Adverts, capacity as u64),
+            (Counter::RingFull, overflow as u64),
+        ],
+        "ring of {capacity} records",
+    );
+
+    let mut events = Vec::new();
+    assert_eq!(h.events.drain(&mut events), capacity, "drained records");
+    assert_eq!(events.len(), capacity);
+    assert!(
+        events
+            .iter()
+            .all(|ev| ev.vrid == 51 && ev.vrrp_bytes() == vrrp.as_slice()),
+        "every record is the advert"
+    );
+    assert!(
+        events.windows(2).all(|w| w[0].ktime_ns <= w[1].ktime_ns),
+        "records in order"
+    );
+
+    // Drained, the ring takes adverts again.
+    h.assert_one_advert(&frame, "after draining");
 }
 
 #[test]
@@ -396,14 +585,7 @@ fn unknown_vrid_is_counted_until_watch_all() {
     let other_vrid = Advert::v3_v4(52, 100, vec![v4(10, 0, 0, 1)], 100).frame(None);
     let other_family = Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100).frame(None);
     for (frame, what) in [(&other_vrid, "other vrid"), (&other_family, "other family")] {
-        let (action, _, events, counters) = h.run(frame);
-        assert_eq!(action, XDP_PASS, "{what}");
-        assert!(events.is_empty(), "{what}");
-        assert_only(
-            &counters,
-            &[(Counter::Frames, 1), (Counter::UnknownVrid, 1)],
-            what,
-        );
+        h.assert_rejected(frame, Counter::UnknownVrid, what);
     }
     // Unsetting a VRID stops its adverts too.
     let wanted = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100).frame(None);
@@ -419,14 +601,7 @@ fn unknown_vrid_is_counted_until_watch_all() {
         })
         .expect("set_config");
     for (frame, what) in [(&other_vrid, "other vrid"), (&other_family, "other family")] {
-        let (action, _, events, counters) = h.run(frame);
-        assert_eq!(action, XDP_PASS, "watch-all {what}");
-        assert_eq!(events.len(), 1, "watch-all {what}");
-        assert_only(
-            &counters,
-            &[(Counter::Frames, 1), (Counter::Adverts, 1)],
-            what,
-        );
+        h.assert_one_advert(frame, &format!("watch-all {what}"));
     }
 }
 

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use vrrp_common::{Counter, XdpConfig};
@@ -18,6 +19,7 @@ use vrrpd::cli::XdpMode;
 use vrrpd::dataplane::{Attachment, DataplaneError, XdpModeUsed, XdpObject, XdpProgram, link_xdp};
 use xdp_frames::{Advert, OUR_MAC, PEER_MAC, arp_request, v4};
 
+const XDP_FLAGS_SKB_MODE: u32 = 1 << 1;
 const XDP_FLAGS_DRV_MODE: u32 = 1 << 2;
 
 fn ip(args: &[&str]) {
@@ -359,5 +361,79 @@ fn adverts_and_arp_go_through_a_real_veth() {
             attachment.counters().expect("counters")[Counter::ArpDropped],
             1
         );
+    });
+}
+
+/// Everything logged through tracing on this thread while `body` runs, as text.
+fn logged<T>(body: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, body);
+    let text = String::from_utf8_lossy(&buffer.0.lock().expect("log buffer")).into_owned();
+    (out, text)
+}
+
+#[test]
+fn auto_falls_back_to_skb_mode_with_a_warning_where_native_is_missing() {
+    let ns = NetNs::new();
+    // Neither a bridge nor the loopback device has a driver XDP hook.
+    ip(&["-n", &ns.name, "link", "add", "br0", "type", "bridge"]);
+    ip(&["-n", &ns.name, "link", "set", "br0", "up"]);
+    ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+    ns.run(|| {
+        let rt = runtime();
+        let _guard = rt.enter();
+        for iface in ["br0", "lo"] {
+            let index = ifindex(iface);
+            match Attachment::attach(iface, XdpMode::Native, false) {
+                Err(DataplaneError::Attach { mode, .. }) => {
+                    assert_eq!(mode, XdpModeUsed::Native, "{iface}")
+                }
+                Err(other) => panic!("{iface}: native: unexpected error {other}"),
+                Ok(_) => panic!("{iface}: native XDP attached; the fallback is not exercised"),
+            }
+            assert_eq!(link_xdp::query(index).expect("query"), None, "{iface}");
+
+            let (attachment, logs) = logged(|| Attachment::attach(iface, XdpMode::Auto, false));
+            let attachment = attachment.unwrap_or_else(|e| panic!("{iface}: auto: {e}"));
+            assert_eq!(attachment.mode_used(), XdpModeUsed::Skb, "{iface}");
+            let attached = link_xdp::query(index)
+                .expect("query")
+                .expect("a program is attached");
+            assert_eq!(
+                attached.mode_flags, XDP_FLAGS_SKB_MODE,
+                "{iface}: generic mode"
+            );
+            let warning = logs
+                .lines()
+                .find(|l| l.contains("falling back to SKB (generic) mode"))
+                .unwrap_or_else(|| panic!("{iface}: no fallback warning in the log:\n{logs}"));
+            assert!(warning.contains("WARN"), "{iface}: {warning}");
+            assert!(
+                warning.contains(&format!("interface {iface}: attaching XDP in native mode")),
+                "{iface}: the warning names the interface and why: {warning}"
+            );
+            drop(attachment);
+            assert_eq!(
+                link_xdp::query(index).expect("query"),
+                None,
+                "{iface}: detached on drop"
+            );
+        }
     });
 }

@@ -21,6 +21,33 @@ pub const MAP_VRIDS: &str = "VRIDS";
 pub const MAP_CONFIG: &str = "CONFIG";
 pub const MAP_VIP_GATE: &str = "VIP_GATE";
 pub const MAP_VIP_FILTER: &str = "VIP_FILTER";
+
+// ----- no_accept (keepalived's Accept_Mode off) -----
+/// `NO_ACCEPT` hash map (key [`VipKey`], value unused): the VIPs of a master that is not the
+/// address owner and runs `no_accept` (or `vrrp_strict` without `accept`). XDP drops traffic
+/// addressed to them, except IPv6 neighbour discovery, as keepalived's nftables rules do.
+pub const MAP_NO_ACCEPT: &str = "NO_ACCEPT";
+/// `NO_ACCEPT_FILTER` array of one [`NoAcceptFilter`]: checked before `NO_ACCEPT` so that, with
+/// no such VIP (the usual case), every frame pays one array read and nothing else.
+pub const MAP_NO_ACCEPT_FILTER: &str = "NO_ACCEPT_FILTER";
+/// Entries of the `NO_ACCEPT` map.
+pub const MAX_NO_ACCEPT_VIPS: u32 = 1024;
+
+/// Value of `NO_ACCEPT_FILTER`: whether `NO_ACCEPT` has any entry, and the last bytes of them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoAcceptFilter {
+    /// Non-zero when `NO_ACCEPT` has entries.
+    pub active: u32,
+    pub _pad: u32,
+    pub last_byte: VipFilter,
+}
+const _: () = assert!(core::mem::size_of::<NoAcceptFilter>() == 40);
+
+#[cfg(feature = "user")]
+// SAFETY: two u32 and four u64, no implicit padding (size asserted above).
+unsafe impl aya::Pod for NoAcceptFilter {}
+// ----- end no_accept -----
 /// Name of the XDP program in the object.
 pub const PROGRAM_NAME: &str = "vrrp_xdp";
 
@@ -153,6 +180,11 @@ impl Counter {
 /// `VRIDS` map (array of 256 `u32`, index = VRID): which families this node wants adverts for.
 pub const VRID_WANT_V4: u32 = 1 << 0;
 pub const VRID_WANT_V6: u32 = 1 << 1;
+/// The VRID's instance of that family is in unicast mode: its adverts are reported whatever their
+/// TTL / hop limit (peers may be routed hops away or send `unicast_ttl`); userspace applies the
+/// peers' `min_ttl`/`max_ttl` (keepalived-behaviour.md §2.10).
+pub const VRID_UNICAST_V4: u32 = 1 << 2;
+pub const VRID_UNICAST_V6: u32 = 1 << 3;
 
 /// `CONFIG` map (array of one [`XdpConfig`]).
 #[repr(C)]

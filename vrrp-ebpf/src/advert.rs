@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use vrrp_common::{
     AF_INET, AF_INET6, AdvertRecord, CONFIG_WATCH_ALL, Counter, IPPROTO_VRRP, MAX_VRRP_PAYLOAD,
-    SHORT_VRRP_PAYLOAD, VRID_WANT_V4, VRID_WANT_V6, VRRP_TTL,
+    SHORT_VRRP_PAYLOAD, VRID_UNICAST_V4, VRID_UNICAST_V6, VRID_WANT_V4, VRID_WANT_V6, VRRP_TTL,
 };
 
 use crate::gate;
@@ -97,10 +97,22 @@ pub fn ipv6(ctx: &XdpContext, off: usize, vlan_id: u16) -> Result<u32, ()> {
 
 #[inline(always)]
 fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
-    // RFC 5798 §7.1: an advert whose TTL / hop limit is not 255 is discarded.
+    // RFC 5798 §7.1: an advert whose TTL / hop limit is not 255 is discarded, except for a VRID
+    // in unicast mode (keepalived-behaviour.md §2.10): its peers may be routed hops away or send
+    // `unicast_ttl`, and userspace applies their min_ttl/max_ttl. Only such adverts pay for the
+    // extra VRID lookup.
     if ip.ttl != VRRP_TTL {
-        count(Counter::BadTtl);
-        return Ok(XDP_PASS);
+        let unicast = if ip.family == AF_INET {
+            VRID_UNICAST_V4
+        } else {
+            VRID_UNICAST_V6
+        };
+        // SAFETY: bounds checked by ptr_at; one byte read.
+        let vrid = ptr_at::<VrrpHdr>(ctx, ip.vrrp_off).map_or(0, |h| unsafe { (*h).vrid });
+        if VRIDS.get(vrid as u32).copied().unwrap_or(0) & unicast == 0 {
+            count(Counter::BadTtl);
+            return Ok(XDP_PASS);
+        }
     }
     let Ok(hdr) = ptr_at::<VrrpHdr>(ctx, ip.vrrp_off) else {
         count(Counter::BadLength);

@@ -1,15 +1,20 @@
 //! The ARP/ND gate: for a VIP in `VIP_GATE`, answer ARP requests / neighbour solicitations right
 //! here when the gate is open (this node is master), drop them when it is closed (a backup must
 //! never draw traffic for an address it may still hold). Anything else passes.
+//!
+//! Also no_accept (RFC 5798 Accept_Mode off, keepalived's `no_accept` / `vrrp_strict`): while a
+//! non-owner is master, traffic addressed to its VIPs is dropped, as keepalived's nftables rules
+//! drop it (`ip daddr @vips drop`, after accepting IPv6 neighbour discovery). ARP is not IP and
+//! passes, as it does past keepalived's rules.
 use aya_ebpf::{
     bindings::xdp_action::{XDP_DROP, XDP_PASS, XDP_TX},
     helpers::bpf_xdp_adjust_tail,
     programs::XdpContext,
 };
-use vrrp_common::{AF_INET, AF_INET6, Counter, GATE_OPEN, VipKey};
+use vrrp_common::{AF_INET, AF_INET6, Counter, GATE_OPEN, NoAcceptFilter, VipKey};
 
-use crate::hdr::{ArpEth, EthHdr, IPPROTO_ICMPV6, Ipv6Hdr, NdMsg, ptr_at, ptr_at_mut};
-use crate::maps::{VIP_GATE, config, count, may_be_vip};
+use crate::hdr::{ArpEth, EthHdr, IPPROTO_ICMPV6, Ipv4Hdr, Ipv6Hdr, NdMsg, ptr_at, ptr_at_mut};
+use crate::maps::{NO_ACCEPT, NO_ACCEPT_FILTER, VIP_GATE, config, count, may_be_vip};
 
 const ARP_REQUEST: [u8; 2] = [0, 1];
 const ARP_REPLY: [u8; 2] = [0, 2];
@@ -198,4 +203,68 @@ fn sum_words(bytes: &[u8; 16]) -> u32 {
         i += 2;
     }
     sum
+}
+
+/// no_accept: whether the IPv4 packet at `off` is addressed to a no_accept VIP (drop it). With
+/// no such VIP, the usual case, this costs one array read.
+#[inline(always)]
+pub fn no_accept_v4(ctx: &XdpContext, off: usize) -> bool {
+    let Some(filter) = no_accept_filter() else {
+        return false;
+    };
+    let Ok(ip) = ptr_at::<Ipv4Hdr>(ctx, off) else {
+        return false;
+    };
+    // SAFETY: bounds checked by ptr_at; copied to the stack for the map lookup.
+    let dst = unsafe { (*ip).dst };
+    if !filter.last_byte.may_contain(dst[3]) {
+        return false;
+    }
+    let mut key = VipKey {
+        family: AF_INET,
+        ..VipKey::default()
+    };
+    key.addr[..4].copy_from_slice(&dst);
+    is_no_accept(&key)
+}
+
+/// no_accept for IPv6: as [`no_accept_v4`], except that neighbour solicitations and
+/// advertisements pass (keepalived accepts neighbour discovery before its drop rule).
+#[inline(always)]
+pub fn no_accept_v6(ctx: &XdpContext, off: usize) -> bool {
+    let Some(filter) = no_accept_filter() else {
+        return false;
+    };
+    let Ok(ip) = ptr_at::<Ipv6Hdr>(ctx, off) else {
+        return false;
+    };
+    // SAFETY: bounds checked by ptr_at; copied to the stack for the map lookup.
+    let (next_hdr, dst) = unsafe { ((*ip).next_hdr, (*ip).dst) };
+    if !filter.last_byte.may_contain(dst[15]) {
+        return false;
+    }
+    if next_hdr == IPPROTO_ICMPV6 {
+        // SAFETY: bounds checked by ptr_at; one byte read.
+        let icmp_type = ptr_at::<u8>(ctx, off + Ipv6Hdr::LEN).map_or(0, |t| unsafe { *t });
+        if icmp_type == ND_NEIGHBOR_SOLICIT || icmp_type == ND_NEIGHBOR_ADVERT {
+            return false;
+        }
+    }
+    is_no_accept(&VipKey {
+        family: AF_INET6,
+        _pad: [0; 3],
+        addr: dst,
+    })
+}
+
+/// The no_accept filter, `None` when there is no no_accept VIP at all.
+#[inline(always)]
+fn no_accept_filter() -> Option<&'static NoAcceptFilter> {
+    NO_ACCEPT_FILTER.get(0).filter(|f| f.active != 0)
+}
+
+#[inline(always)]
+fn is_no_accept(key: &VipKey) -> bool {
+    // SAFETY: the value is not read.
+    unsafe { NO_ACCEPT.get(key) }.is_some()
 }

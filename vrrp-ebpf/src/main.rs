@@ -5,7 +5,8 @@
 //! daemon, not a firewall: passing keeps adverts visible to the kernel, tcpdump and any other
 //! daemon, and a daemon bug can never blackhole VRRP. The daemon does not need the socket copy (it
 //! reads the ring buffer), so the cost is one extra skb per advert, a few per second. Frames the
-//! program cannot parse also pass. Only the gate uses `XDP_TX` / `XDP_DROP`.
+//! program cannot parse also pass. Only the gate uses `XDP_TX` / `XDP_DROP` (and no_accept,
+//! which drops traffic to a no_accept master's VIPs).
 #![no_std]
 #![no_main]
 
@@ -50,7 +51,9 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, ()> {
         l3_off += VlanTag::LEN;
     }
     match ether_type {
+        ETH_P_IP if gate::no_accept_v4(ctx, l3_off) => Ok(xdp_action::XDP_DROP),
         ETH_P_IP => advert::ipv4(ctx, l3_off, vlan_id),
+        ETH_P_IPV6 if gate::no_accept_v6(ctx, l3_off) => Ok(xdp_action::XDP_DROP),
         ETH_P_IPV6 => advert::ipv6(ctx, l3_off, vlan_id),
         ETH_P_ARP => gate::arp(ctx, l3_off),
         _ => Ok(xdp_action::XDP_PASS),

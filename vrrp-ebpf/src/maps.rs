@@ -3,7 +3,10 @@ use aya_ebpf::{
     macros::map,
     maps::{Array, HashMap, PerCpuArray, RingBuf},
 };
-use vrrp_common::{COUNTER_SLOTS, Counter, MAX_VIPS, RING_BUF_BYTES, VipFilter, VipKey, XdpConfig};
+use vrrp_common::{
+    COUNTER_SLOTS, Counter, MAX_NO_ACCEPT_VIPS, MAX_VIPS, NoAcceptFilter, RING_BUF_BYTES,
+    VipFilter, VipKey, XdpConfig,
+};
 
 /// Adverts for userspace ([`vrrp_common::AdvertEvent`] records).
 #[map(name = "EVENTS")]
@@ -13,7 +16,7 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BUF_BYTES, 0);
 #[map(name = "COUNTERS")]
 pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTER_SLOTS, 0);
 
-/// Index = VRID, value = `VRID_WANT_V4 | VRID_WANT_V6`.
+/// Index = VRID, value = `VRID_WANT_*` | `VRID_UNICAST_*` flags.
 #[map(name = "VRIDS")]
 pub static VRIDS: Array<u32> = Array::with_max_entries(256, 0);
 
@@ -28,6 +31,14 @@ pub static VIP_GATE: HashMap<VipKey, u32> = HashMap::with_max_entries(MAX_VIPS, 
 /// Last bytes of the VIPs in `VIP_GATE`, checked before the hash lookup.
 #[map(name = "VIP_FILTER")]
 pub static VIP_FILTER: Array<VipFilter> = Array::with_max_entries(1, 0);
+
+/// VIPs of a non-owner master in no_accept mode: traffic to them is dropped.
+#[map(name = "NO_ACCEPT")]
+pub static NO_ACCEPT: HashMap<VipKey, u32> = HashMap::with_max_entries(MAX_NO_ACCEPT_VIPS, 0);
+
+/// Whether `NO_ACCEPT` has entries, and their last bytes, checked before the hash lookup.
+#[map(name = "NO_ACCEPT_FILTER")]
+pub static NO_ACCEPT_FILTER: Array<NoAcceptFilter> = Array::with_max_entries(1, 0);
 
 /// Whether an address ending in `last_byte` may be in `VIP_GATE` (false: certainly not).
 #[inline(always)]

@@ -4,13 +4,14 @@
 #[path = "support/xdp_frames.rs"]
 mod xdp_frames;
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_common::{
     AF_INET, AF_INET6, AdvertEvent, CONFIG_WATCH_ALL, Counter, MAX_VRRP_PAYLOAD, RING_BUF_BYTES,
     SHORT_VRRP_PAYLOAD, ShortAdvertRecord, XdpConfig,
 };
-use vrrpd::dataplane::{Counters, EventRing, XdpObject, XdpProgram};
+use vrrpd::dataplane::{Counters, EventRing, VridWant, XdpObject, XdpProgram};
 use vrrpd::time::Timestamp;
 use xdp_frames::*;
 
@@ -770,4 +771,192 @@ fn xdp_pass_program_passes_everything() {
         assert_eq!(out.action, XDP_PASS);
         assert_eq!(out.data, frame);
     }
+}
+
+// ----- unicast VRIDs and no_accept (keepalived-behaviour.md §2.10, §2.9) -----
+
+fn with_ttl(mut advert: Advert, ttl: u8) -> Advert {
+    advert.ttl = ttl;
+    advert
+}
+
+#[test]
+fn unicast_vrids_report_adverts_whatever_their_ttl_multicast_ones_do_not() {
+    let mut h = Harness::new();
+    let ttls_of = |events: Vec<AdvertEvent>| events.iter().map(|e| e.ttl).collect::<Vec<_>>();
+    let adv4 = with_ttl(Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 100)], 100), 64);
+    let adv6 = with_ttl(Advert::v3_v6(51, 100, vec![v6(0xfd00, 100)], 100), 1);
+
+    // Multicast instances of both families: TTL ≠ 255 is counted and not reported.
+    h.object.set_vrid(51, true, true).expect("set_vrid");
+    for (what, advert) in [("v4", &adv4), ("v6", &adv6)] {
+        let (action, _, events, c) = h.run(&advert.frame(None));
+        let ttls = ttls_of(events);
+        assert_eq!(action, XDP_PASS, "{what}");
+        assert!(ttls.is_empty(), "{what}: reported with TTL {ttls:?}");
+        assert_eq!(c.get(Counter::BadTtl), 1, "{what}: bad_ttl");
+    }
+
+    // Unicast for IPv4 only: the IPv4 advert is reported with its TTL, IPv6 still is not.
+    let want = VridWant {
+        v4: true,
+        v6: true,
+        unicast_v4: true,
+        unicast_v6: false,
+    };
+    h.object.set_vrid_want(51, want).expect("set_vrid_want");
+    let (_, _, events, c) = h.run(&adv4.frame(None));
+    let ttls = ttls_of(events);
+    assert_eq!(ttls, vec![64], "unicast IPv4 advert reported with its TTL");
+    assert_eq!((c.get(Counter::Adverts), c.get(Counter::BadTtl)), (1, 0));
+    let (_, _, events, c) = h.run(&adv6.frame(None));
+    let ttls = ttls_of(events);
+    assert!(ttls.is_empty(), "IPv6 is not unicast for this VRID");
+    assert_eq!(c.get(Counter::BadTtl), 1);
+
+    h.object
+        .set_vrid_want(
+            51,
+            VridWant {
+                unicast_v6: true,
+                ..want
+            },
+        )
+        .expect("set_vrid_want");
+    let (_, _, events, _) = h.run(&adv6.frame(None));
+    let ttls = ttls_of(events);
+    assert_eq!(
+        ttls,
+        vec![1],
+        "unicast IPv6 advert reported with its hop limit"
+    );
+
+    // Another VRID is not affected by 51's flag.
+    let other = with_ttl(Advert::v3_v4(52, 100, vec![v4(10, 0, 0, 100)], 100), 64);
+    h.object.set_vrid(52, true, false).expect("set_vrid");
+    let (_, _, events, c) = h.run(&other.frame(None));
+    let ttls = ttls_of(events);
+    assert!(ttls.is_empty());
+    assert_eq!(c.get(Counter::BadTtl), 1);
+}
+
+fn verdict(h: &mut Harness, frame: &[u8]) -> u32 {
+    h.run(frame).0
+}
+
+/// An IPv4 ICMP echo request from the peer to `dst`.
+fn ping_v4(dst: Ipv4Addr) -> Vec<u8> {
+    let icmp = [8, 0, 0xf7, 0xfe, 0, 1, 0, 1];
+    let mut f = eth(OUR_MAC, PEER_MAC, None, 0x0800);
+    f.extend_from_slice(&ipv4_header(v4(10, 0, 0, 2), dst, 1, 64, icmp.len()));
+    f.extend_from_slice(&icmp);
+    f
+}
+
+/// An ICMPv6 message of `icmp_type` (body zero) from the peer to `dst`.
+fn icmpv6_to(dst: Ipv6Addr, icmp_type: u8) -> Vec<u8> {
+    let src = v6(0xfd00, 2);
+    let mut icmp = vec![icmp_type, 0, 0, 0];
+    icmp.extend_from_slice(&[0; 20]);
+    let sum = icmpv6_checksum(&src.octets(), &dst.octets(), &icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    let mut f = eth(OUR_MAC, PEER_MAC, None, 0x86dd);
+    f.extend_from_slice(&ipv6_header(src, dst, 58, 255, icmp.len()));
+    f.extend_from_slice(&icmp);
+    f
+}
+
+#[test]
+fn no_accept_drops_traffic_to_the_vips_of_an_open_gate_only() {
+    let mut h = Harness::new();
+    let vip4 = v4(10, 0, 0, 100);
+    let vip6 = v6(0xfd00, 100);
+    // Shares vip4's last byte, so the filter lets it reach the hash lookup.
+    let other4 = v4(10, 0, 1, 100);
+    let no_accept: HashSet<IpAddr> = [IpAddr::V4(vip4), IpAddr::V6(vip6)].into();
+
+    // Gate open but Accept_Mode on: everything passes.
+    h.object.set_gate(vip4.into(), true).expect("gate");
+    h.object.set_gate(vip6.into(), true).expect("gate");
+    assert_eq!(verdict(&mut h, &ping_v4(vip4)), XDP_PASS, "accept mode");
+
+    // no_accept applies to open gates at once (a reload that changes `accept`).
+    h.object
+        .set_no_accept_vips(no_accept.clone())
+        .expect("no_accept");
+    assert_eq!(verdict(&mut h, &ping_v4(vip4)), XDP_DROP, "ping to the VIP");
+    assert_eq!(
+        verdict(&mut h, &ping_v4(other4)),
+        XDP_PASS,
+        "ping to another address"
+    );
+    assert_eq!(
+        verdict(&mut h, &tcp_v4_frame()),
+        XDP_PASS,
+        "the node's own address"
+    );
+    assert_eq!(
+        verdict(&mut h, &udp_v6_frame()),
+        XDP_PASS,
+        "IPv6 to another address"
+    );
+    assert_eq!(
+        verdict(&mut h, &icmpv6_to(vip6, 128)),
+        XDP_DROP,
+        "echo to the IPv6 VIP"
+    );
+    // Neighbour discovery and ARP keep working: the master still answers for its VIPs.
+    assert_eq!(
+        verdict(&mut h, &icmpv6_to(vip6, 136)),
+        XDP_PASS,
+        "NA to the VIP"
+    );
+    let unicast_ns = {
+        let mut f = ns_frame(v6(0xfd00, 2), vip6, true, 0);
+        // Neighbour unreachability detection: the NS goes to the VIP itself.
+        f[ETH + 24..ETH + 40].copy_from_slice(&vip6.octets());
+        f
+    };
+    assert_ne!(
+        verdict(&mut h, &unicast_ns),
+        XDP_DROP,
+        "unicast NS to the VIP"
+    );
+    assert_eq!(
+        verdict(&mut h, &ns_frame(v6(0xfd00, 2), vip6, true, 0)),
+        XDP_TX,
+        "NS answered"
+    );
+    assert_eq!(
+        verdict(&mut h, &arp_request(v4(10, 0, 0, 2), vip4)),
+        XDP_TX,
+        "ARP answered"
+    );
+    // Adverts are not addressed to VIPs and still reach the ring.
+    h.object.set_vrid(51, true, false).expect("set_vrid");
+    let (_, _, events, _) = h.run(&Advert::v3_v4(51, 100, vec![vip4], 100).frame(None));
+    assert_eq!(events.len(), 1, "advert reported");
+
+    // Leaving MASTER closes the gate: the VIP's traffic passes again (the kernel then has no
+    // such address, as with keepalived's rules removed).
+    h.object.set_gate(vip4.into(), false).expect("gate");
+    assert_eq!(verdict(&mut h, &ping_v4(vip4)), XDP_PASS, "gate closed");
+    assert_eq!(
+        verdict(&mut h, &icmpv6_to(vip6, 128)),
+        XDP_DROP,
+        "IPv6 VIP still master"
+    );
+    h.object.set_gate(vip4.into(), true).expect("gate");
+    assert_eq!(verdict(&mut h, &ping_v4(vip4)), XDP_DROP, "master again");
+
+    // Accept_Mode back on (reload): nothing is dropped any more.
+    h.object.set_no_accept_vips(HashSet::new()).expect("accept");
+    assert_eq!(verdict(&mut h, &ping_v4(vip4)), XDP_PASS);
+    assert_eq!(verdict(&mut h, &icmpv6_to(vip6, 128)), XDP_PASS);
+
+    // Removing a gate stops its dropping too.
+    h.object.set_no_accept_vips(no_accept).expect("no_accept");
+    assert_eq!(verdict(&mut h, &ping_v4(vip4)), XDP_DROP);
+    h.object.remove_gate(vip4.into()).expect("remove");
+    assert_eq!(verdict(&mut h, &ping_v4(vip4)), XDP_PASS, "gate removed");
 }

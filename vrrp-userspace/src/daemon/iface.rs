@@ -11,7 +11,7 @@ use tracing::{error, info, warn};
 use super::node::Node;
 use super::plan::Plan;
 use crate::cli::XdpMode;
-use crate::dataplane::Attachment;
+use crate::dataplane::{Attachment, VridWant};
 use crate::engine::{Family, Input};
 use crate::netlink::{Netlink, NetlinkEvent};
 use crate::packet::MacAddr;
@@ -164,18 +164,29 @@ pub(super) async fn attach(
     })
 }
 
-/// Programs each interface's VRID map with exactly the (family, VRID)s the plan listens to.
+/// Programs each interface's VRID map with exactly the (family, VRID)s the plan listens to, the
+/// unicast ones marked so that XDP reports them whatever their TTL, and its no_accept VIPs.
 pub(super) fn program_vrids(ifaces: &mut [Iface], plan: &Plan) -> anyhow::Result<()> {
     use anyhow::Context as _;
     for iface in ifaces {
         for vrid in 1..=255u8 {
-            let v4 = plan.rx_policy(&iface.name, Family::Ipv4, vrid).is_some();
-            let v6 = plan.rx_policy(&iface.name, Family::Ipv6, vrid).is_some();
+            let v4 = plan.rx_policy(&iface.name, Family::Ipv4, vrid);
+            let v6 = plan.rx_policy(&iface.name, Family::Ipv6, vrid);
+            let want = VridWant {
+                v4: v4.is_some(),
+                v6: v6.is_some(),
+                unicast_v4: v4.is_some_and(|p| p.unicast),
+                unicast_v6: v6.is_some_and(|p| p.unicast),
+            };
             iface
                 .xdp
-                .set_vrid(vrid, v4, v6)
+                .set_vrid_want(vrid, want)
                 .with_context(|| format!("VRID map on {}", iface.name))?;
         }
+        iface
+            .xdp
+            .set_no_accept_vips(plan.no_accept_vips(&iface.name))
+            .with_context(|| format!("no_accept map on {}", iface.name))?;
     }
     Ok(())
 }

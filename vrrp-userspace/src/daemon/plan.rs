@@ -12,8 +12,8 @@ use super::advert::RxPolicy;
 use crate::config::model::{self, Config, Script, VirtualAddress};
 use crate::config::resolve::{ResolvedInstance, ResolvedTrack, resolve};
 use crate::engine::{
-    Auth, EngineConfig, Family, GarpConfig, InstanceConfig, NotifyTarget, SyncGroupConfig, Tracked,
-    TrackerId, Version, Vip, WantedState,
+    Auth, EngineConfig, Family, GarpConfig, InstanceConfig, NotifyTarget, PeerTtl, SyncGroupConfig,
+    Tracked, TrackerId, Version, Vip, WantedState,
 };
 use crate::netlink::{Scope, VipSpec};
 use crate::notify::{NotifyScript, NotifyScripts};
@@ -33,6 +33,9 @@ pub struct InstancePlan {
     /// None in unicast mode.
     pub mcast_group: Option<IpAddr>,
     pub unicast_ttl: u8,
+    /// Accept_Mode off for a non-owner (`no_accept`, or `vrrp_strict` without `accept`): while
+    /// master, XDP drops traffic addressed to the VIPs, as keepalived's firewall rules do.
+    pub no_accept: bool,
     /// `vrrp_garp_interval` (IPv4) / `vrrp_gna_interval` (IPv6).
     pub garp_interval: Duration,
     /// The `virtual_ipaddress` / `_excluded` lines, by address, for their options.
@@ -170,6 +173,8 @@ impl Plan {
                     checksum,
                     mcast_group: r.mcast_group,
                     unicast_ttl: r.unicast_ttl,
+                    // keepalived installs no rule for the address owner, whatever `accept` says.
+                    no_accept: !r.accept && r.priority != 255,
                     garp_interval: Duration::from_micros(match cfg.family {
                         Family::Ipv4 => r.garp.interval_us,
                         Family::Ipv6 => r.garp.gna_interval_us,
@@ -291,6 +296,21 @@ impl Plan {
         }
     }
 
+    /// The VIPs on `interface` (by their `dev`, else their instance's interface) of instances in
+    /// no_accept mode.
+    pub fn no_accept_vips(&self, interface: &str) -> HashSet<IpAddr> {
+        self.instances
+            .iter()
+            .filter(|(_, p)| p.no_accept)
+            .flat_map(|(name, p)| {
+                p.vips
+                    .keys()
+                    .filter(move |vip| self.vip_dev(name, vip) == Some(interface))
+                    .copied()
+            })
+            .collect()
+    }
+
     /// Every VIP of every instance: never taken as an interface's own source address.
     pub fn all_vip_addrs(&self) -> HashSet<IpAddr> {
         self.instances
@@ -398,6 +418,18 @@ pub fn instance_config(r: &ResolvedInstance, interface: &str) -> InstanceConfig 
     };
     c.src_ip = r.src_ip;
     c.unicast_peers = r.unicast_peers.iter().map(|p| p.address).collect();
+    c.unicast_peer_ttl = r
+        .unicast_peers
+        .iter()
+        .filter(|p| p.min_ttl.is_some() || p.max_ttl.is_some())
+        .map(|p| PeerTtl {
+            peer: p.address,
+            min_ttl: p.min_ttl.unwrap_or(0),
+            max_ttl: p.max_ttl.unwrap_or(255),
+        })
+        .collect();
+    // keepalived: giving a peer min_ttl or max_ttl turns check_unicast_src on.
+    c.check_unicast_src = r.check_unicast_src || !c.unicast_peer_ttl.is_empty();
     c.dont_track_primary = r.dont_track_primary;
     c.trackers = trackers(r);
     c.notify_deleted = r.notify.deleted.is_some();

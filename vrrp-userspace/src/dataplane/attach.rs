@@ -1,5 +1,6 @@
 //! [`Attachment`]: the object attached to one interface, in native or SKB mode, with its ring
 //! buffer registered with tokio. Detaches on drop.
+use std::collections::HashSet;
 use std::ffi::CString;
 use std::fmt;
 use std::net::IpAddr;
@@ -11,7 +12,7 @@ use aya::programs::{
 use tokio::io::{Interest, unix::AsyncFd};
 use vrrp_common::{AdvertEvent, CONFIG_WATCH_ALL, PROGRAM_NAME, XdpConfig};
 
-use super::{Counters, DataplaneError, EventRing, XdpObject, XdpProgram, link_xdp};
+use super::{Counters, DataplaneError, EventRing, VridWant, XdpObject, XdpProgram, link_xdp};
 use crate::cli::XdpMode;
 
 /// The mode the program actually runs in.
@@ -135,8 +136,25 @@ impl Attachment {
         self.object.set_vrid(vrid, want_v4, want_v6)
     }
 
+    pub fn set_vrid_want(&mut self, vrid: u8, want: VridWant) -> Result<(), DataplaneError> {
+        self.object.set_vrid_want(vrid, want)
+    }
+
+    pub fn set_rx_eager(
+        &mut self,
+        family: u8,
+        vrid: u8,
+        eager: bool,
+    ) -> Result<(), DataplaneError> {
+        self.object.set_rx_eager(family, vrid, eager)
+    }
+
     pub fn set_gate(&mut self, vip: IpAddr, open: bool) -> Result<(), DataplaneError> {
         self.object.set_gate(vip, open)
+    }
+
+    pub fn set_no_accept_vips(&mut self, vips: HashSet<IpAddr>) -> Result<(), DataplaneError> {
+        self.object.set_no_accept_vips(vips)
     }
 
     pub fn remove_gate(&mut self, vip: IpAddr) -> Result<(), DataplaneError> {

@@ -19,7 +19,7 @@ pub use attach::{Attachment, XdpModeUsed};
 pub use counters::Counters;
 pub use error::DataplaneError;
 pub use events::EventRing;
-pub use object::{TestRunOutcome, XdpObject, XdpProgram};
+pub use object::{TestRunOutcome, VridWant, XdpObject, XdpProgram};
 
 /// The XDP object built by `build.rs`, embedded so that `vrrpd` is one self-contained binary.
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vrrp"));

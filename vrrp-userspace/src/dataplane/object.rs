@@ -1,5 +1,6 @@
 //! One loaded copy of the XDP object: both programs loaded (attached nowhere) and typed access to
 //! its maps. Each interface gets its own copy, so maps, counters and ring buffer are per interface.
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -10,8 +11,9 @@ use aya::{
 };
 use vrrp_common::{
     AF_INET, AF_INET6, COUNTER_SLOTS, Counter, GATE_CLOSED, GATE_OPEN, MAP_CONFIG, MAP_COUNTERS,
-    MAP_EVENTS, MAP_VIP_FILTER, MAP_VIP_GATE, MAP_VRIDS, PROGRAM_NAME, VRID_WANT_V4, VRID_WANT_V6,
-    VipFilter, VipKey, XdpConfig,
+    MAP_EVENTS, MAP_NO_ACCEPT, MAP_NO_ACCEPT_FILTER, MAP_RX_LAST, MAP_VIP_FILTER, MAP_VIP_GATE,
+    MAP_VRIDS, NoAcceptFilter, PROGRAM_NAME, RX_EAGER, RxLast, VRID_UNICAST_V4, VRID_UNICAST_V6,
+    VRID_WANT_V4, VRID_WANT_V6, VipFilter, VipKey, XdpConfig, rx_last_index,
 };
 
 use super::{Counters, DataplaneError, EBPF_OBJECT, EventRing, PASS_PROGRAM_NAME};
@@ -30,8 +32,21 @@ pub struct TestRunOutcome {
     pub duration: Duration,
 }
 
+/// Which adverts of one VRID the program reports (all false: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VridWant {
+    pub v4: bool,
+    pub v6: bool,
+    /// That family's instance is in unicast mode: its adverts are reported whatever their TTL.
+    pub unicast_v4: bool,
+    pub unicast_v6: bool,
+}
+
 pub struct XdpObject {
     ebpf: Ebpf,
+    /// VIPs whose traffic is dropped while their gate is open (no_accept); see
+    /// [`XdpObject::set_no_accept_vips`].
+    no_accept: HashSet<IpAddr>,
 }
 
 impl XdpObject {
@@ -39,7 +54,10 @@ impl XdpObject {
     pub fn load(config: XdpConfig) -> Result<XdpObject, DataplaneError> {
         raise_memlock();
         let ebpf = EbpfLoader::new().load(EBPF_OBJECT)?;
-        let mut object = XdpObject { ebpf };
+        let mut object = XdpObject {
+            ebpf,
+            no_accept: HashSet::new(),
+        };
         for program in [XdpProgram::Vrrp, XdpProgram::Pass] {
             object
                 .program_mut(program)?
@@ -80,20 +98,56 @@ impl XdpObject {
         map.set(0, config, 0).map_err(map_err(MAP_CONFIG))
     }
 
-    /// Which families' adverts of `vrid` reach the ring buffer (both false: none).
+    /// Which families' multicast adverts of `vrid` reach the ring buffer (both false: none).
     pub fn set_vrid(
         &mut self,
         vrid: u8,
         want_v4: bool,
         want_v6: bool,
     ) -> Result<(), DataplaneError> {
-        let flags = if want_v4 { VRID_WANT_V4 } else { 0 } | if want_v6 { VRID_WANT_V6 } else { 0 };
+        self.set_vrid_want(
+            vrid,
+            VridWant {
+                v4: want_v4,
+                v6: want_v6,
+                ..VridWant::default()
+            },
+        )
+    }
+
+    /// Which adverts of `vrid` reach the ring buffer, unicast mode included.
+    pub fn set_vrid_want(&mut self, vrid: u8, want: VridWant) -> Result<(), DataplaneError> {
+        let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+        let flags = flag(want.v4, VRID_WANT_V4)
+            | flag(want.v6, VRID_WANT_V6)
+            | flag(want.unicast_v4, VRID_UNICAST_V4)
+            | flag(want.unicast_v6, VRID_UNICAST_V6);
         let mut map: Array<&mut MapData, u32> = self.map_mut(MAP_VRIDS)?;
         map.set(u32::from(vrid), flags, 0)
             .map_err(map_err(MAP_VRIDS))
     }
 
-    /// Opens (answer ARP/NS for `vip`) or closes (drop them) the gate for one VIP.
+    /// Whether every advert of (`family`, `vrid`) wakes the daemon (`eager`), or only one that
+    /// differs from the last that woke it (see [`vrrp_common::RxLast`]). Either way the record
+    /// is queued. Also forgets the last advert, so the next one wakes the daemon.
+    pub fn set_rx_eager(
+        &mut self,
+        family: u8,
+        vrid: u8,
+        eager: bool,
+    ) -> Result<(), DataplaneError> {
+        let value = RxLast {
+            flags: if eager { RX_EAGER } else { 0 },
+            ..RxLast::default()
+        };
+        let mut map: Array<&mut MapData, RxLast> = self.map_mut(MAP_RX_LAST)?;
+        map.set(rx_last_index(family, vrid), value, 0)
+            .map_err(map_err(MAP_RX_LAST))
+    }
+
+    /// Opens (answer ARP/NS for `vip`) or closes (drop them) the gate for one VIP. A no_accept
+    /// VIP's traffic is dropped exactly while its gate is open (keepalived adds its firewall
+    /// rules with the VIPs on MASTER and removes them with the VIPs).
     pub fn set_gate(&mut self, vip: IpAddr, open: bool) -> Result<(), DataplaneError> {
         let value = if open { GATE_OPEN } else { GATE_CLOSED };
         let key = vip_key(vip);
@@ -105,31 +159,77 @@ impl XdpObject {
             filter.insert(key.last_byte());
             self.set_vip_filter(filter)?;
         }
-        Ok(())
+        self.set_dropping(vip, open && self.no_accept.contains(&vip))
     }
 
     /// Forgets `vip`: its ARP/NS go to the kernel again. Removing an absent VIP is not an error.
     pub fn remove_gate(&mut self, vip: IpAddr) -> Result<(), DataplaneError> {
         let mut map: HashMap<&mut MapData, VipKey, u32> = self.map_mut(MAP_VIP_GATE)?;
-        let removed = match map.remove(&vip_key(vip)) {
-            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
-            Err(aya::maps::MapError::SyscallError(e))
-                if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
-            {
-                Ok(())
-            }
-            Err(source) => Err(DataplaneError::Map {
-                map: MAP_VIP_GATE,
-                source,
-            }),
-        };
-        removed?;
+        remove_key(&mut map, &vip_key(vip), MAP_VIP_GATE)?;
         // Rebuilt from what remains: another VIP may share the removed one's last byte.
         let mut filter = VipFilter::default();
         for key in map.keys() {
             filter.insert(key.map_err(map_err(MAP_VIP_GATE))?.last_byte());
         }
-        self.set_vip_filter(filter)
+        self.set_vip_filter(filter)?;
+        self.set_dropping(vip, false)
+    }
+
+    /// The VIPs in no_accept mode (Accept_Mode off, not the address owner). Those whose gate is
+    /// open (master) start dropping at once, VIPs no longer listed stop: a reload that changes
+    /// `accept` takes effect without a transition.
+    pub fn set_no_accept_vips(&mut self, vips: HashSet<IpAddr>) -> Result<(), DataplaneError> {
+        let changed: Vec<IpAddr> = self
+            .no_accept
+            .symmetric_difference(&vips)
+            .copied()
+            .collect();
+        self.no_accept = vips;
+        for vip in changed {
+            let open = self.gate(vip)? == Some(GATE_OPEN);
+            self.set_dropping(vip, open && self.no_accept.contains(&vip))?;
+        }
+        Ok(())
+    }
+
+    fn gate(&mut self, vip: IpAddr) -> Result<Option<u32>, DataplaneError> {
+        let map: HashMap<&mut MapData, VipKey, u32> = self.map_mut(MAP_VIP_GATE)?;
+        match map.get(&vip_key(vip), 0) {
+            Ok(value) => Ok(Some(value)),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(None),
+            Err(source) => Err(DataplaneError::Map {
+                map: MAP_VIP_GATE,
+                source,
+            }),
+        }
+    }
+
+    /// Starts or stops dropping traffic addressed to `vip` (the `NO_ACCEPT` map and its filter).
+    fn set_dropping(&mut self, vip: IpAddr, drop: bool) -> Result<(), DataplaneError> {
+        let key = vip_key(vip);
+        let mut map: HashMap<&mut MapData, VipKey, u32> = self.map_mut(MAP_NO_ACCEPT)?;
+        let present = map.get(&key, 0).is_ok();
+        if drop == present {
+            return Ok(());
+        }
+        if drop {
+            map.insert(key, 1, 0).map_err(map_err(MAP_NO_ACCEPT))?;
+        } else {
+            remove_key(&mut map, &key, MAP_NO_ACCEPT)?;
+        }
+        // Rebuilt from the map: an entry exists before the filter lets lookups reach it, and
+        // an empty map turns the check off for every frame.
+        let mut filter = NoAcceptFilter::default();
+        for key in map.keys() {
+            filter
+                .last_byte
+                .insert(key.map_err(map_err(MAP_NO_ACCEPT))?.last_byte());
+            filter.active = 1;
+        }
+        let mut array: Array<&mut MapData, NoAcceptFilter> = self.map_mut(MAP_NO_ACCEPT_FILTER)?;
+        array
+            .set(0, filter, 0)
+            .map_err(map_err(MAP_NO_ACCEPT_FILTER))
     }
 
     fn vip_filter(&mut self) -> Result<VipFilter, DataplaneError> {
@@ -209,6 +309,23 @@ impl XdpObject {
 
 fn map_err(map: &'static str) -> impl Fn(aya::maps::MapError) -> DataplaneError {
     move |source| DataplaneError::Map { map, source }
+}
+
+/// Removes `key`; an absent key is not an error.
+fn remove_key(
+    map: &mut HashMap<&mut MapData, VipKey, u32>,
+    key: &VipKey,
+    name: &'static str,
+) -> Result<(), DataplaneError> {
+    match map.remove(key) {
+        Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+        Err(aya::maps::MapError::SyscallError(e))
+            if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
+        {
+            Ok(())
+        }
+        Err(source) => Err(DataplaneError::Map { map: name, source }),
+    }
 }
 
 /// The two programs in the object.

@@ -158,6 +158,14 @@ pub struct InstanceConfig {
     pub src_ip: Option<IpAddr>,
     /// `unicast_peer { … }`; empty = multicast.
     pub unicast_peers: Vec<IpAddr>,
+    /// `check_unicast_src` / `vrrp_check_unicast_src`, also turned on by a peer's `min_ttl` or
+    /// `max_ttl` (keepalived): unicast adverts from a source that is not a peer are dropped, and
+    /// those outside their peer's TTL range are dropped and counted (`ip_ttl_err`).
+    #[serde(default)]
+    pub check_unicast_src: bool,
+    /// The peers that have a `min_ttl` / `max_ttl`; any other peer's range is keepalived's 0-255.
+    #[serde(default)]
+    pub unicast_peer_ttl: Vec<PeerTtl>,
     /// `dont_track_primary`: a down `interface` does not cause FAULT.
     pub dont_track_primary: bool,
     /// `track_script`, `track_interface`, `track_file`, `track_process`, `track_bfd`.
@@ -194,6 +202,8 @@ impl InstanceConfig {
             auth: Auth::None,
             src_ip: None,
             unicast_peers: Vec::new(),
+            check_unicast_src: false,
+            unicast_peer_ttl: Vec::new(),
             dont_track_primary: false,
             trackers: Vec::new(),
             notify_deleted: false,
@@ -211,6 +221,14 @@ impl InstanceConfig {
             self.src_ip,
         )
     }
+}
+
+/// One `unicast_peer` line's TTL range: `IP min_ttl N max_ttl M` (unset bounds 0 and 255).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerTtl {
+    pub peer: IpAddr,
+    pub min_ttl: u8,
+    pub max_ttl: u8,
 }
 
 /// One `vrrp_sync_group NAME { group { … } }`.

@@ -221,6 +221,33 @@ impl Instance {
                 from: rx.src,
             }));
         }
+        // §2.8 step 10: with check_unicast_src the source must be a unicast peer (keepalived
+        // logs and drops, counting nothing but advert_rcvd) and the TTL within that peer's
+        // min_ttl/max_ttl (ip_ttl_err). keepalived 2.2.7 skips this step under
+        // skip_check_adv_addr for the known master; we always check, so that a peer removed by a
+        // reload is not still believed.
+        if !multicast_mode && self.cfg.check_unicast_src {
+            if !self.cfg.unicast_peers.contains(&rx.src) {
+                out.push_back(Action::Log(Log::UnicastSrcNotPeer {
+                    instance: name.clone(),
+                    from: rx.src,
+                }));
+                return false;
+            }
+            if let Some(range) = self.cfg.unicast_peer_ttl.iter().find(|p| p.peer == rx.src)
+                && !(range.min_ttl..=range.max_ttl).contains(&rx.ttl)
+            {
+                stats.ip_ttl_err += 1;
+                out.push_back(Action::Log(Log::TtlOutOfRange {
+                    instance: name.clone(),
+                    from: rx.src,
+                    ttl: rx.ttl,
+                    min: range.min_ttl,
+                    max: range.max_ttl,
+                }));
+                return false;
+            }
+        }
         if rx.priority == 0 {
             stats.pri_zero_rcvd += 1;
         }
@@ -294,7 +321,7 @@ fn same_addresses(vips: &[Vip], addrs: &[IpAddr]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::config::Family;
+    use crate::engine::config::{Family, PeerTtl};
 
     fn inst(version: Version, prio: u8, centis: u16) -> Instance {
         let mut cfg = InstanceConfig::new("VI_1", "eth0", Family::Ipv4, 1);
@@ -333,6 +360,92 @@ mod tests {
             i.master_down_interval(),
             Duration::from_nanos(5_000_000_000 + 7_812_500)
         );
+    }
+
+    fn unicast_rx(src: &str, ttl: u8) -> AdvertRx {
+        AdvertRx {
+            src: src.parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            ttl,
+            version: Version::V3,
+            vrid: 1,
+            priority: 100,
+            max_advert_int: 100,
+            addrs: vec!["10.0.0.100".parse().unwrap()],
+            auth: None,
+            recv_time: Timestamp::ZERO,
+        }
+    }
+
+    fn unicast_inst(check: bool, ttl: Vec<PeerTtl>) -> Instance {
+        let mut i = inst(Version::V3, 100, 100);
+        i.cfg.vips = vec![Vip::host("10.0.0.100".parse().unwrap())];
+        i.cfg.unicast_peers = vec!["10.0.0.1".parse().unwrap(), "10.0.0.3".parse().unwrap()];
+        i.cfg.check_unicast_src = check;
+        i.cfg.unicast_peer_ttl = ttl;
+        i
+    }
+
+    #[test]
+    fn unicast_takes_any_ttl_and_any_source_without_check_unicast_src() {
+        let mut i = unicast_inst(false, vec![]);
+        let mut out = VecDeque::new();
+        assert!(i.check_advert(&unicast_rx("10.0.0.1", 64), &mut out));
+        assert!(i.check_advert(&unicast_rx("10.0.0.9", 1), &mut out));
+        assert_eq!((i.stats.advert_rcvd, i.stats.ip_ttl_err), (2, 0));
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn check_unicast_src_drops_a_source_that_is_not_a_peer_counting_only_advert_rcvd() {
+        let mut i = unicast_inst(true, vec![]);
+        let mut out = VecDeque::new();
+        assert!(!i.check_advert(&unicast_rx("10.0.0.9", 255), &mut out));
+        let Some(Action::Log(log)) = out.pop_front() else {
+            panic!("no log line");
+        };
+        assert_eq!(
+            log.to_string(),
+            "(VI_1) unicast source address 10.0.0.9 not a unicast peer"
+        );
+        // keepalived 2.2.7 counts this in advert_rcvd and nothing else.
+        let expected = Stats {
+            advert_rcvd: 1,
+            ..Stats::default()
+        };
+        assert_eq!(i.stats, expected);
+        assert!(i.check_advert(&unicast_rx("10.0.0.3", 64), &mut out));
+    }
+
+    #[test]
+    fn peer_ttl_range_is_enforced_and_counted_as_ip_ttl_err() {
+        let range = PeerTtl {
+            peer: "10.0.0.1".parse().unwrap(),
+            min_ttl: 60,
+            max_ttl: 64,
+        };
+        let mut i = unicast_inst(true, vec![range]);
+        let mut out = VecDeque::new();
+        for ttl in [60, 64] {
+            assert!(
+                i.check_advert(&unicast_rx("10.0.0.1", ttl), &mut out),
+                "{ttl}"
+            );
+        }
+        for ttl in [59, 65, 255] {
+            assert!(
+                !i.check_advert(&unicast_rx("10.0.0.1", ttl), &mut out),
+                "{ttl}"
+            );
+        }
+        assert_eq!(i.stats.ip_ttl_err, 3);
+        let Some(Action::Log(log)) = out.back() else {
+            panic!("no log line");
+        };
+        assert_eq!(log.to_string(), "(VI_1) TTL/HL 255 not in range 60 - 64");
+        // The other peer has keepalived's default range 0-255.
+        assert!(i.check_advert(&unicast_rx("10.0.0.3", 1), &mut out));
+        assert_eq!(i.stats.ip_ttl_err, 3);
     }
 
     #[test]

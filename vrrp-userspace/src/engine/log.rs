@@ -107,6 +107,19 @@ pub enum Log {
         instance: String,
         from: IpAddr,
     },
+    /// `check_unicast_src`: the advert's source is not one of the unicast peers.
+    UnicastSrcNotPeer {
+        instance: String,
+        from: IpAddr,
+    },
+    /// `check_unicast_src`: the TTL is outside the peer's `min_ttl`/`max_ttl`.
+    TtlOutOfRange {
+        instance: String,
+        from: IpAddr,
+        ttl: u8,
+        min: u8,
+        max: u8,
+    },
     UnknownVrid {
         interface: String,
         family: Family,
@@ -164,6 +177,8 @@ impl Log {
             | Log::AuthFailure { .. }
             | Log::DestinationMismatch { .. }
             | Log::AddrListMismatch { .. }
+            | Log::UnicastSrcNotPeer { .. }
+            | Log::TtlOutOfRange { .. }
             | Log::RxError { .. } => Level::Warn,
             _ => Level::Info,
         }
@@ -287,6 +302,17 @@ impl fmt::Display for Log {
                 f,
                 "({instance}) advert from {from}: address list does not match ours (accepted)"
             ),
+            Log::UnicastSrcNotPeer { instance, from } => write!(
+                f,
+                "({instance}) unicast source address {from} not a unicast peer"
+            ),
+            Log::TtlOutOfRange {
+                instance,
+                ttl,
+                min,
+                max,
+                ..
+            } => write!(f, "({instance}) TTL/HL {ttl} not in range {min} - {max}"),
             Log::UnknownVrid {
                 interface,
                 family,

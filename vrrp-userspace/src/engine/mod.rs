@@ -30,8 +30,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 pub use config::{
-    Auth, EngineConfig, Family, GarpConfig, InstanceConfig, SyncGroupConfig, Tracked, TrackerId,
-    Version, Vip, WantedState,
+    Auth, EngineConfig, Family, GarpConfig, InstanceConfig, PeerTtl, SyncGroupConfig, Tracked,
+    TrackerId, Version, Vip, WantedState,
 };
 pub use fsm::{FaultReason, NotifyState, Reason, State};
 pub use instance::InstanceStatus;

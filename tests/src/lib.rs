@@ -16,6 +16,7 @@ mod netns;
 pub mod observe;
 pub mod pinger;
 mod process;
+pub mod recorder;
 mod router;
 pub mod scenario;
 pub mod seed;

@@ -12,88 +12,21 @@
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use vrrpd_tests::conf::{Instance, global_defs};
+use vrrpd_tests::recorder::Recorder;
 use vrrpd_tests::scenario::Testbed;
-use vrrpd_tests::{Impl, State, TempDir};
+use vrrpd_tests::{Impl, Netns, State};
 
 const SETTLE: Duration = Duration::from_secs(15);
 const TRACKED: &str = "trk0";
 /// `nobody`, the script user.
 const NOBODY_UID: u32 = 65534;
-
-/// A directory with a recording script: each run appends `ARGS… uid=UID` to `log`.
-struct Recorder {
-    dir: TempDir,
-    script: PathBuf,
-    log: PathBuf,
-}
-
-impl Recorder {
-    fn new() -> Recorder {
-        let dir = TempDir::new("notify");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod dir");
-        let log = dir.write("log", "");
-        // Written by the script user too.
-        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).expect("chmod log");
-        let script = dir.write(
-            "note.sh",
-            &format!(
-                "#!/bin/sh\necho \"$* uid=$(id -u)\" >> '{}'\n",
-                log.display()
-            ),
-        );
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod script");
-        Recorder { dir, script, log }
-    }
-
-    /// `"SCRIPT tag"`, for a notify line.
-    fn call(&self, tag: &str) -> String {
-        format!("\"{} {tag}\"", self.script.display())
-    }
-
-    fn lines(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .expect("read log")
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// The recorded lines starting with `tag `, without the tag.
-    fn of(&self, tag: &str) -> Vec<String> {
-        self.lines()
-            .into_iter()
-            .filter_map(|l| l.strip_prefix(&format!("{tag} ")).map(str::to_string))
-            .collect()
-    }
-
-    /// Waits until `tag` has recorded `n` lines (scripts run asynchronously).
-    fn wait(&self, tag: &str, n: usize, tb: &Testbed) -> Vec<String> {
-        let deadline = Instant::now() + SETTLE;
-        loop {
-            let got = self.of(tag);
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{tag}: {} of {n} runs recorded: {:#?}\n{}",
-                got.len(),
-                self.lines(),
-                tb.transcripts()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 /// Reads FIFO lines on a thread until the writer side closes for good.
 struct FifoReader {
@@ -149,6 +82,15 @@ impl FifoReader {
     }
 }
 
+/// The tracked link: one end of a veth pair (the kernel here has no dummy driver), both ends up.
+fn add_tracked_link(ns: &Netns) {
+    ns.exec(&[
+        "ip", "link", "add", TRACKED, "type", "veth", "peer", "name", "trk1",
+    ]);
+    ns.link_up("trk1");
+    ns.link_up(TRACKED);
+}
+
 fn config(rec: &Recorder, fifo: &Path) -> String {
     let notify_lines = |tag: &str| {
         ["master", "backup", "fault", "stop"]
@@ -178,12 +120,7 @@ fn notify_scripts_and_fifo(which: Impl) {
     let rec = Recorder::new();
     let fifo = rec.dir.path().join("fifo");
     let mut tb = Testbed::new("notify", 74, &[which], |_, _, _| config(&rec, &fifo));
-    let ns = &tb.node(0).ns;
-    ns.exec(&[
-        "ip", "link", "add", TRACKED, "type", "veth", "peer", "name", "trk1",
-    ]);
-    ns.link_up("trk1");
-    ns.link_up(TRACKED);
+    add_tracked_link(&tb.node(0).ns);
 
     let t0 = Instant::now();
     tb.start(0);
@@ -325,12 +262,7 @@ fn stuck_consumers_do_not_block_the_daemon() {
             .line(format!("notify {}", rec.call("generic")))
     );
     let mut tb = Testbed::new("notify-stuck", 75, &[Impl::Vrrpd], |_, _, _| config.clone());
-    let ns = &tb.node(0).ns;
-    ns.exec(&[
-        "ip", "link", "add", TRACKED, "type", "veth", "peer", "name", "trk1",
-    ]);
-    ns.link_up("trk1");
-    ns.link_up(TRACKED);
+    add_tracked_link(&tb.node(0).ns);
 
     // No reader yet: the daemon creates the FIFO and goes on.
     let t0 = Instant::now();
@@ -459,4 +391,254 @@ fn seen_total(first: &[u8], drained: &[u8]) -> Vec<String> {
         .filter(|l| *l != "junk")
         .map(str::to_string)
         .collect()
+}
+
+/// A `vrrp_notify_fifo_script` that appends each FIFO line it reads to `out`, notes its
+/// arguments and uid first, and notes SIGTERM. The reading loop runs in the background and the
+/// script waits for it, so SIGTERM is taken at once (a trapped signal ends `wait`); the reader
+/// reopens the FIFO when its writer goes, as keepalived's sample_notify_fifo.sh does.
+fn fifo_script(rec: &Recorder, out: &Path) -> PathBuf {
+    let out = out.display();
+    let script = rec.dir.write(
+        "fifo.sh",
+        &format!(
+            "#!/bin/sh\n\
+             echo \"ARGS $* uid=$(id -u)\" >> '{out}'\n\
+             trap 'echo TERM >> \"{out}\"; exit 0' TERM\n\
+             ( while :; do while read -r line; do echo \"$line\" >> '{out}'; done < \"$1\"; done ) &\n\
+             wait\n"
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod script");
+    script
+}
+
+/// Waits until `path` holds at least `n` lines matching `keep`; returns those.
+fn wait_lines(path: &Path, n: usize, keep: impl Fn(&str) -> bool, tb: &Testbed) -> Vec<String> {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let all = std::fs::read_to_string(path).unwrap_or_default();
+        let got: Vec<String> = all
+            .lines()
+            .filter(|l| keep(l))
+            .map(str::to_string)
+            .collect();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {} of {n} lines: {all}\n{}",
+            path.display(),
+            got.len(),
+            tb.transcripts()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// keepalived §3.3 and vrrp_notify.c: the FIFO script is started with the FIFO path as its last
+/// argument, as `script_user`; the FIFO it reads is created owned by that user; it sees every
+/// transition line, and with `vrrp_notify_priority_changes` a `MASTER_PRIORITY` /
+/// `BACKUP_PRIORITY` line (by the instance's state) each time a tracker moves the effective
+/// priority; at exit it gets the STOP lines, then SIGTERM.
+///
+/// Router 0 has VI_1 (150, master: nobody else has it) and VI_2 (100, backup of router 1's 200),
+/// both tracking a link with weight −50.
+#[test]
+fn fifo_script_sees_transitions_and_priority_changes() {
+    let rec = Recorder::new();
+    let fifo = rec.dir.path().join("fifo");
+    let out = rec.dir.write("fifo.out", "");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).expect("chmod out");
+    let script = fifo_script(&rec, &out);
+    let tracked = format!("track_interface {{\n        {TRACKED} weight -50\n    }}");
+    let mut tb = Testbed::new("notify-fs", 76, &[Impl::Vrrpd, Impl::Vrrpd], |i, s, _| {
+        if i == 1 {
+            return Instance::new("VI_2", 58)
+                .master()
+                .priority(200)
+                .vip(format!("10.{s}.0.201"))
+                .to_string();
+        }
+        format!(
+            "{}{}{}",
+            global_defs(&[
+                "script_user nobody",
+                &format!("vrrp_notify_fifo {}", fifo.display()),
+                &format!("vrrp_notify_fifo_script \"{}\"", script.display()),
+                "vrrp_notify_priority_changes true",
+            ]),
+            Instance::new("VI_1", 57)
+                .priority(150)
+                .vip(format!("10.{s}.0.200"))
+                .line(&tracked),
+            Instance::new("VI_2", 58)
+                .vip(format!("10.{s}.0.201"))
+                .line(&tracked),
+        )
+    });
+    add_tracked_link(&tb.node(0).ns);
+    let t0 = Instant::now();
+    tb.start(1);
+    tb.router(1).wait_state("VI_2", State::Master, t0);
+    tb.start(0);
+    tb.router(0).wait_state("VI_1", State::Master, t0);
+    tb.router(0).wait_log("(VI_2) Entering BACKUP STATE");
+    let is = |name: &'static str| move |l: &str| l.starts_with(&format!("INSTANCE \"{name}\""));
+    wait_lines(&out, 2, is("VI_1"), &tb);
+
+    let meta = std::fs::metadata(&fifo).expect("the daemon created the FIFO");
+    assert_eq!(
+        (meta.uid(), meta.permissions().mode() & 0o777),
+        (NOBODY_UID, 0o640),
+        "the FIFO belongs to the script user"
+    );
+    assert_eq!(
+        wait_lines(&out, 1, |l| l.starts_with("ARGS"), &tb),
+        [format!("ARGS {} uid={NOBODY_UID}", fifo.display())],
+        "the FIFO path is the script's last argument; it runs as script_user"
+    );
+
+    let down = Instant::now();
+    tb.node(0).ns.link_down(TRACKED);
+    tb.router(0)
+        .wait_log_since("(VI_1) Changing effective priority from 150 to 100", down);
+    tb.router(0)
+        .wait_log_since("(VI_2) Changing effective priority from 100 to 50", down);
+    wait_lines(&out, 3, is("VI_1"), &tb);
+    let up = Instant::now();
+    tb.node(0).ns.link_up(TRACKED);
+    tb.router(0)
+        .wait_log_since("(VI_1) Changing effective priority from 100 to 150", up);
+    wait_lines(&out, 4, is("VI_1"), &tb);
+    wait_lines(&out, 3, is("VI_2"), &tb);
+
+    let status = tb.router_mut(0).terminate();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit {status:?}\n{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        wait_lines(&out, 5, is("VI_1"), &tb),
+        [
+            "INSTANCE \"VI_1\" BACKUP 150",
+            "INSTANCE \"VI_1\" MASTER 150",
+            "INSTANCE \"VI_1\" MASTER_PRIORITY 100",
+            "INSTANCE \"VI_1\" MASTER_PRIORITY 150",
+            "INSTANCE \"VI_1\" STOP 150",
+        ],
+        "{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        wait_lines(&out, 4, is("VI_2"), &tb),
+        [
+            "INSTANCE \"VI_2\" BACKUP 100",
+            "INSTANCE \"VI_2\" BACKUP_PRIORITY 50",
+            "INSTANCE \"VI_2\" BACKUP_PRIORITY 100",
+            "INSTANCE \"VI_2\" STOP 100",
+        ],
+        "{}",
+        tb.transcripts()
+    );
+    // The STOP lines came before SIGTERM, and the script took it.
+    let all = wait_lines(&out, 1, |l| l == "TERM", &tb);
+    assert_eq!(all, ["TERM"]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.trim_end().ends_with("TERM"),
+        "SIGTERM after the last line: {text}"
+    );
+}
+
+/// `notify_master_rx_lower_pri` and the FIFO event `MASTER_RX_LOWER_PRI` (keepalived §2.3): a
+/// master that hears a lower-priority advert. Router 1 (100) is master; the bridge drops what
+/// router 0 sends to router 1, so when router 0 (150) starts, it takes over while router 1 goes
+/// on advertising at 100. Each of those adverts makes router 0 force a new election and notify.
+/// Once the bridge forwards again router 1 hears 150 and goes BACKUP, and the notifies stop.
+#[test]
+fn master_rx_lower_pri_notifies() {
+    let rec = Recorder::new();
+    let fifo = rec.dir.path().join("fifo");
+    let mut tb = Testbed::new("notify-rx", 77, &[Impl::Vrrpd, Impl::Vrrpd], |i, s, _| {
+        let vi = Instance::new("VI_1", 59).vip(format!("10.{s}.0.200"));
+        if i == 1 {
+            return vi.master().to_string();
+        }
+        format!(
+            "{}{}",
+            global_defs(&[&format!("vrrp_notify_fifo {}", fifo.display())]),
+            vi.priority(150).line(format!(
+                "notify_master_rx_lower_pri {}",
+                rec.call("rx-lower")
+            )),
+        )
+    });
+    let rules = rec.dir.write(
+        "one-way.nft",
+        &format!(
+            "table bridge one_way {{\n    chain forward {{\n        \
+             type filter hook forward priority 0; policy accept;\n        \
+             iifname \"{}\" oifname \"{}\" drop\n    }}\n}}\n",
+            tb.node(0).port,
+            tb.node(1).port
+        ),
+    );
+    tb.lab
+        .switch
+        .ns()
+        .exec(&["nft", "-f", &rules.to_string_lossy()]);
+    let t0 = Instant::now();
+    tb.start(1);
+    tb.router(1).wait_state("VI_1", State::Master, t0);
+    tb.start(0);
+    let reader = FifoReader::start(&fifo);
+    tb.router(0).wait_state("VI_1", State::Master, t0);
+    tb.router(0)
+        .wait_log("Received advert from 10.77.0.2 with lower priority 100, ours 150");
+    assert_eq!(
+        rec.wait("rx-lower", 1, &tb)[0],
+        "uid=0",
+        "the script runs with only its configured arguments"
+    );
+    let lines = reader.wait_len(3, &tb);
+    assert_eq!(
+        lines[..3],
+        [
+            "INSTANCE \"VI_1\" BACKUP 150",
+            "INSTANCE \"VI_1\" MASTER 150",
+            "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150",
+        ],
+        "{}",
+        tb.transcripts()
+    );
+
+    let joined = Instant::now();
+    tb.lab
+        .switch
+        .ns()
+        .exec(&["nft", "delete", "table", "bridge", "one_way"]);
+    tb.router(1).wait_state("VI_1", State::Backup, joined);
+    let before = reader.lines().len();
+    thread::sleep(Duration::from_millis(500));
+    let lines = reader.lines();
+    assert!(
+        lines[2..]
+            .iter()
+            .all(|l| l == "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150"),
+        "only MASTER_RX_LOWER_PRI lines after MASTER: {lines:#?}"
+    );
+    assert!(
+        lines.len() <= before + 1,
+        "lower-priority notifies after router 1 went BACKUP: {lines:#?}\n{}",
+        tb.transcripts()
+    );
+    assert!(
+        !tb.router(0).entered_since("VI_1", State::Backup, t0),
+        "router 0 stays MASTER throughout\n{}",
+        tb.transcripts()
+    );
 }

@@ -13,6 +13,7 @@ use super::garp::GarpJob;
 use super::node::Node;
 use super::vips::VipOp;
 use crate::engine::{Action, NotifyTarget};
+use crate::notify::{FifoSpec, NotifyFifo};
 use crate::packet::{arp, ndisc};
 use crate::socket::{AdvertSocket, SendOutcome};
 
@@ -20,6 +21,9 @@ use crate::socket::{AdvertSocket, SendOutcome};
 const STOP_SCRIPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Notify scripts otherwise: killed if they hang this long.
 const NOTIFY_SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// At shutdown, how long the notify FIFOs get to deliver their last (STOP) lines.
+const FIFO_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Frames of first GARP rounds sent inline per action batch: enough for a takeover of a few
 /// instances, small enough that a mass takeover cannot hold up the adverts behind it.
@@ -96,9 +100,16 @@ impl Node {
                         crate::notify::spawn_notify(script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
                     }
                 }
-                action @ (Action::Transition { .. }
-                | Action::PriorityChanged { .. }
-                | Action::Log(_)) => logs.push(action),
+                Action::PriorityChanged {
+                    ref instance,
+                    to,
+                    state,
+                    ..
+                } => {
+                    self.notify_priority(instance, to, state);
+                    logs.push(action);
+                }
+                action @ (Action::Transition { .. } | Action::Log(_)) => logs.push(action),
             }
         }
         for action in logs {
@@ -242,6 +253,30 @@ impl Node {
         }
     }
 
+    /// keepalived `send_instance_priority_notifies`: with `notify_priority_changes`, a FIFO line
+    /// `INSTANCE "VI_1" MASTER_PRIORITY 80` (or `BACKUP_PRIORITY` in any other state); no script.
+    fn notify_priority(&self, instance: &str, priority: u8, state: crate::engine::State) {
+        let wanted = self
+            .plan_for(instance)
+            .instance(instance)
+            .is_some_and(|p| p.notify_priority_changes);
+        if !wanted {
+            return;
+        }
+        let event = match state {
+            crate::engine::State::Master => "MASTER_PRIORITY",
+            _ => "BACKUP_PRIORITY",
+        };
+        for fifo in &self.fifos {
+            fifo.notify(
+                crate::notify::NotifyTarget::Instance,
+                instance,
+                event,
+                priority,
+            );
+        }
+    }
+
     fn notify(&mut self, target: NotifyTarget, state: crate::engine::NotifyState, priority: u8) {
         let (kind, name) = match &target {
             NotifyTarget::Instance(n) => (crate::notify::NotifyTarget::Instance, n.clone()),
@@ -263,4 +298,28 @@ impl Node {
             let _ = scripts.notify(kind, &name, state, priority, timeout);
         }
     }
+
+    /// At shutdown: each FIFO delivers what is queued, then its script gets SIGTERM.
+    pub(super) async fn close_fifos(&mut self) {
+        for fifo in std::mem::take(&mut self.fifos) {
+            fifo.close(FIFO_DRAIN_TIMEOUT).await;
+        }
+    }
+}
+
+/// The FIFOs `specs` asks for, keeping each of `running` whose line is unchanged (its reader and
+/// script carry on across a reload; keepalived restarts them, which only loses lines). Others are
+/// dropped (their scripts get SIGTERM) and new ones opened; one that cannot be opened is logged.
+pub(super) fn open_fifos(specs: &[FifoSpec], mut running: Vec<NotifyFifo>) -> Vec<NotifyFifo> {
+    specs
+        .iter()
+        .filter_map(|spec| {
+            if let Some(i) = running.iter().position(|f| f.spec() == spec) {
+                return Some(running.swap_remove(i));
+            }
+            NotifyFifo::open(spec)
+                .map_err(|e| error!("notify FIFO {}: {e}", spec.path.display()))
+                .ok()
+        })
+        .collect()
 }

@@ -23,7 +23,6 @@ use crate::cli::XdpMode;
 use crate::config::{LoadOptions, load};
 use crate::engine::{Engine, Input, TrackerId, TrackerState};
 use crate::netlink::{Netlink, NetlinkEvents};
-use crate::notify::NotifyFifo;
 use crate::time::{TimerFd, Timestamp};
 use crate::track::{FileChange, FileTracker, ScriptChange, ScriptRunner};
 
@@ -44,7 +43,7 @@ pub struct Node {
     pub(super) netlink: Netlink,
     pub(super) ifaces: Vec<Iface>,
     pub(super) vips: VipTask,
-    pub(super) fifos: Vec<NotifyFifo>,
+    pub(super) fifos: Vec<crate::notify::NotifyFifo>,
     pub(super) scripts: Vec<ScriptRunner>,
     pub(super) files: Option<FileTracker>,
     pub(super) script_tx: mpsc::Sender<ScriptChange>,
@@ -83,17 +82,7 @@ impl Node {
         let (file_tx, file_rx) = mpsc::channel(64);
         let scripts = spawn_scripts(&plan, &script_tx);
         let files = spawn_files(&plan, &file_tx)?;
-        let fifos = plan
-            .fifos
-            .iter()
-            .filter_map(|path| match NotifyFifo::open(path) {
-                Ok(f) => Some(f),
-                Err(e) => {
-                    error!("notify FIFO {}: {e}", path.display());
-                    None
-                }
-            })
-            .collect();
+        let fifos = super::execute::open_fifos(&plan.fifos, Vec::new());
 
         let engine = Engine::new(plan.engine.clone(), Timestamp::now());
         let vips = VipTask::spawn(Netlink::new().context("opening rtnetlink")?);
@@ -190,6 +179,7 @@ impl Node {
         }
         // Let the VIP removals finish before XDP and sockets go away.
         self.vips.finish(Duration::from_secs(2)).await;
+        self.close_fifos().await;
         Ok(())
     }
 
@@ -267,6 +257,7 @@ impl Node {
         }
         // Scripts are read again: new runners report their first result afresh.
         self.scripts = spawn_scripts(&plan, &self.script_tx);
+        self.fifos = super::execute::open_fifos(&plan.fifos, std::mem::take(&mut self.fifos));
         self.files = match spawn_files(&plan, &self.file_tx) {
             Ok(f) => f,
             Err(e) => {

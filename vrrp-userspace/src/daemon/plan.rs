@@ -16,7 +16,7 @@ use crate::engine::{
     Tracked, TrackerId, Version, Vip, WantedState,
 };
 use crate::netlink::{Scope, VipSpec};
-use crate::notify::{NotifyScript, NotifyScripts};
+use crate::notify::{FifoSpec, NotifyScript, NotifyScripts};
 use crate::packet::vrrp::ChecksumMode;
 use crate::track::{RunAs, ScriptSpec, TrackFileSpec};
 
@@ -42,6 +42,9 @@ pub struct InstancePlan {
     pub vips: HashMap<IpAddr, VirtualAddress>,
     pub notify: NotifyScripts,
     pub notify_master_rx_lower_pri: Option<NotifyScript>,
+    /// `notify_priority_changes` (instance, else sync group, else `vrrp_notify_priority_changes`):
+    /// FIFO lines `MASTER_PRIORITY` / `BACKUP_PRIORITY` when the effective priority changes.
+    pub notify_priority_changes: bool,
 }
 
 pub struct Plan {
@@ -55,8 +58,8 @@ pub struct Plan {
     rx: HashMap<String, HashMap<(Family, u8), RxPolicy>>,
     pub scripts: Vec<ScriptSpec>,
     pub track_files: Vec<TrackFileSpec>,
-    /// `notify_fifo` and `vrrp_notify_fifo`.
-    pub fifos: Vec<PathBuf>,
+    /// `notify_fifo` and `vrrp_notify_fifo`, with their owners and scripts.
+    pub fifos: Vec<FifoSpec>,
     instances: HashMap<String, InstancePlan>,
     groups: HashMap<String, NotifyScripts>,
 }
@@ -70,19 +73,22 @@ impl Plan {
             .script_user
             .as_ref()
             .map(|u| (u.user.clone(), u.group.clone()));
-        let run_as = |script: &Script| -> RunAs {
-            let user = script
-                .user
-                .as_ref()
-                .map(|u| (u.user.clone(), u.group.clone()))
-                .or_else(|| default_user.clone());
-            match user {
+        let lookup = |user: Option<(String, Option<String>)>| -> RunAs {
+            match user.or_else(|| default_user.clone()) {
                 Some((user, group)) => RunAs::lookup(&user, group.as_deref()).unwrap_or_else(|e| {
                     tracing::warn!("script user {user}: {e}; running as root");
                     RunAs::ROOT
                 }),
                 None => RunAs::ROOT,
             }
+        };
+        let run_as = |script: &Script| -> RunAs {
+            lookup(
+                script
+                    .user
+                    .as_ref()
+                    .map(|u| (u.user.clone(), u.group.clone())),
+            )
         };
         let notify_scripts = |n: &model::Notify| {
             let one = |s: &Option<Script>| {
@@ -126,7 +132,22 @@ impl Plan {
             fifos: [&g.notify_fifo, &g.vrrp_notify_fifo]
                 .into_iter()
                 .flatten()
-                .map(|f| PathBuf::from(&f.path))
+                .map(|f| FifoSpec {
+                    path: PathBuf::from(&f.path),
+                    // keepalived: the line's `USER [GROUP]`, else the default script user.
+                    owner: Some(lookup(f.user.clone().map(|u| (u, f.group.clone()))))
+                        .filter(|o| *o != RunAs::ROOT),
+                    script: f.script.as_ref().and_then(|s| {
+                        NotifyScript::new(&script_line(s), run_as(s))
+                            .map_err(|e| {
+                                tracing::warn!(
+                                    "notify fifo script {}: {e}; disabled",
+                                    script_line(s)
+                                )
+                            })
+                            .ok()
+                    }),
+                })
                 .collect(),
             instances: HashMap::new(),
             groups: config
@@ -191,6 +212,7 @@ impl Plan {
                         .master_rx_lower_pri
                         .as_ref()
                         .and_then(|s| NotifyScript::new(&script_line(s), run_as(s)).ok()),
+                    notify_priority_changes: r.notify_priority_changes,
                 },
             );
             plan.engine.instances.push(cfg);

@@ -176,6 +176,9 @@ pub enum Action {
         instance: String,
         from: u8,
         to: u8,
+        /// The instance's state when it changed: the FIFO says `MASTER_PRIORITY` or
+        /// `BACKUP_PRIORITY` by it (`notify_priority_changes`).
+        state: State,
     },
     /// Any other log line.
     Log(Log),

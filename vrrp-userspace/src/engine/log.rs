@@ -513,7 +513,9 @@ impl fmt::Display for Action {
                 }
                 Ok(())
             }
-            Action::PriorityChanged { instance, from, to } => write!(
+            Action::PriorityChanged {
+                instance, from, to, ..
+            } => write!(
                 f,
                 "({instance}) Changing effective priority from {from} to {to}"
             ),

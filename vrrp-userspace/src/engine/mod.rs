@@ -848,6 +848,7 @@ impl Engine {
                 instance: inst.cfg.name.clone(),
                 from,
                 to: effective,
+                state: inst.state,
             });
         }
     }

@@ -66,15 +66,9 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Runs `cmd` (with `extra` arguments) as `run_as` and waits at most `timeout`. On timeout the
-/// whole process group gets SIGTERM, then SIGKILL once the script has exited or [`KILL_GRACE`]
-/// has passed, whichever is first, so no child outlives a timed-out run.
-pub async fn run(
-    cmd: &ScriptCommand,
-    extra: &[String],
-    run_as: RunAs,
-    timeout: Duration,
-) -> ExitOutcome {
+/// How every script is started: `cmd` with `extra` arguments as `run_as`, stdio on /dev/null, in
+/// a process group of its own, with SIGTERM as its parent-death signal, killed if dropped.
+pub fn command(cmd: &ScriptCommand, extra: &[String], run_as: RunAs) -> tokio::process::Command {
     let mut command = tokio::process::Command::from(cmd.to_command(extra));
     command
         .stdin(Stdio::null())
@@ -94,7 +88,19 @@ pub async fn run(
             Ok(())
         });
     }
-    let mut child = match command.spawn() {
+    command
+}
+
+/// Runs `cmd` (with `extra` arguments) as `run_as` and waits at most `timeout`. On timeout the
+/// whole process group gets SIGTERM, then SIGKILL once the script has exited or [`KILL_GRACE`]
+/// has passed, whichever is first, so no child outlives a timed-out run.
+pub async fn run(
+    cmd: &ScriptCommand,
+    extra: &[String],
+    run_as: RunAs,
+    timeout: Duration,
+) -> ExitOutcome {
+    let mut child = match command(cmd, extra, run_as).spawn() {
         Ok(c) => c,
         Err(e) => return ExitOutcome::SpawnFailed(e.to_string()),
     };

@@ -98,6 +98,8 @@ pub struct Router {
 const CONFIG_FILE: &str = "keepalived.conf";
 /// vrrpd's pid file inside the router's directory.
 const VRRPD_PID_FILE: &str = "vrrpd.pid";
+/// vrrpd's status socket inside the router's directory.
+const VRRPD_SOCKET: &str = "vrrpd.sock";
 
 /// Generous: a daemon's first transition includes XDP load and a master-down timer, on a machine
 /// shared with builds.
@@ -133,7 +135,7 @@ impl Router {
                 let pid = dir.path().join(VRRPD_PID_FILE);
                 // Its own status socket: parallel daemons would otherwise share the default one,
                 // and a SIGKILLed daemon leaves its socket file behind.
-                let socket = dir.path().join("vrrpd.sock");
+                let socket = dir.path().join(VRRPD_SOCKET);
                 let child = node.ns.spawn(&[
                     &bin.to_string_lossy(),
                     "run",
@@ -231,6 +233,29 @@ impl Router {
             Running::Vrrpd { dir, .. } => dir.path().join(VRRPD_PID_FILE),
             Running::Keepalived(k) => k.pid_file(),
         }
+    }
+
+    /// vrrpd's `status --json` output from its status socket, as an operator's tool reads it
+    /// (tests parse it by field name). Panics for keepalived or if the command fails.
+    pub fn status_json(&self) -> String {
+        let Running::Vrrpd { dir, .. } = &self.running else {
+            panic!("{}: keepalived has no status socket", self.name);
+        };
+        let out = std::process::Command::new(vrrpd_bin())
+            .arg("status")
+            .arg("--json")
+            .arg("--socket")
+            .arg(dir.path().join(VRRPD_SOCKET))
+            .output()
+            .expect("running vrrpd status");
+        assert!(
+            out.status.success(),
+            "vrrpd status on {}: {}\n{}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr),
+            self.transcript()
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 status")
     }
 
     /// SIGHUP to the daemon (keepalived's parent forwards it): re-read the configuration.

@@ -2,17 +2,21 @@
 //! client's ARP requests and neighbour solicitations for a VIP are answered by the master alone,
 //! even while the backup has the VIP configured by hand, and the master's answers come from XDP:
 //! its kernel is told never to answer (`arp_ignore=8`; for IPv6 an nftables rule drops every
-//! neighbour advertisement it sends), so a reply can only be one XDP sent back out.
+//! neighbour advertisement it sends), so a reply can only be one XDP sent back out. The XDP
+//! counters in `vrrpd status --json` agree: the master's `arp_replied`/`ns_replied` and the
+//! backup's `arp_dropped`/`ns_dropped` grow by at least the requests sent. After a failover with
+//! both daemons running, the roles and the counters swap.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use vrrpd_tests::capture::{Capture, Direction};
 use vrrpd_tests::observe::{addr_count, mac};
 use vrrpd_tests::scenario::Testbed;
 use vrrpd_tests::wire::{self, Arp, Mac};
-use vrrpd_tests::{Impl, State};
+use vrrpd_tests::{Impl, Router, State};
 
 const MASTER: usize = 0;
 const BACKUP: usize = 1;
@@ -28,6 +32,10 @@ fn config(role: usize, subnet: u8) -> String {
     } else {
         ("BACKUP", 100)
     };
+    config_with(state, priority, subnet)
+}
+
+fn config_with(state: &str, priority: u8, subnet: u8) -> String {
     format!(
         "vrrp_instance VI_4 {{
     state {state}
@@ -102,6 +110,94 @@ fn gate(which: Impl, subnet: u8) {
     ]);
 
     let (master_mac, backup_mac) = (mac(tb.node(MASTER)), mac(tb.node(BACKUP)));
+    let before = [MASTER, BACKUP].map(|i| xdp_counters(tb.router(i)));
+    let (arp_replies, na_replies) = ask(&tb, vip4, vip6);
+    assert_answered_by(
+        &tb,
+        MASTER,
+        (master_mac, backup_mac),
+        &arp_replies,
+        &na_replies,
+    );
+    // The master's answers and the backup's silence are XDP's doing, counted as such.
+    let after = [MASTER, BACKUP].map(|i| xdp_counters(tb.router(i)));
+    assert_counted(&tb, MASTER, &before, &after, ["arp_replied", "ns_replied"]);
+    assert_counted(&tb, BACKUP, &before, &after, ["arp_dropped", "ns_dropped"]);
+
+    // Failover with both daemons running: the backup, reloaded with a higher priority, preempts.
+    // The old master's gate closes (its answers stop and its XDP drops the requests), the new
+    // master's opens.
+    let t1 = Instant::now();
+    tb.router(BACKUP)
+        .write_config(&config_with("BACKUP", 200, tb.lab.subnet()));
+    tb.router(BACKUP).reload();
+    for vi in ["VI_4", "VI_6"] {
+        tb.router(BACKUP).wait_state(vi, State::Master, t1);
+        tb.router(MASTER).wait_state(vi, State::Backup, t1);
+    }
+    for (i, open) in [(MASTER, false), (BACKUP, true)] {
+        let status = status(tb.router(i));
+        let gates: Vec<&Value> = status["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .map(|inst| &inst["gate_open"])
+            .collect();
+        assert!(
+            gates.iter().all(|g| **g == Value::Bool(open)),
+            "router {i}: gate_open should be {open}: {gates:?}"
+        );
+    }
+    let before = after;
+    let (arp_replies, na_replies) = ask(&tb, vip4, vip6);
+    assert_answered_by(
+        &tb,
+        BACKUP,
+        (master_mac, backup_mac),
+        &arp_replies,
+        &na_replies,
+    );
+    let after = [MASTER, BACKUP].map(|i| xdp_counters(tb.router(i)));
+    assert_counted(&tb, MASTER, &before, &after, ["arp_dropped", "ns_dropped"]);
+    assert_counted(&tb, BACKUP, &before, &after, ["arp_replied", "ns_replied"]);
+}
+
+/// `router`'s XDP counters on its one interface, from `vrrpd status --json`.
+fn xdp_counters(router: &Router) -> Value {
+    let s = status(router);
+    s["interfaces"][0]["counters"].clone()
+}
+
+fn status(router: &Router) -> Value {
+    serde_json::from_str(&router.status_json()).expect("status --json is JSON")
+}
+
+/// Each of `counters` of router `i` grew by at least the requests sent.
+fn assert_counted(
+    tb: &Testbed,
+    i: usize,
+    before: &[Value; 2],
+    after: &[Value; 2],
+    counters: [&str; 2],
+) {
+    for name in counters {
+        let value = |v: &Value| {
+            v[name]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no counter {name} in {v:#}"))
+        };
+        let grew = value(&after[i]) - value(&before[i]);
+        assert!(
+            grew >= REQUESTS as u64,
+            "router {i}: {name} grew by {grew} for {REQUESTS} requests\n{:#}\n{}",
+            after[i],
+            tb.transcripts()
+        );
+    }
+}
+
+/// The client asks for both VIPs `REQUESTS` times; returns the ARP replies and solicited NAs.
+fn ask(tb: &Testbed, vip4: Ipv4Addr, vip6: Ipv6Addr) -> (Vec<Arp>, Vec<wire::NeighborAdvert>) {
     let client = tb.lab.client();
     let client_mac = mac(client);
     let capture = Capture::start(&client.ns, &client.iface);
@@ -125,33 +221,52 @@ fn gate(which: Impl, subnet: u8) {
         .filter_map(|f| wire::neighbor_advert(&f.data))
         .filter(|n| n.target == vip6 && n.solicited)
         .collect();
+    (arp_replies, na_replies)
+}
+
+/// Every reply came from router `by` (`macs`: the master's and the backup's), at least one per
+/// request, with that router's MAC inside and back to the client.
+fn assert_answered_by(
+    tb: &Testbed,
+    by: usize,
+    (master_mac, backup_mac): (Mac, Mac),
+    arp_replies: &[Arp],
+    na_replies: &[wire::NeighborAdvert],
+) {
+    let client = tb.lab.client();
+    let (vip4, vip6) = (tb.lab.ipv4(200), tb.lab.ipv6(200));
     let context = format!(
-        "master {master_mac}, backup {backup_mac}\nARP replies: {arp_replies:#?}\n\
-         NA replies: {na_replies:#?}\n{}",
+        "answering: router {by}; master {master_mac}, backup {backup_mac}\n\
+         ARP replies: {arp_replies:#?}\nNA replies: {na_replies:#?}\n{}",
         tb.transcripts()
     );
+    let (us, other) = if by == MASTER {
+        (master_mac, backup_mac)
+    } else {
+        (backup_mac, master_mac)
+    };
 
     let from = |macs: &[Mac]| {
         (
-            macs.iter().filter(|m| **m == master_mac).count(),
-            macs.iter().filter(|m| **m == backup_mac).count(),
+            macs.iter().filter(|m| **m == us).count(),
+            macs.iter().filter(|m| **m == other).count(),
         )
     };
     let arp_macs: Vec<Mac> = arp_replies.iter().map(|a| a.eth_src).collect();
     let (m, b) = from(&arp_macs);
-    assert_eq!(b, 0, "the backup answered ARP for {vip4}\n{context}");
+    assert_eq!(b, 0, "the non-master answered ARP for {vip4}\n{context}");
     assert!(
         m >= REQUESTS,
         "{m} ARP replies from the master to {REQUESTS} requests\n{context}"
     );
     assert!(
-        arp_replies.iter().all(|a| a.sender_mac == master_mac),
+        arp_replies.iter().all(|a| a.sender_mac == us),
         "an ARP reply names another MAC than the master's\n{context}"
     );
 
     let na_macs: Vec<Mac> = na_replies.iter().map(|n| n.eth_src).collect();
     let (m, b) = from(&na_macs);
-    assert_eq!(b, 0, "the backup answered NS for {vip6}\n{context}");
+    assert_eq!(b, 0, "the non-master answered NS for {vip6}\n{context}");
     assert!(
         m >= REQUESTS,
         "{m} neighbour advertisements from the master to {REQUESTS} solicitations\n{context}"

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use vrrpd_tests::capture::Capture;
-use vrrpd_tests::observe::{addr_count, holders_stay, wait_holders, wait_ping};
+use vrrpd_tests::observe::{addr_count, holders_stay, wait_holders, wait_ping, xdp_prog_count};
 use vrrpd_tests::scenario::Testbed;
 use vrrpd_tests::seed::Seed;
 use vrrpd_tests::wire::{self, Arp};
@@ -142,6 +142,12 @@ fn graceful_stop_hands_over(which: Impl, subnet: u8) {
         addr_count(tb.node(MASTER), vip.into()),
         0,
         "VIP left on the stopped master\n{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        xdp_prog_count(tb.node(MASTER)),
+        0,
+        "XDP left on the stopped master\n{}",
         tb.transcripts()
     );
     tb.router(BACKUP).wait_state(VI, State::Master, stopped);

@@ -104,7 +104,9 @@ pub struct AdvertRecord<const N: usize> {
     pub payload_len: u16,
     /// Bytes of the VRRP message copied into `payload` (≤ `N`).
     pub captured_len: u16,
-    pub _pad: [u8; 6],
+    /// [`RECORD_WOKE`] if the program woke userspace for this record (see [`RxLast`]).
+    pub wakeup: u8,
+    pub _pad: [u8; 5],
     pub payload: [u8; N],
 }
 
@@ -292,4 +294,52 @@ mod user {
     unsafe impl bytemuck::Pod for XdpConfig {}
     unsafe impl bytemuck::Zeroable for VipKey {}
     unsafe impl bytemuck::Pod for VipKey {}
+}
+
+/// Name of the `RX_LAST` map.
+pub const MAP_RX_LAST: &str = "RX_LAST";
+/// Entries of `RX_LAST`: index = VRID for IPv4, 256 + VRID for IPv6 ([`rx_last_index`]).
+pub const RX_LAST_SLOTS: u32 = 512;
+
+/// `RX_LAST` map value: what the XDP program last woke userspace for, per (family, VRID), so
+/// that a repeat of the same advert is queued without waking the daemon.
+///
+/// A backup only needs a repeat advert when its Master_Down_Timer is about to fire, and the
+/// daemon drains the ring before it acts on any timer; so a steady master costs a backup one
+/// wake-up per Master_Down_Interval instead of one per advert. Anything new (another source, a
+/// changed priority, interval, address count or checksum) wakes it at once, and so does every
+/// advert for a VRID userspace marks [`RX_EAGER`] (its instance is not a quiet backup).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxLast {
+    /// Source address of the last waking advert, as in [`AdvertRecord::saddr`], in 4-byte words.
+    pub saddr: [u32; 4],
+    /// Its first 8 VRRP bytes (version/type, VRID, priority, count, interval, checksum): the
+    /// checksum covers the rest of the message.
+    pub header: [u32; 2],
+    /// [`RX_EAGER`], written by userspace.
+    pub flags: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<RxLast>() == 32);
+/// Wake userspace for every advert of this (family, VRID).
+pub const RX_EAGER: u32 = 1 << 0;
+
+/// The `RX_LAST` slot of a (family, VRID).
+#[inline(always)]
+pub const fn rx_last_index(family: u8, vrid: u8) -> u32 {
+    vrid as u32 + if family == AF_INET6 { 256 } else { 0 }
+}
+
+/// When the ring holds more than this many bytes, every advert wakes userspace whatever
+/// [`RxLast`] says: a daemon that sleeps on a long timer must never let the ring fill.
+pub const RING_WAKE_BYTES: u64 = RING_BUF_BYTES as u64 / 4;
+
+/// [`AdvertRecord::wakeup`]: the XDP program woke userspace for this record.
+pub const RECORD_WOKE: u8 = 1 << 0;
+
+#[cfg(feature = "user")]
+mod user_rx_last {
+    // SAFETY: integers only, no implicit padding (size asserted above).
+    unsafe impl aya::Pod for super::RxLast {}
 }

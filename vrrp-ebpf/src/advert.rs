@@ -8,12 +8,13 @@ use aya_ebpf::{
 };
 use vrrp_common::{
     AF_INET, AF_INET6, AdvertRecord, CONFIG_WATCH_ALL, Counter, IPPROTO_VRRP, MAX_VRRP_PAYLOAD,
-    SHORT_VRRP_PAYLOAD, VRID_UNICAST_V4, VRID_UNICAST_V6, VRID_WANT_V4, VRID_WANT_V6, VRRP_TTL,
+    RECORD_WOKE, RING_WAKE_BYTES, RX_EAGER, SHORT_VRRP_PAYLOAD, VRID_UNICAST_V4, VRID_UNICAST_V6,
+    VRID_WANT_V4, VRID_WANT_V6, VRRP_TTL, rx_last_index,
 };
 
 use crate::gate;
 use crate::hdr::{IPPROTO_ICMPV6, Ipv4Hdr, Ipv6Hdr, VrrpHdr, ptr_at};
-use crate::maps::{EVENTS, VRIDS, config, count};
+use crate::maps::{EVENTS, RX_LAST, VRIDS, config, count};
 
 /// What the IP layer hands to the VRRP checks.
 struct IpInfo {
@@ -162,6 +163,8 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
         priority: hdr.priority,
         count_addrs: hdr.count_addrs,
         interval,
+        header: hdr,
+        watch_all: cfg.flags & CONFIG_WATCH_ALL != 0,
     };
     // Most adverts fit the short record: the ring then holds eight times as many.
     if ip.payload_len <= SHORT_VRRP_PAYLOAD {
@@ -179,6 +182,63 @@ struct Fields {
     priority: u8,
     count_addrs: u8,
     interval: u16,
+    /// The header as received, for [`wakeup`].
+    header: VrrpHdr,
+    watch_all: bool,
+}
+
+/// `bpf_ringbuf_submit` flags.
+const BPF_RB_NO_WAKEUP: u64 = 1;
+const BPF_RB_FORCE_WAKEUP: u64 = 2;
+/// `bpf_ringbuf_query`: bytes not yet consumed.
+const BPF_RB_AVAIL_DATA: u64 = 0;
+
+/// Whether this advert wakes the daemon (see [`vrrp_common::RxLast`]): the submit flags, and
+/// the record's `wakeup` byte.
+///
+/// Waking is forced, never left to the ring's adaptive rule: that rule wakes only a consumer that
+/// has read everything, and quiet records may be waiting ahead of this one.
+#[inline(always)]
+fn wakeup(ip: &IpInfo, f: &Fields) -> (u64, u8) {
+    // Observe mode prints every advert as it comes, and nothing is queued quietly there.
+    if f.watch_all {
+        return (0, RECORD_WOKE);
+    }
+    if EVENTS.query(BPF_RB_AVAIL_DATA) > RING_WAKE_BYTES {
+        return (BPF_RB_FORCE_WAKEUP, RECORD_WOKE);
+    }
+    let Some(last) = RX_LAST.get_ptr_mut(rx_last_index(ip.family, f.vrid)) else {
+        return (BPF_RB_FORCE_WAKEUP, RECORD_WOKE);
+    };
+    let h = &f.header;
+    let header = [
+        u32::from_ne_bytes([h.ver_type, h.vrid, h.priority, h.count_addrs]),
+        u32::from_ne_bytes([h.interval[0], h.interval[1], h.checksum[0], h.checksum[1]]),
+    ];
+    let s = &ip.saddr;
+    let saddr = [
+        u32::from_ne_bytes([s[0], s[1], s[2], s[3]]),
+        u32::from_ne_bytes([s[4], s[5], s[6], s[7]]),
+        u32::from_ne_bytes([s[8], s[9], s[10], s[11]]),
+        u32::from_ne_bytes([s[12], s[13], s[14], s[15]]),
+    ];
+    // SAFETY: an array map slot; racing writers on other CPUs can at worst cause one extra
+    // wake-up (a torn value never equals a real advert's).
+    unsafe {
+        if (*last).flags & RX_EAGER == 0
+            && (*last).header[0] == header[0]
+            && (*last).header[1] == header[1]
+            && (*last).saddr[0] == saddr[0]
+            && (*last).saddr[1] == saddr[1]
+            && (*last).saddr[2] == saddr[2]
+            && (*last).saddr[3] == saddr[3]
+        {
+            return (BPF_RB_NO_WAKEUP, 0);
+        }
+        (*last).header = header;
+        (*last).saddr = saddr;
+    }
+    (BPF_RB_FORCE_WAKEUP, RECORD_WOKE)
 }
 
 /// Reserves an `AdvertRecord<N>`, fills it and copies up to `N` bytes of the message into it.
@@ -211,7 +271,7 @@ fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) {
         (*ev).interval = f.interval;
         (*ev).payload_len = ip.payload_len as u16;
         (*ev).captured_len = captured as u16;
-        (*ev)._pad = [0; 6];
+        (*ev)._pad = [0; 5];
     }
     // The verifier wants the length provably in 1..=N for the copy into the reservation;
     // `needed ≥ 8` makes the lower bound true, this check makes it visible.
@@ -235,6 +295,9 @@ fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) {
         count(Counter::BadLength);
         return;
     }
-    entry.submit(0);
+    let (flags, woke) = wakeup(ip, f);
+    // SAFETY: as above, before submit.
+    unsafe { (*ev).wakeup = woke };
+    entry.submit(flags);
     count(Counter::Adverts);
 }

@@ -114,7 +114,10 @@ impl Node {
         }
         for action in logs {
             match action {
-                Action::Transition { .. } => {
+                Action::Transition {
+                    ref instance, to, ..
+                } => {
+                    self.sync_rx_eager(instance, to);
                     self.ops.recorder.record(&action);
                     info!("{action:#}")
                 }

@@ -164,7 +164,11 @@ impl Node {
                     });
                 }
                 Some(event) = nl_events.next() => self.netlink_event(event).await,
-                request = self.ops.next() => request.answer(self.snapshot()),
+                request = self.ops.next() => {
+                    // Quiet adverts wait in the ring (see `vrrp_common::RxLast`): count them first.
+                    self.drain_rings();
+                    request.answer(self.snapshot())
+                }
             }
             if shutdown {
                 info!("Stopping");
@@ -218,6 +222,8 @@ impl Node {
     /// (no transition, no priority 0, no GARP) and starts and stops the others.
     async fn reload(&mut self) {
         info!("Reloading");
+        // The running instances see every advert that arrived before the new configuration.
+        self.drain_rings();
         let loaded = match load(&self.source.path, &self.source.opts) {
             Ok(l) => l,
             Err(e) => {
@@ -280,7 +286,10 @@ impl Node {
         info!("Reload finished");
     }
 
+    /// Hands the engine an event from a tracker, a link or a signal, after every advert that
+    /// arrived before it (quiet ones wait in the ring until the daemon wakes).
     pub(super) fn input(&mut self, input: Input) {
+        self.drain_rings();
         self.engine.handle(Timestamp::now(), input);
     }
 
@@ -308,6 +317,28 @@ impl Node {
             }
             self.drain_rings();
             std::hint::spin_loop();
+        }
+    }
+
+    /// A quiet backup is woken only by adverts that differ from the last one; every other state
+    /// needs each advert at once (a master answers or yields, a new backup learns its master).
+    pub(super) fn sync_rx_eager(&mut self, instance: &str, state: crate::engine::State) {
+        let Some(c) = self
+            .plan_for(instance)
+            .engine
+            .instances
+            .iter()
+            .find(|c| c.name == instance)
+        else {
+            return;
+        };
+        let (vrid, family) = (c.vrid, c.family.af());
+        let Some(i) = self.iface_index(&c.interface) else {
+            return;
+        };
+        let eager = state != crate::engine::State::Backup;
+        if let Err(e) = self.ifaces[i].xdp.set_rx_eager(family, vrid, eager) {
+            error!("({instance}) advert wake-up map: {e}");
         }
     }
 
@@ -342,12 +373,14 @@ impl Node {
                 let policy = |family, vrid| self.plan.rx_policy(name, family, vrid);
                 if let Some(input) = advert::decode_event(name, ev, policy) {
                     let now = Timestamp::now().max(Timestamp::from_nanos(ev.ktime_ns));
-                    // From the XDP receive time to the engine: what a flood or a stall costs.
+                    // From the XDP receive time to the engine: what a flood or a stall costs, for
+                    // adverts that woke the daemon (repeats wait in the ring on purpose).
                     debug!(
-                        "{name}: advert vrid {} from {}: rx_delay_ns={}",
+                        "{name}: advert vrid {} from {}: rx_delay_ns={} woke={}",
                         ev.vrid,
                         ev.source(),
-                        now.as_nanos() - ev.ktime_ns
+                        now.as_nanos() - ev.ktime_ns,
+                        ev.wakeup & vrrp_common::RECORD_WOKE
                     );
                     self.engine.handle(now, input);
                 }

@@ -135,7 +135,8 @@ mod tests {
             interval,
             payload_len: 0,
             captured_len: 0,
-            _pad: [0; 6],
+            wakeup: 0,
+            _pad: [0; 5],
             payload: [0; MAX_VRRP_PAYLOAD],
         };
         // The VRRP header as the XDP program copies it: version/type, VRID, priority, count.

@@ -66,6 +66,14 @@ impl Family {
         }
     }
 
+    /// The Linux `AF_*` code, as the XDP program's records and maps carry it.
+    pub const fn af(self) -> u8 {
+        match self {
+            Family::Ipv4 => vrrp_common::AF_INET,
+            Family::Ipv6 => vrrp_common::AF_INET6,
+        }
+    }
+
     pub const fn of(addr: &std::net::IpAddr) -> Family {
         match addr {
             std::net::IpAddr::V4(_) => Family::Ipv4,

@@ -111,6 +111,8 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
                 );
             };
             eprintln!("vrrpd: {DEFAULT_CONFIG} does not exist: running observe mode on {iface}");
+            // Watch logs through tracing too (the XDP mode fallback warning).
+            init_logging(args.log_level.as_str());
             return crate::dataplane::watch::main(WatchArgs {
                 iface,
                 xdp_mode: args.xdp_mode,

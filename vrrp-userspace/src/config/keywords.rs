@@ -166,7 +166,12 @@ pub static KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "vrrp_down_timer_adverts", Supported, ""),
     k(GlobalDefs, "vrrp_lower_prio_no_advert", Supported, ""),
     k(GlobalDefs, "vrrp_higher_prio_send_advert", Supported, ""),
-    k(GlobalDefs, "vrrp_skip_check_adv_addr", Supported, ""),
+    k(
+        GlobalDefs,
+        "vrrp_skip_check_adv_addr",
+        Supported,
+        "without it a VIP-list mismatch is counted and logged but the advert accepted, as in keepalived ≥ 2.3.3 (2.2.7 drops it: dual master after a reload that changes VIPs, keepalived #1603)",
+    ),
     k(GlobalDefs, "vrrp_strict", Supported, ""),
     k(GlobalDefs, "vrrp_check_unicast_src", Supported, ""),
     k(GlobalDefs, "v3_checksum_as_v2", Supported, ""),

@@ -73,3 +73,61 @@ impl Keepalived {
         &self.dir
     }
 }
+
+/// keepalived 2.2.7 always writes its SIGUSR1/SIGUSR2 dumps in /tmp (`--with-tmp-dir`, no
+/// `state_file_location` yet). A configuration with `instance NAME` at the top level and
+/// `data_use_instance` in `global_defs` names the `.data` dump `/tmp/keepalived.NAME.data`, so
+/// parallel keepalived daemons do not overwrite each other's. The `.stats` dump ignores
+/// `data_use_instance` in 2.2.7: it is always `/tmp/keepalived.stats`, so a test reads it from
+/// one daemon at a time. The files are removed on `Drop`.
+pub struct InstanceDumps {
+    name: String,
+}
+
+impl InstanceDumps {
+    /// A fresh instance name (`unique_name`) for one keepalived.
+    pub fn new(tag: &str) -> InstanceDumps {
+        InstanceDumps {
+            name: crate::unique_name(tag),
+        }
+    }
+
+    /// `config` with the two lines that move the dumps: `instance NAME` first, and
+    /// `data_use_instance` at the start of its `global_defs` block (added if it has none).
+    /// vrrpd accepts both (and ignores them; it is told its dump paths on the command line).
+    pub fn configure(&self, config: &str) -> String {
+        let body = if config.contains("global_defs {") {
+            config.replacen("global_defs {", "global_defs {\n    data_use_instance", 1)
+        } else {
+            format!("global_defs {{\n    data_use_instance\n}}\n{config}")
+        };
+        format!("instance {}\n{body}", self.name)
+    }
+
+    /// The SIGUSR1 dump.
+    pub fn data(&self) -> std::path::PathBuf {
+        self.file("keepalived", "data")
+    }
+
+    /// The SIGUSR2 dump (the same for every keepalived 2.2.7).
+    pub fn stats(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(KEEPALIVED_STATS)
+    }
+
+    fn file(&self, base: &str, ext: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("/tmp/{base}.{}.{ext}", self.name))
+    }
+}
+
+/// keepalived 2.2.7's `.stats` path, whatever the configuration says.
+const KEEPALIVED_STATS: &str = "/tmp/keepalived.stats";
+
+impl Drop for InstanceDumps {
+    fn drop(&mut self) {
+        // The parent process writes its own `.data` beside the VRRP child's.
+        for (base, ext) in [("keepalived", "data"), ("keepalived_parent", "data")] {
+            let _ = std::fs::remove_file(self.file(base, ext));
+        }
+        let _ = std::fs::remove_file(KEEPALIVED_STATS);
+    }
+}

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use serde_json::Value;
 use vrrpd_tests::scenario::vrrp_lab;
 use vrrpd_tests::seed::{CheckScript, Seed, lab_vip};
 use vrrpd_tests::setns::in_netns;
-use vrrpd_tests::{Lab, Router, State, TempDir, vrrpd_bin};
+use vrrpd_tests::{Impl, InstanceDumps, Lab, Router, State, TempDir, vrrpd_bin};
 
 const VI: &str = "VI_1";
 const VRID: &str = "50";
@@ -173,11 +173,25 @@ impl Metrics {
         assert_eq!(found.len(), 1, "{name} {want:?}: {found:?}");
         found[0]
     }
+
+    /// Exactly one observation in the detection-latency histogram of the instance `labels`
+    /// (starting with its `instance` label) name.
+    fn assert_one_timed_takeover(&self, labels: &[(&str, &str)]) {
+        assert_eq!(
+            self.get("vrrpd_detection_latency_seconds_count", labels),
+            1.0
+        );
+        let inf = [labels[0], ("le", "+Inf")];
+        assert_eq!(
+            self.get("vrrpd_detection_latency_seconds_bucket", &inf),
+            1.0
+        );
+    }
 }
 
 /// keepalived-exporter's reading of `.data`: ` VRRP Instance = X` opens an instance, `   K = V`
-/// lines are its fields, `     ...` lines under `   Virtual IP (n):` are its VIPs; any line with
-/// less indentation ends it.
+/// lines are its fields, `     ...` lines under `   Virtual IP (n):` are its VIPs (not those
+/// under `   Virtual IP Excluded :`); any line with less indentation ends it.
 fn parse_data(text: &str) -> BTreeMap<String, (BTreeMap<String, String>, Vec<String>)> {
     let mut out = BTreeMap::new();
     let mut current: Option<String> = None;
@@ -190,7 +204,7 @@ fn parse_data(text: &str) -> BTreeMap<String, (BTreeMap<String, String>, Vec<Str
         } else if l.starts_with("   ") && current.is_some() {
             let entry = out.get_mut(current.as_ref().unwrap()).unwrap();
             if l.starts_with("     ") {
-                if key.starts_with("Virtual IP") {
+                if key.starts_with("Virtual IP (") || key == "Virtual IP" {
                     entry.1.push(l.trim().to_string());
                 }
             } else if let Some((k, v)) = l.trim().split_once('=') {
@@ -200,6 +214,29 @@ fn parse_data(text: &str) -> BTreeMap<String, (BTreeMap<String, String>, Vec<Str
                 key = k.trim().to_string();
             }
         } else {
+            current = None;
+        }
+    }
+    out
+}
+
+/// keepalived-exporter's reading of the `.data` scripts (ParseVRRPScript): ` VRRP Script = X`
+/// opens a script, its `   K = V` lines are fields (the exporter keeps `Status` and `State`),
+/// a line indented less than four spaces ends it.
+fn parse_scripts(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for l in text.lines() {
+        if l.starts_with(" VRRP Script") && l.contains('=') {
+            let name = l.split('=').nth(1).unwrap().trim().to_string();
+            out.entry(name.clone()).or_default();
+            current = Some(name);
+        } else if let Some(name) = current.as_ref().filter(|_| l.starts_with("   ")) {
+            if let Some((k, v)) = l.trim().split_once('=') {
+                let fields = out.get_mut(name).unwrap();
+                fields.insert(k.trim().to_string(), v.trim().to_string());
+            }
+        } else if !l.starts_with("    ") {
             current = None;
         }
     }
@@ -330,14 +367,7 @@ fn operator_outputs_of_a_master_backup_pair() {
     let bm = [l[0], ("from", "BACKUP"), ("to", "MASTER")];
     assert_eq!(mm.get("vrrpd_instance_transitions_total", &bm), 1.0);
     // The master took over because nobody advertised: one detection-latency observation.
-    assert_eq!(mm.get("vrrpd_detection_latency_seconds_count", &l), 1.0);
-    assert_eq!(
-        mm.get(
-            "vrrpd_detection_latency_seconds_bucket",
-            &[l[0], ("le", "+Inf")]
-        ),
-        1.0
-    );
+    mm.assert_one_timed_takeover(&l);
     assert!(
         mm.get(
             "vrrpd_xdp_packets_total",
@@ -374,9 +404,9 @@ fn operator_outputs_of_a_master_backup_pair() {
     assert_eq!(fields["Interface"], "eth0");
     assert_eq!(fields["Virtual Router ID"], VRID);
     assert_eq!(fields["Gratuitous ARP delay"], "5");
-    // ParseVIP: words 0 and 2 are the address and the device.
+    // ParseVIP: words 0 and 2 are the address and the device; a host address has no prefix.
     let words: Vec<&str> = vips[0].split(' ').collect();
-    assert_eq!((words[0], words[2]), (format!("{vip}/32").as_str(), "eth0"));
+    assert_eq!((words[0], words[2]), (vip.as_str(), "eth0"));
     let data = parse_data(&backup.dump(libc::SIGUSR1, "keepalived.data"));
     assert_eq!(data[VI].0["State"], "BACKUP");
     assert_eq!(data[VI].0["Effective priority"], "80");
@@ -410,8 +440,225 @@ fn operator_outputs_of_a_master_backup_pair() {
 
     // A clean stop removes the socket and the pid file.
     let mut master = master;
+    let stopped = Instant::now();
     let status = master.router.terminate();
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
     assert!(!master.path("vrrpd.sock").exists());
     assert!(!master.path("vrrpd.pid").exists());
+
+    // The stopping master resigned with priority 0: the backup takes over after Skew_Time, and
+    // that takeover is timed like a Master_Down one.
+    backup.router.wait_state(VI, State::Master, stopped);
+    let b = backup.instance();
+    assert!(u(&b["stats"]["pri_zero_rcvd"]) >= 1, "{b:#}");
+    assert_eq!(u(&b["detection_latency"]["count"]), 1, "{b:#}");
+    let bmet = backup.metrics(&lab, 1);
+    assert!(bmet.get("vrrpd_priority_zero_received_total", &l) >= 1.0);
+    bmet.assert_one_timed_takeover(&l);
+    let stats = parse_stats(&backup.dump(libc::SIGUSR2, "keepalived.stats"));
+    assert!(stats[VI]["Priority Zero/Received"] >= 1, "{stats:?}");
+}
+
+/// Waits for a dump file a signal asked for, and reads it once its writer is done with it
+/// (keepalived writes in place, so a file is only complete once its size stops changing).
+fn read_dump(path: &Path) -> String {
+    wait_until(&format!("{} written", path.display()), || path.exists());
+    let mut last = None;
+    loop {
+        thread::sleep(Duration::from_millis(200));
+        let len = std::fs::metadata(path).map(|m| m.len()).ok();
+        if len.is_some_and(|n| n > 0) && len == last {
+            return std::fs::read_to_string(path).expect("dump file");
+        }
+        last = len;
+    }
+}
+
+/// keepalived 2.2.7 and vrrpd run the same master/backup configurations, each pair on a lab of
+/// its own with the same addresses. After SIGUSR1 (and SIGUSR2) to every daemon, what
+/// keepalived-exporter reads from vrrpd's files must be what it reads from keepalived's. The
+/// fields that legitimately differ (transition times, timers, pids, sockets) are not among
+/// those an exporter reads; a script's `State` may be caught `running` by either.
+#[test]
+fn dumps_read_like_keepalived_side_by_side() {
+    let subnet = 43;
+    let checks = [CheckScript::new(), CheckScript::new()];
+    let dumps = [InstanceDumps::new("kd"), InstanceDumps::new("kd")];
+    let seeds = [Seed::MasterBackupMaster, Seed::MasterBackupBackup];
+    let configs: Vec<String> = (0..2)
+        .map(|i| dumps[i].configure(&seeds[i].adapted(subnet, checks[i].path())))
+        .collect();
+    let k_lab = vrrp_lab("dumpk", 2, subnet);
+    let v_lab = vrrp_lab("dumpv", 2, subnet);
+
+    let t0 = Instant::now();
+    let k_master = Router::start(Impl::Keepalived, k_lab.router(0), &configs[0]);
+    let v_master = Daemon::start(&v_lab, 0, &configs[0]);
+    k_master.wait_state(VI, State::Master, t0);
+    v_master.router.wait_state(VI, State::Master, t0);
+    let k_backup = Router::start(Impl::Keepalived, k_lab.router(1), &configs[1]);
+    let v_backup = Daemon::start(&v_lab, 1, &configs[1]);
+    for r in [&k_backup, &v_backup.router] {
+        r.wait_log(&format!("({VI}) Entering BACKUP STATE"));
+    }
+    // Both backups hear a few adverts, and both check scripts have reported.
+    wait_until("4 adverts received by vrrpd's backup", || {
+        u(&v_backup.instance()["stats"]["advert_rcvd"]) >= 4
+    });
+    for r in [&k_master, &k_backup] {
+        r.wait_log("VRRP_Script(chk_nginx) succeeded");
+    }
+
+    let keepalived_dump = |router: &Router, path: &Path, signal: i32| {
+        let _ = std::fs::remove_file(path);
+        let pid: i32 = std::fs::read_to_string(router.pid_file())
+            .expect("keepalived pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        // SAFETY: kill(2) with a pid this test started.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        read_dump(path)
+    };
+    let pairs = [(&k_master, &v_master), (&k_backup, &v_backup)];
+    for (i, (k, v)) in pairs.into_iter().enumerate() {
+        let k_text = keepalived_dump(k, &dumps[i].data(), libc::SIGUSR1);
+        let v_text = v.dump(libc::SIGUSR1, "keepalived.data");
+        let context = format!("=== keepalived ===\n{k_text}\n=== vrrpd ===\n{v_text}");
+        let (k_data, v_data) = (parse_data(&k_text), parse_data(&v_text));
+        assert_eq!(
+            k_data.keys().collect::<Vec<_>>(),
+            v_data.keys().collect::<Vec<_>>(),
+            "instances\n{context}"
+        );
+        let ((k_fields, k_vips), (v_fields, v_vips)) = (&k_data[VI], &v_data[VI]);
+        for key in [
+            "State",
+            "Wantstate",
+            "Interface",
+            "Virtual Router ID",
+            "Effective priority",
+            "Gratuitous ARP delay",
+        ] {
+            assert_eq!(
+                k_fields.get(key),
+                v_fields.get(key),
+                "{key} of router {i}\n{context}"
+            );
+            assert!(k_fields.contains_key(key), "{key}\n{context}");
+        }
+        assert_eq!(k_vips, v_vips, "VIPs of router {i}\n{context}");
+        assert!(!k_vips.is_empty(), "{context}");
+
+        let (k_scripts, v_scripts) = (parse_scripts(&k_text), parse_scripts(&v_text));
+        assert_eq!(
+            k_scripts.keys().collect::<Vec<_>>(),
+            v_scripts.keys().collect::<Vec<_>>(),
+            "scripts\n{context}"
+        );
+        for (name, k_script) in &k_scripts {
+            let v_script = &v_scripts[name];
+            assert_eq!(k_script.get("Status"), v_script.get("Status"), "{context}");
+            // The exporter's VRRPScriptStates; a run may be in progress in either.
+            for s in [k_script, v_script] {
+                let state = s.get("State").map(String::as_str);
+                assert!(
+                    matches!(state, Some("idle" | "running")),
+                    "{name}: {state:?}\n{context}"
+                );
+            }
+        }
+
+        // `.stats`: the same counters under the same sections.
+        let k_stats = parse_stats(&keepalived_dump(k, &dumps[i].stats(), libc::SIGUSR2));
+        let v_stats = parse_stats(&v.dump(libc::SIGUSR2, "keepalived.stats"));
+        assert_eq!(
+            k_stats[VI].keys().collect::<Vec<_>>(),
+            v_stats[VI].keys().collect::<Vec<_>>(),
+            "{k_stats:?}\n{v_stats:?}"
+        );
+        for key in ["Became master", "Released master"] {
+            assert_eq!(k_stats[VI][key], v_stats[VI][key], "{key}");
+        }
+    }
+}
+
+/// A second `vrrpd run` beside a running one stops at once with a clear message and a non-zero
+/// status, before it touches the interface: with the same pid file (the first holds its lock),
+/// and with its own pid file but the first one's status socket. The first daemon keeps running
+/// with its pid file and socket.
+#[test]
+fn a_second_daemon_refuses_to_start_beside_a_running_one() {
+    let subnet = 44;
+    let lab = vrrp_lab("ops-twice", 1, subnet);
+    let check = CheckScript::new();
+    let conf = Seed::MasterBackupMaster.adapted(subnet, check.path());
+    let t0 = Instant::now();
+    let mut first = Daemon::start(&lab, 0, &conf);
+    first.router.wait_state(VI, State::Master, t0);
+    let pid_file = first.path("vrrpd.pid");
+    let socket = first.path("vrrpd.sock");
+    let first_pid = first.router.vrrp_pid().unwrap().to_string();
+    let read_pid = || std::fs::read_to_string(&pid_file).expect("the first daemon's pid file");
+    assert_eq!(read_pid().trim(), first_pid);
+
+    let own = TempDir::new("ops-twice");
+    let p = |name: &str| own.path().join(name).to_string_lossy().into_owned();
+    let attempts = [
+        (
+            [
+                "--pid",
+                &pid_file.to_string_lossy(),
+                "--status-socket",
+                &p("vrrpd.sock"),
+            ],
+            format!(
+                "another vrrpd (pid {first_pid}) holds the pid file {}",
+                pid_file.display()
+            ),
+        ),
+        (
+            [
+                "--pid",
+                &p("vrrpd.pid"),
+                "--status-socket",
+                &socket.to_string_lossy(),
+            ],
+            format!(
+                "status socket {} is in use by a running vrrpd",
+                socket.display()
+            ),
+        ),
+    ];
+    for (args, message) in &attempts {
+        let mut second = Router::start_vrrpd_args(lab.router(0), &conf, args);
+        let status = second
+            .wait_exit(WAIT)
+            .unwrap_or_else(|| panic!("the second vrrpd kept running\n{}", second.transcript()));
+        let transcript = second.transcript();
+        assert!(!status.success(), "{status:?}\n{transcript}");
+        assert!(
+            transcript.contains(message.as_str()),
+            "{message:?} in\n{transcript}"
+        );
+        assert!(!transcript.contains("XDP attached"), "{transcript}");
+        // The first daemon is untouched: running, its pid file and socket in place and answering.
+        assert_eq!(
+            first.router.try_wait(),
+            None,
+            "{}",
+            first.router.transcript()
+        );
+        assert_eq!(read_pid().trim(), first_pid);
+        assert_eq!(first.instance()["state"], "MASTER");
+    }
+    // The refused daemon that got as far as its own pid file removed it again.
+    assert!(!own.path().join("vrrpd.pid").exists());
+    assert!(!own.path().join("vrrpd.sock").exists());
+    // The first daemon never left MASTER.
+    assert!(
+        !first.router.entered_since(VI, State::Backup, t0),
+        "{}",
+        first.router.transcript()
+    );
 }

@@ -108,12 +108,14 @@ pub struct RunArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (off by default).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
-    /// Where SIGUSR1 writes the keepalived-format data dump (keepalived's state_file_location).
-    #[arg(long, value_name = "PATH", default_value = crate::status::ops::DEFAULT_DATA_FILE)]
-    pub data_file: PathBuf,
-    /// Where SIGUSR2 writes the keepalived-format stats dump (keepalived's stats_file_location).
-    #[arg(long, value_name = "PATH", default_value = crate::status::ops::DEFAULT_STATS_FILE)]
-    pub stats_file: PathBuf,
+    /// Where SIGUSR1 writes the keepalived-format data dump; overrides the configuration's
+    /// state_file_location [default: /tmp/keepalived.data].
+    #[arg(long, value_name = "PATH")]
+    pub data_file: Option<PathBuf>,
+    /// Where SIGUSR2 writes the keepalived-format stats dump; overrides the configuration's
+    /// stats_file_location [default: /tmp/keepalived.stats].
+    #[arg(long, value_name = "PATH")]
+    pub stats_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -235,6 +235,12 @@ fn global_defs(g: &mut GlobalDefs, node: &Node, d: &mut Diagnostics) {
     for n in node.children() {
         match n.name() {
             "router_id" => g.router_id = arg(d, n, 0).map(|t| t.text.clone()),
+            "state_file_location" => {
+                g.state_file_location = arg(d, n, 0).map(|t| t.text.clone().into())
+            }
+            "stats_file_location" => {
+                g.stats_file_location = arg(d, n, 0).map(|t| t.text.clone().into())
+            }
             "vrrp_mcast_group4" => {
                 if let Some(t) = arg(d, n, 0) {
                     match t.text.parse::<std::net::Ipv4Addr>() {

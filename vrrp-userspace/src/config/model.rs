@@ -56,6 +56,10 @@ pub struct GlobalDefs {
     pub vrrp_notify_priority_changes: bool,
     pub dynamic_interfaces: bool,
     pub dynamic_interfaces_allow_if_changes: bool,
+    /// Where SIGUSR1 writes the `.data` dump (a directory when it ends in `/`).
+    pub state_file_location: Option<std::path::PathBuf>,
+    /// Where SIGUSR2 writes the `.stats` dump (a directory when it ends in `/`).
+    pub stats_file_location: Option<std::path::PathBuf>,
 }
 
 impl Default for GlobalDefs {
@@ -91,6 +95,8 @@ impl Default for GlobalDefs {
             vrrp_notify_priority_changes: false,
             dynamic_interfaces: false,
             dynamic_interfaces_allow_if_changes: false,
+            state_file_location: None,
+            stats_file_location: None,
         }
     }
 }

@@ -11,7 +11,9 @@ pub mod node;
 pub mod plan;
 pub mod vips;
 
-use std::io::IsTerminal;
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Write as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -19,10 +21,15 @@ use tracing::{info, warn};
 
 use crate::cli::{DEFAULT_CONFIG, RunArgs, WatchArgs};
 use crate::config::{LoadOptions, load};
+use crate::status::ops::{DATA_FILE_NAME, STATS_FILE_NAME};
 
 /// Logs to stderr; without timestamps under journald (it adds its own), without colours when
 /// stderr is not a terminal.
 pub fn init_logging(level: &str) {
+    let stderr = nix::sys::stat::fstat(libc::STDERR_FILENO)
+        .ok()
+        .map(|st| (st.st_dev, st.st_ino));
+    let journald = stderr_is_journal(std::env::var_os("JOURNAL_STREAM").as_deref(), stderr);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // netlink-packet-route warns about every kernel attribute newer than itself.
         .unwrap_or_else(|_| {
@@ -33,31 +40,109 @@ pub fn init_logging(level: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
-    let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
+    let _ = if journald {
         builder.without_time().try_init()
     } else {
         builder.try_init()
     };
 }
 
+/// systemd.exec(5): `JOURNAL_STREAM` holds the device and inode (`DEV:INODE`, decimal) of the
+/// stream systemd connected stdout/stderr to. It is inherited by children whose stderr was
+/// redirected elsewhere (`vrrpd run 2>file` from a unit's shell), so the variable alone does
+/// not mean journald reads stderr: only a matching fstat of stderr does.
+fn stderr_is_journal(journal_stream: Option<&OsStr>, stderr: Option<(u64, u64)>) -> bool {
+    let (Some(value), Some(stderr)) = (journal_stream.and_then(OsStr::to_str), stderr) else {
+        return false;
+    };
+    let Some((dev, ino)) = value.split_once(':') else {
+        return false;
+    };
+    matches!((dev.parse::<u64>(), ino.parse::<u64>()), (Ok(d), Ok(i)) if (d, i) == stderr)
+}
+
+/// Why the pid file could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PidFileError {
+    #[error(
+        "another vrrpd{} holds the pid file {}; not starting",
+        .pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        .path.display()
+    )]
+    Held { path: PathBuf, pid: Option<i32> },
+    #[error("pid file {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// The pid file (keepalived's `-p`), removed on a clean exit. It is how `vrrpd reload` and
-/// exporters find the daemon.
-struct PidFile(PathBuf);
+/// exporters find the daemon. The daemon holds an exclusive flock(2) on it for its lifetime: a
+/// second vrrpd given the same file fails to take the lock and stops before touching anything,
+/// and leaves the file (the live daemon's pid) alone. The lock dies with the process, so a file
+/// left by a SIGKILLed daemon is simply taken over.
+pub struct PidFile {
+    path: PathBuf,
+    // Holding the open, locked file is what keeps the lock (closing it releases it).
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
 
 impl PidFile {
-    fn create(path: &Path) -> anyhow::Result<PidFile> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    pub fn create(path: &Path) -> Result<PidFile, PidFileError> {
+        use nix::fcntl::{Flock, FlockArg};
+        let io = |source| PidFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
         }
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .with_context(|| format!("writing pid file {}", path.display()))?;
-        Ok(PidFile(path.to_path_buf()))
+        loop {
+            // No truncation before the lock is ours: the file may be a live daemon's.
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(io)?;
+            let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(f) => f,
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                    let pid = std::fs::read_to_string(path)
+                        .ok()
+                        .and_then(|t| t.trim().parse().ok());
+                    return Err(PidFileError::Held {
+                        path: path.to_path_buf(),
+                        pid,
+                    });
+                }
+                Err((_, e)) => return Err(io(e.into())),
+            };
+            // A daemon exiting unlinks its file after we opened it and before we locked it:
+            // the lock is then on a file nobody can find. Start again with the path's file.
+            let ours = file.metadata().map_err(io)?;
+            if !std::fs::metadata(path)
+                .is_ok_and(|m| m.dev() == ours.dev() && m.ino() == ours.ino())
+            {
+                continue;
+            }
+            file.set_len(0).map_err(io)?;
+            file.write_all(format!("{}\n", std::process::id()).as_bytes())
+                .map_err(io)?;
+            return Ok(PidFile {
+                path: path.to_path_buf(),
+                _lock: file,
+            });
+        }
     }
 }
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // Unlinked while still locked, so no other vrrpd can have taken it in between.
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -80,6 +165,13 @@ fn set_realtime(priority: u8) {
             std::io::Error::last_os_error()
         );
     }
+}
+
+/// A dump file's path: the command line's, else the configuration's (keepalived's rules), else
+/// keepalived's default.
+fn dump_file(cli: &Option<PathBuf>, configured: &Option<PathBuf>, name: &str) -> PathBuf {
+    cli.clone()
+        .unwrap_or_else(|| crate::status::ops::dump_path(configured.as_deref(), name))
 }
 
 /// `vrrpd reload`: SIGHUP to the daemon named by the pid file.
@@ -136,6 +228,8 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         warn!("{d}");
     }
     let plan = plan::Plan::build(&loaded.config, args.iface.as_deref())?;
+    // Before anything is touched: a second vrrpd with the same pid file stops here.
+    let pid_file = PidFile::create(&args.pid_file)?;
     info!(
         "Starting vrrpd {} with {} ({} instance(s))",
         env!("CARGO_PKG_VERSION"),
@@ -147,18 +241,26 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         .build()
         .context("tokio runtime")?;
     set_realtime(args.rt_priority);
-    let pid_file = PidFile::create(&args.pid_file)?;
     let source = node::Source {
         path,
         opts,
         iface: args.iface.clone(),
         xdp_mode: args.xdp_mode,
     };
+    let globals = &loaded.config.global_defs;
     let ops_config = crate::status::OpsConfig {
         status_socket: Some(args.status_socket.clone()),
         metrics_listen: args.metrics_listen,
-        data_file: args.data_file.clone(),
-        stats_file: args.stats_file.clone(),
+        data_file: dump_file(
+            &args.data_file,
+            &globals.state_file_location,
+            DATA_FILE_NAME,
+        ),
+        stats_file: dump_file(
+            &args.stats_file,
+            &globals.stats_file_location,
+            STATS_FILE_NAME,
+        ),
     };
     runtime.block_on(async move {
         // Before the node: dump signals queue from here on instead of killing the process.
@@ -171,4 +273,57 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     drop(pid_file);
     info!("Stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_dropped_only_when_stderr_is_the_journal_stream() {
+        let stderr = Some((64769, 1_234_567));
+        let js = |s: &str| Some(OsStr::new(s).to_owned());
+        assert!(stderr_is_journal(js("64769:1234567").as_deref(), stderr));
+        // Inherited by a process whose stderr goes elsewhere.
+        assert!(!stderr_is_journal(js("64769:7654321").as_deref(), stderr));
+        assert!(!stderr_is_journal(js("1:1234567").as_deref(), stderr));
+        assert!(!stderr_is_journal(None, stderr));
+        assert!(!stderr_is_journal(js("64769:1234567").as_deref(), None));
+        for junk in [
+            "",
+            "64769",
+            "64769:",
+            ":1234567",
+            "0x1:2",
+            "64769:1234567:1",
+        ] {
+            assert!(!stderr_is_journal(js(junk).as_deref(), stderr), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn a_held_pid_file_refuses_a_second_daemon_and_stays() {
+        let dir = crate::testutil::TempDir::new("pidfile");
+        let path = dir.path().join("run/vrrpd.pid");
+        let first = PidFile::create(&path).unwrap();
+        let me = std::process::id().to_string();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), me);
+        match PidFile::create(&path) {
+            Err(e @ PidFileError::Held { pid: Some(p), .. }) if p.to_string() == me => {
+                assert!(e.to_string().contains("another vrrpd"), "{e}");
+                assert!(e.to_string().contains("vrrpd.pid"), "{e}");
+            }
+            Err(e) => panic!("wrong refusal: {e}"),
+            Ok(_) => panic!("a second pid file lock was granted"),
+        }
+        // The refused start left the holder's file as it was.
+        assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), me);
+        drop(first);
+        assert!(!path.exists());
+        // A stale file (its daemon was SIGKILLed: no lock) is taken over and rewritten.
+        std::fs::write(&path, "999999999\n").unwrap();
+        let again = PidFile::create(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), me);
+        drop(again);
+    }
 }

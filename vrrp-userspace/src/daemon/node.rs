@@ -84,19 +84,7 @@ impl Node {
         let files = spawn_files(&plan, &file_tx)?;
         let fifos = super::execute::open_fifos(&plan.fifos, Vec::new());
 
-        let mut engine = Engine::new(plan.engine.clone(), Timestamp::now());
-        // keepalived `init_fail`: the script counts as failed from the start (its weight taken
-        // off, or FAULT (init) with weight 0) until `rise` successes; its runner reports changes
-        // only, so the engine is told before it starts.
-        for s in plan.scripts.iter().filter(|s| s.init_fail) {
-            engine.handle(
-                Timestamp::now(),
-                Input::TrackerChanged {
-                    tracker: TrackerId::Script(s.name.clone()),
-                    state: TrackerState::Down,
-                },
-            );
-        }
+        let engine = Engine::new(plan.engine.clone(), Timestamp::now());
         let vips = VipTask::spawn(Netlink::new().context("opening rtnetlink")?);
         let mut node = Node {
             source,
@@ -211,11 +199,20 @@ impl Node {
             .iter()
             .map(|i| crate::status::InterfaceView::read(&i.name, &i.xdp))
             .collect();
+        let runs: Vec<_> = self
+            .scripts
+            .iter()
+            .map(|s| crate::status::snapshot::ScriptRun {
+                name: s.name().to_string(),
+                running: s.is_running(),
+            })
+            .collect();
         crate::status::Status::build(
             &self.engine,
             &self.plan.engine,
             &self.ops.recorder,
             ifaces,
+            &runs,
             Timestamp::now(),
         )
     }

@@ -75,9 +75,11 @@ pub enum Reason {
         since_advert: Option<Duration>,
         late: Duration,
     },
-    /// A priority-0 advert started a Skew_Time down timer that fired.
+    /// A priority-0 advert started a Skew_Time down timer that fired. `late` = how long after
+    /// the deadline (the priority-0 advert's receive time + Skew_Time) it ran.
     PriorityZero {
         from: IpAddr,
+        late: Duration,
     },
     /// RFC 5798 §6.4.3: a master heard a higher priority (or equal from a higher address).
     HigherPriority {

@@ -471,7 +471,7 @@ impl fmt::Display for Reason {
                     DisplayDuration(*master_down_interval)
                 )
             }
-            Reason::PriorityZero { from } => write!(f, "priority 0 advert from {from}"),
+            Reason::PriorityZero { from, .. } => write!(f, "priority 0 advert from {from}"),
             Reason::HigherPriority {
                 from,
                 priority,

@@ -303,11 +303,15 @@ impl Engine {
             instance: inst.cfg.name.clone(),
         }));
         inst.wants_master = true;
-        let reason = inst.down_reason.take().unwrap_or(Reason::MasterDown {
+        let mut reason = inst.down_reason.take().unwrap_or(Reason::MasterDown {
             master_down_interval: inst.master_down_interval(),
             since_advert: inst.last_advert.map(|t| now.saturating_since(t)),
             late: now.saturating_since(deadline),
         });
+        // The detection-latency histogram measures priority-0 takeovers too.
+        if let Reason::PriorityZero { late, .. } = &mut reason {
+            *late = now.saturating_since(deadline);
+        }
         // keepalived vrrp_sync_can_goto_master: only when every member wants MASTER.
         if let Some(g) = inst.group
             && !self.group_wants_master(g)
@@ -385,7 +389,10 @@ impl Engine {
                     instance: name,
                     from: rx.src,
                 }));
-            inst.down_reason = Some(Reason::PriorityZero { from: rx.src });
+            inst.down_reason = Some(Reason::PriorityZero {
+                from: rx.src,
+                late: std::time::Duration::ZERO,
+            });
             let deadline = at + inst.skew_time();
             inst.timers.set(Timer::MasterDown, deadline);
             return;

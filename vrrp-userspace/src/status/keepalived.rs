@@ -1,130 +1,199 @@
-//! keepalived's dump files, from a [`Status`]: the SIGUSR1 `.data` file (vrrp_data.c layout: a
-//! section line, ` VRRP Instance = NAME` at one space, its fields at three, list items at five)
-//! and the SIGUSR2 `.stats` file (vrrp_print.c layout). Exporters such as keepalived-exporter parse
-//! them by indentation and key, so both are reproduced exactly for the keys vrrpd can fill.
+//! keepalived's dump files, from a [`Status`]: the SIGUSR1 `.data` file (keepalived 2.2.7's
+//! vrrp_data.c layout: a section line, ` VRRP Instance = NAME` at one space, its fields at three,
+//! list items at five) and the SIGUSR2 `.stats` file (vrrp_print.c layout). Exporters such as
+//! keepalived-exporter parse them by indentation and key, so both are reproduced exactly, in
+//! keepalived's order, for the keys vrrpd can fill; keys for features vrrpd does not have (VMAC,
+//! sockets, notify scripts) are left out rather than invented.
 
 use std::fmt::Write as _;
 
-use super::snapshot::{InstanceView, Status};
+use chrono::{Local, TimeZone};
+
+use super::snapshot::{InstanceView, ScriptView, Status, VipView};
 use crate::engine::Stats;
 
 /// The `.data` text (keepalived `/tmp/keepalived.data`).
 pub fn data_file(status: &Status) -> String {
+    data_file_in(status, &Local)
+}
+
+/// [`data_file`] with the times in `tz` (keepalived prints them with `localtime_r`).
+fn data_file_in<Tz: TimeZone>(status: &Status, tz: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
     let mut out = String::new();
-    out.push_str("------< VRRP Topology >------\n");
+    if !status.instances.is_empty() {
+        out.push_str("------< VRRP Topology >------\n");
+    }
     for i in &status.instances {
-        instance_data(&mut out, i);
+        instance_data(&mut out, i, tz);
     }
-    let mut scripts: Vec<(&str, Option<&str>)> = Vec::new();
-    for t in status.instances.iter().flat_map(|i| &i.trackers) {
-        if t.kind == "script" && !scripts.iter().any(|(n, _)| *n == t.name) {
-            scripts.push((&t.name, t.state.as_deref()));
-        }
-    }
-    if !scripts.is_empty() {
+    if !status.scripts.is_empty() {
         out.push_str("------< VRRP Scripts >------\n");
-        for (name, state) in scripts {
-            let status = match state {
-                Some("up") => "GOOD",
-                Some(_) => "BAD",
-                // keepalived's script "init" state: not run to completion yet.
-                None => "INIT",
-            };
-            let _ = writeln!(out, " VRRP Script = {name}");
-            let _ = writeln!(out, "   Status = {status}");
+        for s in &status.scripts {
+            script_data(&mut out, s);
         }
     }
     out
 }
 
-fn instance_data(out: &mut String, i: &InstanceView) {
+fn instance_data<Tz: TimeZone>(out: &mut String, i: &InstanceView, tz: &Tz)
+where
+    Tz::Offset: std::fmt::Display,
+{
     let _ = writeln!(out, " VRRP Instance = {}", i.name);
-    let mut f = |k: &str, v: String| {
-        let _ = writeln!(out, "   {k} = {v}");
-    };
-    f("VRRP Version", i.version.to_string());
-    f("State", i.state.clone());
-    // keepalived's wantstate is the state it is heading for; vrrpd changes state in one step.
-    f("Wantstate", i.state.clone());
-    f("Last transition", keepalived_time(i.since.unix_ms));
-    f(
-        "Master down timer",
-        format!("{} usecs", i.master_down_interval_us),
-    );
-    f("Interface", i.interface.clone());
-    if let Some(m) = &i.master {
-        f("Master router", m.address.to_string());
-        f("Master priority", m.priority.to_string());
+    field(out, "VRRP Version", &i.version);
+    if i.family == "ipv6" {
+        let _ = writeln!(out, "   Using Native IPv6");
     }
-    f("Gratuitous ARP delay", i.garp_master_delay_s.to_string());
-    f("Virtual Router ID", i.vrid.to_string());
-    f("Priority", i.base_priority.to_string());
-    f("Effective priority", i.effective_priority.to_string());
-    f("Advert interval", advert_interval(i.advert_int_ms));
-    f(
-        "Preempt",
-        if i.preempt { "enabled" } else { "disabled" }.to_string(),
+    let backup = i.state == "BACKUP";
+    field(out, "State", &i.state);
+    // keepalived prints the master it follows only in BACKUP. Before any advert was heard its
+    // address is unset (keepalived prints whatever inet_ntop left); vrrpd omits the two lines.
+    if backup && let Some(m) = &i.master {
+        field(out, "Master router", &m.address);
+        field(out, "Master priority", &m.priority);
+        if i.version == 3 {
+            field(
+                out,
+                "Master advert int",
+                &format!("{:.2} sec", i.master_adver_int_ms as f64 / 1000.0),
+            );
+        }
+    }
+    // keepalived's wantstate is the state it is heading for; vrrpd changes state in one step.
+    field(out, "Wantstate", &i.state);
+    field(
+        out,
+        "Last transition",
+        &keepalived_time(i.since.unix_ms, tz),
     );
-    let _ = writeln!(out, "   Virtual IP ({}):", i.vips.len());
-    for v in &i.vips {
-        let set = if i.gate_open { " set" } else { "" };
-        let _ = writeln!(
+    field(
+        out,
+        "Master down timer",
+        &format!("{} usecs", i.master_down_interval_us),
+    );
+    field(out, "Interface", &i.interface);
+    field(out, "Gratuitous ARP delay", &i.garp_master_delay_s);
+    field(out, "Virtual Router ID", &i.vrid);
+    field(out, "Priority", &i.base_priority);
+    field(out, "Effective priority", &i.effective_priority);
+    field(
+        out,
+        "Advert interval",
+        &advert_interval(i.version, i.advert_int_ms),
+    );
+    if backup && i.version == 3 {
+        field(
             out,
-            "     {}/{} dev {} scope global{set}",
-            v.address, v.prefix_len, v.dev
+            "Master advert interval",
+            &format!("{} milli-sec", i.master_adver_int_ms),
         );
+    }
+    field(
+        out,
+        "Preempt",
+        &if i.preempt { "enabled" } else { "disabled" },
+    );
+    let (vips, excluded): (Vec<&VipView>, Vec<&VipView>) = i.vips.iter().partition(|v| !v.excluded);
+    // keepalived writes each list only when it is not empty.
+    if !vips.is_empty() {
+        let _ = writeln!(out, "   Virtual IP ({}):", vips.len());
+        for v in vips {
+            let _ = writeln!(out, "     {}", vip_line(v, i.gate_open));
+        }
+    }
+    if !excluded.is_empty() {
+        out.push_str("   Virtual IP Excluded :\n");
+        for v in excluded {
+            let _ = writeln!(out, "     {}", vip_line(v, i.gate_open));
+        }
     }
     let scripts: Vec<_> = i.trackers.iter().filter(|t| t.kind == "script").collect();
     if !scripts.is_empty() {
         out.push_str("   Tracked scripts :\n");
         for t in scripts {
-            let _ = writeln!(out, "     {} weight {}", t.name, t.weight);
+            let reverse = if t.reverse { " reverse" } else { "" };
+            let _ = writeln!(out, "     {} weight {}{reverse}", t.name, t.weight);
         }
     }
 }
 
-/// keepalived prints whole seconds as `N sec`, anything else in milliseconds.
-fn advert_interval(ms: u64) -> String {
-    if ms.is_multiple_of(1000) {
+/// One `   Key = value` line.
+fn field(out: &mut String, key: &str, value: &dyn std::fmt::Display) {
+    let _ = writeln!(out, "   {key} = {value}");
+}
+
+/// keepalived's format_ipaddress for what a vrrpd VIP can be: the address with its prefix
+/// unless it is a host prefix (ipaddresstos), the device, scope global (vrrpd has no `scope`),
+/// for IPv6 the preferred lifetime (0, "deprecated", for /128 as keepalived defaults it;
+/// forever otherwise), and `set` while the address is installed (MASTER).
+fn vip_line(v: &VipView, installed: bool) -> String {
+    let host = if v.address.is_ipv4() { 32 } else { 128 };
+    let mut line = v.address.to_string();
+    if v.prefix_len != host {
+        let _ = write!(line, "/{}", v.prefix_len);
+    }
+    let _ = write!(line, " dev {} scope global", v.dev);
+    if v.address.is_ipv6() {
+        line.push_str(if v.prefix_len == 128 {
+            " deprecated"
+        } else {
+            " preferred_lft forever"
+        });
+    }
+    if installed {
+        line.push_str(" set");
+    }
+    line
+}
+
+/// keepalived's dump_vscript lines an exporter reads: the status (GOOD once the rise count is
+/// reached; a script not yet decided is BAD, as keepalived starts it one success short) and the
+/// runner's state.
+fn script_data(out: &mut String, s: &ScriptView) {
+    let status = match s.state.as_deref() {
+        Some("up") => "GOOD",
+        _ => "BAD",
+    };
+    let _ = writeln!(out, " VRRP Script = {}", s.name);
+    let _ = writeln!(out, "   Status = {status}");
+    let _ = writeln!(
+        out,
+        "   State = {}",
+        if s.running { "running" } else { "idle" }
+    );
+}
+
+/// keepalived prints a v2 interval in whole seconds and a v3 one in milliseconds.
+fn advert_interval(version: u8, ms: u64) -> String {
+    if version == 2 {
         format!("{} sec", ms / 1000)
     } else {
         format!("{ms} milli-sec")
     }
 }
 
-/// keepalived's `secs.usecs (Www Mmm dd hh:mm:ss.usecs yyyy)`, in UTC.
-fn keepalived_time(unix_ms: u64) -> String {
+/// keepalived's `secs.usecs (Www Mmm dd hh:mm:ss.usecs yyyy)` (ctime_us_r: asctime of the local
+/// time with the microseconds spliced in before the year).
+fn keepalived_time<Tz: TimeZone>(unix_ms: u64, tz: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
     let secs = unix_ms / 1000;
     let usecs = (unix_ms % 1000) * 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{secs}.{usecs:06} ({} {} {d:2} {:02}:{:02}:{:02}.{usecs:06} {y})",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(m - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let when = i64::try_from(unix_ms)
+        .ok()
+        .and_then(|ms| tz.timestamp_millis_opt(ms).single());
+    match when {
+        Some(t) => format!(
+            "{secs}.{usecs:06} ({})",
+            t.format("%a %b %e %H:%M:%S%.6f %Y")
+        ),
+        // keepalived's own fallback for a time it cannot convert.
+        None => format!("{secs}.{usecs:06} (invalid time)"),
+    }
 }
 
 /// The `.stats` text (keepalived `/tmp/keepalived.stats`). `baseline` holds the counts at the
@@ -193,7 +262,23 @@ fn minus(a: &Stats, b: &Stats) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::snapshot::{Clock, MasterView, TrackerView, VipView, sample_instance};
+    use crate::status::snapshot::{
+        Clock, MasterView, TrackerView, sample_instance, sample_tracker,
+    };
+
+    const AT: Clock = Clock {
+        monotonic_ns: 0,
+        unix_ms: 1_795_584_219_694,
+    };
+
+    fn vip(address: &str, prefix_len: u8, excluded: bool) -> VipView {
+        VipView {
+            address: address.parse().unwrap(),
+            prefix_len,
+            dev: "eth0".into(),
+            excluded,
+        }
+    }
 
     fn sample() -> Status {
         let stats = Stats {
@@ -208,62 +293,171 @@ mod tests {
             schema: 1,
             vrrpd_version: "0.1.0".into(),
             pid: 1,
-            taken: Clock {
-                monotonic_ns: 0,
-                unix_ms: 1_795_584_219_694,
-            },
+            taken: AT,
             instances: vec![InstanceView {
-                since: Clock {
-                    monotonic_ns: 0,
-                    unix_ms: 1_795_584_219_694,
-                },
+                since: AT,
                 effective_priority: 80,
                 trackers: vec![TrackerView {
-                    kind: "script".into(),
-                    name: "chk".into(),
-                    weight: -20,
-                    reverse: false,
-                    state: Some("down".into()),
-                    adjustment: -20,
-                    fault: false,
+                    reverse: true,
+                    ..sample_tracker()
                 }],
                 master: Some(MasterView {
                     address: "10.9.0.1".parse().unwrap(),
                     priority: 80,
                     is_self: true,
                 }),
-                vips: vec![VipView {
-                    address: "10.9.0.200".parse().unwrap(),
-                    prefix_len: 24,
-                    dev: "eth0".into(),
-                }],
+                vips: vec![vip("10.9.0.200", 32, false), vip("10.9.0.201", 24, false)],
                 stats,
                 ..sample_instance()
             }],
             interfaces: vec![],
+            scripts: vec![ScriptView {
+                name: "chk".into(),
+                state: Some("down".into()),
+                running: false,
+            }],
+        }
+    }
+
+    fn lines(status: &Status) -> Vec<String> {
+        data_file_in(status, &chrono::Utc)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn has(lines: &[String], line: &str) -> bool {
+        lines.iter().any(|l| l == line)
+    }
+
+    #[test]
+    fn master_v2_dump_has_keepalived_indentation_keys_and_vip_form() {
+        let l = lines(&sample());
+        for want in [
+            "------< VRRP Topology >------",
+            " VRRP Instance = VI_1",
+            "   VRRP Version = 2",
+            "   State = MASTER",
+            "   Wantstate = MASTER",
+            "   Interface = eth0",
+            "   Virtual Router ID = 51",
+            "   Priority = 100",
+            "   Effective priority = 80",
+            "   Advert interval = 1 sec",
+            "   Gratuitous ARP delay = 5",
+            "   Virtual IP (2):",
+            // ipaddresstos: no prefix for a host address, the prefix otherwise.
+            "     10.9.0.200 dev eth0 scope global set",
+            "     10.9.0.201/24 dev eth0 scope global set",
+            "   Tracked scripts :",
+            "     chk weight -20 reverse",
+            "------< VRRP Scripts >------",
+            " VRRP Script = chk",
+            "   Status = BAD",
+            "   State = idle",
+            // keepalived 2.2.7 wrote exactly this for the same instant under TZ=UTC.
+            "   Last transition = 1795584219.694000 (Wed Nov 25 05:23:39.694000 2026)",
+        ] {
+            assert!(has(&l, want), "{want:?} missing from\n{}", l.join("\n"));
+        }
+        // Only a backup names the master it follows.
+        assert!(!l.iter().any(|x| x.starts_with("   Master router")));
+        assert!(!l.iter().any(|x| x.starts_with("   Master priority")));
+        assert!(!has(&l, "   Virtual IP Excluded :"));
+        // Wantstate follows State, as in keepalived.
+        let pos = |k: &str| l.iter().position(|x| x.starts_with(k)).unwrap();
+        assert!(pos("   State =") < pos("   Wantstate ="));
+        assert!(pos("   Wantstate =") < pos("   Interface ="));
+    }
+
+    #[test]
+    fn backup_v3_names_its_master_and_writes_intervals_in_milliseconds() {
+        let mut s = sample();
+        let i = &mut s.instances[0];
+        i.version = 3;
+        i.state = "BACKUP".into();
+        i.state_number = 1;
+        i.gate_open = false;
+        i.master_adver_int_ms = 370;
+        i.master = Some(MasterView {
+            address: "10.9.0.2".parse().unwrap(),
+            priority: 150,
+            is_self: false,
+        });
+        let l = lines(&s);
+        for want in [
+            "   State = BACKUP",
+            "   Master router = 10.9.0.2",
+            "   Master priority = 150",
+            "   Master advert int = 0.37 sec",
+            "   Advert interval = 1000 milli-sec",
+            "   Master advert interval = 370 milli-sec",
+            // Not installed on a backup: no `set`.
+            "     10.9.0.200 dev eth0 scope global",
+        ] {
+            assert!(has(&l, want), "{want:?} missing from\n{}", l.join("\n"));
         }
     }
 
     #[test]
-    fn data_file_has_keepalived_indentation_and_keys() {
-        let text = data_file(&sample());
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines.contains(&" VRRP Instance = VI_1"));
-        assert!(lines.contains(&"   State = MASTER"));
-        assert!(lines.contains(&"   Wantstate = MASTER"));
-        assert!(lines.contains(&"   Interface = eth0"));
-        assert!(lines.contains(&"   Virtual Router ID = 51"));
-        assert!(lines.contains(&"   Effective priority = 80"));
-        assert!(lines.contains(&"   Gratuitous ARP delay = 5"));
-        assert!(lines.contains(&"   Virtual IP (1):"));
-        assert!(lines.contains(&"     10.9.0.200/24 dev eth0 scope global set"));
-        assert!(lines.contains(&" VRRP Script = chk"));
-        assert!(lines.contains(&"   Status = BAD"));
-        // keepalived 2.2.7 wrote exactly this for the same instant.
+    fn excluded_vips_have_their_own_list_and_an_empty_list_no_header() {
+        let mut s = sample();
+        s.instances[0].vips = vec![vip("fd00::10", 128, true), vip("fd00::11", 64, true)];
+        s.instances[0].family = "ipv6".into();
+        let l = lines(&s);
+        assert!(!l.iter().any(|x| x.starts_with("   Virtual IP (")), "{l:?}");
+        let at = l
+            .iter()
+            .position(|x| x == "   Virtual IP Excluded :")
+            .unwrap();
+        assert_eq!(
+            l[at + 1],
+            "     fd00::10 dev eth0 scope global deprecated set"
+        );
+        assert_eq!(
+            l[at + 2],
+            "     fd00::11/64 dev eth0 scope global preferred_lft forever set"
+        );
+        assert!(has(&l, "   Using Native IPv6"));
+    }
+
+    #[test]
+    fn scripts_are_good_or_bad_never_init_and_report_a_run_in_progress() {
+        let mut s = sample();
+        s.scripts = vec![
+            ScriptView {
+                name: "undecided".into(),
+                state: None,
+                running: true,
+            },
+            ScriptView {
+                name: "ok".into(),
+                state: Some("up".into()),
+                running: false,
+            },
+        ];
+        let text = data_file_in(&s, &chrono::Utc);
         assert!(
-            lines.contains(
-                &"   Last transition = 1795584219.694000 (Wed Nov 25 05:23:39.694000 2026)"
-            )
+            text.contains(
+                " VRRP Script = undecided\n   Status = BAD\n   State = running\n \
+                 VRRP Script = ok\n   Status = GOOD\n   State = idle\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("INIT"));
+    }
+
+    #[test]
+    fn last_transition_is_in_the_given_zone_with_asctime_day_padding() {
+        let plus_one = chrono::FixedOffset::east_opt(3600).unwrap();
+        assert_eq!(
+            keepalived_time(1_795_584_219_694, &plus_one),
+            "1795584219.694000 (Wed Nov 25 06:23:39.694000 2026)"
+        );
+        // 2024-03-05 07:08:09.001 UTC: asctime pads the day with a space.
+        assert_eq!(
+            keepalived_time(1_709_622_489_001, &chrono::Utc),
+            "1709622489.001000 (Tue Mar  5 07:08:09.001000 2024)"
         );
     }
 
@@ -288,11 +482,9 @@ mod tests {
     }
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(advert_interval(1000), "1 sec");
-        assert_eq!(advert_interval(370), "370 milli-sec");
+    fn advert_interval_units_follow_the_version() {
+        assert_eq!(advert_interval(2, 1000), "1 sec");
+        assert_eq!(advert_interval(3, 1000), "1000 milli-sec");
+        assert_eq!(advert_interval(3, 370), "370 milli-sec");
     }
 }

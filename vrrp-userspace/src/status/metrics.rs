@@ -387,6 +387,7 @@ mod tests {
                 counters: BTreeMap::from([("ring_full".to_string(), 4), ("frames".into(), 9)]),
                 counters_error: None,
             }],
+            scripts: vec![],
         }
     }
 

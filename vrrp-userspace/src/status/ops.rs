@@ -18,6 +18,9 @@ use crate::engine::Stats;
 /// keepalived's default dump paths.
 pub const DEFAULT_DATA_FILE: &str = "/tmp/keepalived.data";
 pub const DEFAULT_STATS_FILE: &str = "/tmp/keepalived.stats";
+/// Their file names, used in a `state_file_location` / `stats_file_location` directory.
+pub const DATA_FILE_NAME: &str = "keepalived.data";
+pub const STATS_FILE_NAME: &str = "keepalived.stats";
 
 #[derive(Clone, Debug)]
 pub struct OpsConfig {
@@ -35,9 +38,11 @@ pub struct Ops {
 }
 
 impl Ops {
-    /// Binds and spawns everything. Must run inside the tokio runtime. A status socket that
-    /// cannot be bound is logged and skipped (status is not worth refusing to route over); a
-    /// metrics address that cannot be bound is an error, since it was asked for explicitly.
+    /// Binds and spawns everything. Must run inside the tokio runtime. A status socket a live
+    /// vrrpd answers on is an error (two daemons on one socket means two daemons on the same
+    /// configuration); one that cannot be bound for another reason is logged and skipped (status
+    /// is not worth refusing to route over); a metrics address that cannot be bound is an
+    /// error, since it was asked for explicitly.
     pub async fn start(config: &OpsConfig, handle: StatusHandle) -> Result<Ops, StatusError> {
         let mut tasks = Vec::new();
         let mut socket = None;
@@ -50,6 +55,7 @@ impl Ops {
                     info!("Status socket {}", s.path().display());
                     socket = Some(s);
                 }
+                Err(e @ StatusError::InUse(_)) => return Err(e),
                 Err(e) => warn!("{e}: running without a status socket"),
             }
         }
@@ -145,29 +151,43 @@ impl Dumps {
 }
 
 /// Readers (exporters read 10 ms after signalling) see the old file or the new one, never half.
+/// The dumps usually live in world-writable /tmp, so the new text goes to a file with an
+/// unpredictable name created O_EXCL (mode 0600) beside the target, and is renamed over it:
+/// rename(2) replaces a symlink planted at `path` instead of writing through it, and no other
+/// user can pre-create or swap the temporary file.
 fn write_atomic(path: &Path, text: &str) -> Result<(), StatusError> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
     let err = |source| StatusError::DumpFile {
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".{}.tmp", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err)?;
-    f.write_all(text.as_bytes()).map_err(err)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(text.as_bytes()).map_err(err)?;
+    // On failure the returned NamedTempFile is dropped, which removes the temporary file.
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// Where a dump goes for keepalived's `state_file_location` / `stats_file_location` value:
+/// ending in `/`, a directory holding keepalived's usual name (`default_name`); otherwise the
+/// file itself, a relative one under /tmp (keepalived's tmp_dir). `None`: the default path.
+pub fn dump_path(configured: Option<&Path>, default_name: &str) -> PathBuf {
+    let tmp = Path::new("/tmp");
+    let Some(p) = configured else {
+        return tmp.join(default_name);
+    };
+    let text = p.as_os_str().as_encoded_bytes();
+    let dir_only = text.ends_with(b"/");
+    let base = if p.is_absolute() { p } else { tmp };
+    match (dir_only, p.is_absolute()) {
+        (true, _) => base.join(default_name),
+        (false, true) => p.to_path_buf(),
+        (false, false) => tmp.join(p.file_name().unwrap_or(p.as_os_str())),
+    }
 }
 
 /// keepalived's STATS_CLEAR signal.
@@ -190,6 +210,49 @@ pub fn signum(name: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dump_write_replaces_a_planted_symlink_instead_of_following_it() {
+        let dir = crate::testutil::TempDir::new("dump-symlink");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        let dump = dir.path().join("keepalived.data");
+        std::os::unix::fs::symlink(&victim, &dump).unwrap();
+        write_atomic(&dump, "dump\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        let meta = std::fs::symlink_metadata(&dump).unwrap();
+        assert!(meta.file_type().is_file(), "{meta:?}");
+        assert_eq!(std::fs::read_to_string(&dump).unwrap(), "dump\n");
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        // Nothing left beside it but the two files.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn dump_write_into_a_missing_directory_is_an_error_naming_the_file() {
+        let dir = crate::testutil::TempDir::new("dump-missing");
+        let dump = dir.path().join("no/such/keepalived.data");
+        let e = write_atomic(&dump, "x").unwrap_err();
+        assert!(e.to_string().contains("no/such/keepalived.data"), "{e}");
+    }
+
+    #[test]
+    fn dump_locations_follow_keepalived_rules() {
+        let p = |s: &str| dump_path(Some(Path::new(s)), DATA_FILE_NAME);
+        assert_eq!(
+            dump_path(None, DATA_FILE_NAME),
+            Path::new(DEFAULT_DATA_FILE)
+        );
+        assert_eq!(
+            dump_path(None, STATS_FILE_NAME),
+            Path::new(DEFAULT_STATS_FILE)
+        );
+        assert_eq!(p("/run/vrrpd/"), Path::new("/run/vrrpd/keepalived.data"));
+        assert_eq!(p("/run/vrrpd/state.txt"), Path::new("/run/vrrpd/state.txt"));
+        assert_eq!(p("state.txt"), Path::new("/tmp/state.txt"));
+        assert_eq!(p("sub/state.txt"), Path::new("/tmp/state.txt"));
+    }
 
     #[test]
     fn signal_numbers_match_keepalived_on_linux() {

@@ -1,6 +1,7 @@
 //! What the status snapshot needs but the engine does not keep: transitions counted by
-//! (from, to) and the detection latency of every "no advert" takeover. The node feeds it each
-//! `Action::Transition` it executes.
+//! (from, to) and the detection latency of every takeover the protocol timed: Master_Down (no
+//! advert heard) and priority 0 (the master resigned; deadline = its advert's receive time +
+//! Skew_Time). The node feeds it each `Action::Transition` it executes.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -97,8 +98,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Counts a transition; a takeover because the master went silent also records how late
-    /// after the Master_Down deadline it ran.
+    /// Counts a transition; a takeover because the master went silent or resigned also records
+    /// how late after its protocol deadline it ran.
     pub fn record(&mut self, action: &Action) {
         let Action::Transition {
             instance,
@@ -114,7 +115,7 @@ impl Recorder {
             .transitions
             .entry((state_name(*from), state_name(*to)))
             .or_default() += 1;
-        if let Reason::MasterDown { late, .. } = reason {
+        if let Reason::MasterDown { late, .. } | Reason::PriorityZero { late, .. } = reason {
             record.detection_latency.observe(late.as_secs_f64());
         }
     }
@@ -140,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn counts_by_from_to_and_observes_master_down_lateness_only() {
+    fn counts_by_from_to_and_observes_timed_takeovers_only() {
         let mut r = Recorder::default();
         r.record(&transition(State::Init, State::Backup, Reason::Init));
         r.record(&transition(
@@ -166,6 +167,7 @@ mod tests {
             State::Master,
             Reason::PriorityZero {
                 from: "10.0.0.2".parse().unwrap(),
+                late: Duration::from_micros(3),
             },
         ));
         let rec = r.instance("VI_1").unwrap();
@@ -173,11 +175,13 @@ mod tests {
         assert_eq!(rec.transitions[&("BACKUP", "MASTER")], 2);
         assert_eq!(rec.transitions[&("MASTER", "BACKUP")], 1);
         let h = &rec.detection_latency;
-        assert_eq!(h.count, 1);
-        assert!((h.sum_s - 0.0007).abs() < 1e-9);
-        // 700 µs lands in the ≤ 1 ms bucket (index 2).
+        // The Master_Down and the priority-0 takeover; not the preemption.
+        assert_eq!(h.count, 2);
+        assert!((h.sum_s - 0.000703).abs() < 1e-9);
+        // 700 µs lands in the ≤ 1 ms bucket (index 2), 3 µs in the first.
         assert_eq!(h.counts[2], 1);
         let b = h.buckets();
+        assert_eq!(b[0], (0.0001, 1));
         assert_eq!(b[1], (0.0005, 0));
         assert_eq!(b[2], (0.001, 1));
         assert_eq!(b[3], (0.002, 0));

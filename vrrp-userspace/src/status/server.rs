@@ -171,3 +171,27 @@ pub fn query(path: &Path) -> Result<(serde_json::Value, Status), StatusError> {
     }
     Ok((value, status))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_live_socket_is_refused_and_a_stale_one_replaced() {
+        let dir = crate::testutil::TempDir::new("status-socket");
+        let path = dir.path().join("vrrpd.sock");
+        // Left by a daemon that died: the file exists, nobody listens.
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        let live = StatusSocket::bind(&path).expect("a stale socket file is replaced");
+        match StatusSocket::bind(&path) {
+            Err(StatusError::InUse(p)) => assert_eq!(p, path),
+            Err(e) => panic!("wrong refusal: {e}"),
+            Ok(_) => panic!("bound over a live daemon's socket"),
+        }
+        // The refusal left the live daemon's socket in place and answering.
+        assert!(std::os::unix::net::UnixStream::connect(&path).is_ok());
+        drop(live);
+        assert!(!path.exists());
+    }
+}

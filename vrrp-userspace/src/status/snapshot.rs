@@ -32,6 +32,9 @@ pub struct Status {
     pub taken: Clock,
     pub instances: Vec<InstanceView>,
     pub interfaces: Vec<InterfaceView>,
+    /// Every `vrrp_script` an instance tracks, once each (keepalived's `VRRP Scripts` section).
+    #[serde(default)]
+    pub scripts: Vec<ScriptView>,
 }
 
 /// One instant on both clocks: CLOCK_MONOTONIC (the engine's, comparable with kernel receive
@@ -109,6 +112,27 @@ pub struct VipView {
     pub prefix_len: u8,
     /// The interface it is added to.
     pub dev: String,
+    /// From `virtual_ipaddress_excluded`: added on MASTER, not in the adverts.
+    #[serde(default)]
+    pub excluded: bool,
+}
+
+/// One `vrrp_script`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptView {
+    pub name: String,
+    /// `up`, `down`, or `None` before rise/fall decided (keepalived counts that as BAD).
+    pub state: Option<String>,
+    /// A run of the script is in progress now (keepalived's script `State = running`).
+    pub running: bool,
+}
+
+/// What the node knows of a script runner: its name and whether a run is in progress. A script
+/// without a runner (disabled because it cannot run) is reported idle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptRun {
+    pub name: String,
+    pub running: bool,
 }
 
 /// One `track_*` entry.
@@ -188,12 +212,14 @@ pub fn unix_ms_now() -> u64 {
 
 impl Status {
     /// Snapshots `engine`; `config` is the configuration it runs (for what the engine's own
-    /// status does not carry: version, trackers, preempt, GARP delay).
+    /// status does not carry: version, trackers, preempt, GARP delay, excluded VIPs); `runs` says
+    /// which script runners are running their script now.
     pub fn build(
         engine: &Engine,
         config: &EngineConfig,
         recorder: &Recorder,
         interfaces: Vec<InterfaceView>,
+        runs: &[ScriptRun],
         now: Timestamp,
     ) -> Status {
         let unix = unix_ms_now();
@@ -203,7 +229,8 @@ impl Status {
                 let cfg = config.instances.iter().find(|c| c.name == st.name);
                 instance_view(engine, &st, cfg, recorder, now, unix)
             })
-            .collect();
+            .collect::<Vec<InstanceView>>();
+        let scripts = script_views(engine, &instances, runs);
         Status {
             schema: SCHEMA_VERSION,
             vrrpd_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -214,7 +241,40 @@ impl Status {
             },
             instances,
             interfaces,
+            scripts,
         }
+    }
+}
+
+/// The scripts tracked by any instance, in the order they are first tracked, with the engine's
+/// verdict and the runner's activity.
+fn script_views(
+    engine: &Engine,
+    instances: &[InstanceView],
+    runs: &[ScriptRun],
+) -> Vec<ScriptView> {
+    let mut out: Vec<ScriptView> = Vec::new();
+    for t in instances.iter().flat_map(|i| &i.trackers) {
+        if t.kind != "script" || out.iter().any(|s| s.name == t.name) {
+            continue;
+        }
+        let state = engine
+            .tracker_state(&TrackerId::Script(t.name.clone()))
+            .map(|s| tracker_state_name(&s));
+        out.push(ScriptView {
+            name: t.name.clone(),
+            state,
+            running: runs.iter().any(|r| r.name == t.name && r.running),
+        });
+    }
+    out
+}
+
+fn tracker_state_name(s: &TrackerState) -> String {
+    match s {
+        TrackerState::Up => "up".to_string(),
+        TrackerState::Down => "down".to_string(),
+        TrackerState::Value(v) => v.to_string(),
     }
 }
 
@@ -240,11 +300,7 @@ fn instance_view(
                         name: name.to_string(),
                         weight: t.weight,
                         reverse: t.reverse,
-                        state: state.map(|s| match s {
-                            TrackerState::Up => "up".to_string(),
-                            TrackerState::Down => "down".to_string(),
-                            TrackerState::Value(v) => v.to_string(),
-                        }),
+                        state: state.as_ref().map(tracker_state_name),
                         adjustment: effect.flatten().unwrap_or(0),
                         fault: effect.is_some_and(|e| e.is_none()),
                     }
@@ -309,6 +365,7 @@ fn instance_view(
                 address: v.addr,
                 prefix_len: v.prefix_len,
                 dev: v.dev.clone().unwrap_or_else(|| st.interface.clone()),
+                excluded: cfg.is_some_and(|c| c.excluded_vips.contains(v)),
             })
             .collect(),
         gate_open: st.gate_open,
@@ -336,6 +393,20 @@ fn fault_text(f: &FaultReason) -> String {
             format!("{kind} {name} failed")
         }
         FaultReason::SyncGroup(g) => format!("sync group {g} member in FAULT"),
+    }
+}
+
+/// The script `chk` (weight -20), down, as the formats' unit tests track it.
+#[cfg(test)]
+pub(crate) fn sample_tracker() -> TrackerView {
+    TrackerView {
+        kind: "script".into(),
+        name: "chk".into(),
+        weight: -20,
+        reverse: false,
+        state: Some("down".into()),
+        adjustment: -20,
+        fault: false,
     }
 }
 
@@ -377,6 +448,7 @@ pub(crate) fn sample_instance() -> InstanceView {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
     use std::time::Duration;
 
     use super::*;
@@ -385,6 +457,8 @@ mod tests {
     fn engine_with_tracker() -> (Engine, EngineConfig) {
         let mut cfg = InstanceConfig::new("VI_1", "eth0", Family::Ipv4, 51);
         cfg.vips.push(Vip::host("10.0.0.200".parse().unwrap()));
+        cfg.excluded_vips
+            .push(Vip::host("10.0.0.201".parse().unwrap()));
         cfg.trackers.push(Tracked {
             tracker: TrackerId::Script("chk".into()),
             weight: -20,
@@ -425,7 +499,18 @@ mod tests {
     fn snapshot_names_the_tracker_that_lowered_the_priority() {
         let (engine, config) = engine_with_tracker();
         let now = Timestamp::ZERO + Duration::from_secs(2);
-        let s = Status::build(&engine, &config, &Recorder::default(), Vec::new(), now);
+        let runs = [ScriptRun {
+            name: "other".into(),
+            running: true,
+        }];
+        let s = Status::build(
+            &engine,
+            &config,
+            &Recorder::default(),
+            Vec::new(),
+            &runs,
+            now,
+        );
         assert_eq!(s.schema, SCHEMA_VERSION);
         let i = &s.instances[0];
         assert_eq!((i.state.as_str(), i.state_number), ("BACKUP", 1));
@@ -440,7 +525,27 @@ mod tests {
         assert_eq!(i.version, 2);
         assert_eq!(i.advert_int_ms, 1000);
         assert_eq!(i.vips[0].dev, "eth0");
+        assert_eq!(
+            i.vips.iter().map(|v| v.excluded).collect::<Vec<_>>(),
+            [false, true]
+        );
         assert!(!i.gate_open);
+        // The scripts once each: chk decided down, other undecided and being run.
+        assert_eq!(
+            s.scripts,
+            [
+                ScriptView {
+                    name: "chk".into(),
+                    state: Some("down".into()),
+                    running: false,
+                },
+                ScriptView {
+                    name: "other".into(),
+                    state: None,
+                    running: true,
+                },
+            ]
+        );
         // Entered BACKUP at 1 ms, the snapshot is at 2 s.
         assert_eq!(i.since.monotonic_ns, 1_000_000);
         assert_eq!(s.taken.unix_ms - i.since.unix_ms, 1999);
@@ -454,6 +559,7 @@ mod tests {
             &config,
             &Recorder::default(),
             Vec::new(),
+            &[],
             Timestamp::ZERO + Duration::from_secs(1),
         );
         let json = serde_json::to_string(&s).unwrap();
@@ -467,5 +573,154 @@ mod tests {
         }
         let back: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
+    }
+
+    /// A snapshot with every optional part present and every list non-empty, so its JSON holds
+    /// every field name the schema has.
+    fn full_status() -> Status {
+        Status {
+            schema: SCHEMA_VERSION,
+            vrrpd_version: "0.1.0".into(),
+            pid: 7,
+            taken: Clock {
+                monotonic_ns: 1,
+                unix_ms: 2,
+            },
+            instances: vec![InstanceView {
+                fault: Some("interface eth0 down".into()),
+                trackers: vec![sample_tracker()],
+                master: Some(MasterView {
+                    address: "10.0.0.1".parse().unwrap(),
+                    priority: 100,
+                    is_self: true,
+                }),
+                last_advert_age_ms: Some(3),
+                transitions_by: vec![TransitionCount {
+                    from: "BACKUP".into(),
+                    to: "MASTER".into(),
+                    count: 1,
+                }],
+                vips: vec![VipView {
+                    address: "10.0.0.200".parse().unwrap(),
+                    prefix_len: 32,
+                    dev: "eth0".into(),
+                    excluded: false,
+                }],
+                ..sample_instance()
+            }],
+            interfaces: vec![InterfaceView {
+                name: "eth0".into(),
+                ifindex: 2,
+                xdp_mode: "native".into(),
+                counters: vrrp_common::Counter::ALL
+                    .iter()
+                    .map(|c| (c.name().to_string(), 0))
+                    .collect(),
+                counters_error: None,
+            }],
+            scripts: vec![ScriptView {
+                name: "chk".into(),
+                state: None,
+                running: false,
+            }],
+        }
+    }
+
+    /// Field paths of a JSON value: `a.b` for nested objects, `list[].field` inside arrays of
+    /// objects; arrays of numbers are leaves.
+    fn json_paths(v: &serde_json::Value, prefix: &str, out: &mut BTreeSet<String>) {
+        let serde_json::Value::Object(map) = v else {
+            return;
+        };
+        for (k, v) in map {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                serde_json::Value::Array(items) if items.iter().any(|i| i.is_object()) => {
+                    let path = format!("{path}[]");
+                    out.insert(path.clone());
+                    for item in items {
+                        json_paths(item, &path, out);
+                    }
+                }
+                _ => {
+                    out.insert(path.clone());
+                    json_paths(v, &path, out);
+                }
+            }
+        }
+    }
+
+    /// The field tree in docs/architecture.md's JSON schema block: one field a line, its first
+    /// word the name, two spaces of indentation per level.
+    fn documented_paths(doc: &str) -> BTreeSet<String> {
+        let start = doc.find("**JSON schema**").expect("a JSON schema entry");
+        let block = &doc[start..];
+        let open = block.find("```text\n").expect("its ```text block") + "```text\n".len();
+        let body = &block[open..];
+        let body = &body[..body.find("```").expect("the block's end")];
+        let lines: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
+        let base = lines[0].len() - lines[0].trim_start().len();
+        let mut stack: Vec<String> = Vec::new();
+        let mut out = BTreeSet::new();
+        for l in lines {
+            let indent = l.len() - l.trim_start().len() - base;
+            assert_eq!(indent % 2, 0, "odd indentation in {l:?}");
+            let depth = indent / 2;
+            assert!(depth <= stack.len(), "{l:?} is nested under nothing");
+            stack.truncate(depth);
+            let name = l.split_whitespace().next().unwrap();
+            let path = match stack.last() {
+                Some(parent) => format!("{parent}.{name}"),
+                None => name.to_string(),
+            };
+            out.insert(path.clone());
+            stack.push(path);
+        }
+        out
+    }
+
+    #[test]
+    fn documented_json_schema_matches_the_serialized_snapshot() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/architecture.md"
+        ))
+        .expect("docs/architecture.md");
+        let documented = documented_paths(&doc);
+        let mut serialized = BTreeSet::new();
+        json_paths(
+            &serde_json::to_value(full_status()).unwrap(),
+            "",
+            &mut serialized,
+        );
+        let undocumented: Vec<_> = serialized.difference(&documented).collect();
+        let missing: Vec<_> = documented.difference(&serialized).collect();
+        assert!(
+            undocumented.is_empty() && missing.is_empty(),
+            "docs/architecture.md's JSON schema is out of date:\n  serialized but not \
+             documented: {undocumented:?}\n  documented but not serialized: {missing:?}"
+        );
+        // The version the doc states is the one the code writes.
+        assert!(doc.contains(&format!("`\"schema\": {SCHEMA_VERSION}`")));
+    }
+
+    #[test]
+    fn schema_tree_parser_nests_by_indentation() {
+        let doc =
+            "**JSON schema**\n\n  ```text\n  a   x\n  b[]\n    c   y\n      d\n    e\n  f\n  ```\n";
+        let got: Vec<String> = documented_paths(doc).into_iter().collect();
+        assert_eq!(got, ["a", "b[]", "b[].c", "b[].c.d", "b[].e", "f"]);
+        let mut json = BTreeSet::new();
+        json_paths(
+            &serde_json::json!({"a": 1, "b": [{"c": {"d": null}, "e": [1, 2]}], "f": []}),
+            "",
+            &mut json,
+        );
+        let json: Vec<String> = json.into_iter().collect();
+        assert_eq!(json, ["a", "b[]", "b[].c", "b[].c.d", "b[].e", "f"]);
     }
 }

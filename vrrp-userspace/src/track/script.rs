@@ -5,6 +5,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -53,6 +55,9 @@ pub struct ScriptError {
 /// A running `vrrp_script`. Dropping it stops the schedule and kills a run in progress.
 pub struct ScriptRunner {
     task: JoinHandle<()>,
+    name: String,
+    /// A run is in progress (the status snapshot reports keepalived's script `State`).
+    running: Arc<AtomicBool>,
 }
 
 impl ScriptRunner {
@@ -69,8 +74,24 @@ impl ScriptRunner {
         };
         let command = ScriptCommand::parse(&spec.script).map_err(error)?;
         command.check(spec.run_as).map_err(error)?;
-        let task = tokio::spawn(schedule(spec, command, changes));
-        Ok(ScriptRunner { task })
+        let name = spec.name.clone();
+        let running = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(schedule(spec, command, changes, running.clone()));
+        Ok(ScriptRunner {
+            task,
+            name,
+            running,
+        })
+    }
+
+    /// The `vrrp_script` name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the script is being run now (between runs it is idle).
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
     }
 }
 
@@ -82,7 +103,12 @@ impl Drop for ScriptRunner {
 
 type Run = Pin<Box<dyn Future<Output = ExitOutcome> + Send>>;
 
-async fn schedule(spec: ScriptSpec, command: ScriptCommand, changes: mpsc::Sender<ScriptChange>) {
+async fn schedule(
+    spec: ScriptSpec,
+    command: ScriptCommand,
+    changes: mpsc::Sender<ScriptChange>,
+    in_progress: Arc<AtomicBool>,
+) {
     // keepalived: interval has ms resolution and 0 becomes 1 s.
     let interval = if spec.interval.is_zero() {
         Duration::from_secs(1)
@@ -104,6 +130,7 @@ async fn schedule(spec: ScriptSpec, command: ScriptCommand, changes: mpsc::Sende
                 } else {
                     let command = command.clone();
                     let run_as = spec.run_as;
+                    in_progress.store(true, Ordering::Relaxed);
                     running = Some(Box::pin(async move {
                         exec::run(&command, &[], run_as, timeout).await
                     }));
@@ -113,6 +140,7 @@ async fn schedule(spec: ScriptSpec, command: ScriptCommand, changes: mpsc::Sende
                 if running.is_some() =>
             {
                 running = None;
+                in_progress.store(false, Ordering::Relaxed);
                 if let Some(state) = rise_fall.record(outcome.is_success()) {
                     tracing::info!("VRRP_Script({}) {}", spec.name, outcome);
                     let change = ScriptChange { name: spec.name.clone(), state, outcome };

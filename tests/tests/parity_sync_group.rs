@@ -114,3 +114,49 @@ fn fault_pulls_the_group_keepalived_with_vrrpd_peer() {
 fn fault_pulls_the_group_keepalived() {
     sync_group_pulls_members([Impl::Keepalived, Impl::Keepalived], 80);
 }
+
+/// A member going to BACKUP (not FAULT) pulls the group too (vrrp_sync.c): router 0 is master of
+/// VI_1 and VI_2 (group G, 150); router 1 has only VI_1, at 200, and takes it over. Router 0's
+/// VI_1 hears the higher priority and goes BACKUP, and VI_2 follows, and stays BACKUP although
+/// nobody else advertises VI_2: a member goes MASTER only when every member would.
+#[test]
+fn backup_pulls_the_group_vrrpd() {
+    let mut tb = Testbed::new("sync-bk", 81, &[Impl::Vrrpd, Impl::Vrrpd], |i, s, _| {
+        if i == SECOND {
+            Instance::new("VI_1", 57)
+                .priority(200)
+                .advert_int("0.2")
+                .vip(format!("10.{s}.0.200"))
+                .to_string()
+        } else {
+            config(FIRST, s).replace(
+                &format!("track_interface {{\n        {TRACKED}\n    }}\n    "),
+                "",
+            )
+        }
+    });
+    let t0 = Instant::now();
+    tb.start(FIRST);
+    wait_both(&tb, FIRST, State::Master, t0);
+    let joined = Instant::now();
+    tb.start(SECOND);
+    tb.router(SECOND).wait_state("VI_1", State::Master, joined);
+    wait_both(&tb, FIRST, State::Backup, joined);
+    tb.router(FIRST)
+        .wait_log_since("VRRP_Group(G) Syncing instances to BACKUP", joined);
+    let settled = Instant::now();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        tb.router(FIRST).transitions_since(settled),
+        [],
+        "VI_2 stays BACKUP with its group\n{}",
+        tb.transcripts()
+    );
+    let vip2: IpAddr = tb.lab.ipv4(201).into();
+    assert_eq!(
+        wait_holders(&tb.lab.routers, vip2, &[], SETTLE),
+        [] as [usize; 0],
+        "nobody holds VI_2's VIP\n{}",
+        tb.transcripts()
+    );
+}

@@ -22,6 +22,9 @@ pub struct Cli {
     /// `vrrpd -t -f PATH`: check the configuration and exit (keepalived's `--config-test`).
     #[arg(short = 't', long = "config-test")]
     pub config_test: bool,
+    /// With `-t`: every missing include file is an error (keepalived's `-e/--all-config`).
+    #[arg(short = 'e', long = "all-config")]
+    pub all_config: bool,
     /// Print the number of the signal keepalived names NAME (STOP, RELOAD, DATA, STATS,
     /// STATS_CLEAR) and exit, as `keepalived --signum=NAME` does for exporters.
     #[arg(long, value_name = "NAME")]
@@ -149,9 +152,12 @@ pub struct WatchArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// keepalived.conf to check.
-    #[arg(short = 'f', long = "config", alias = "use-file")]
+    /// keepalived.conf to check (default /etc/keepalived/keepalived.conf, as keepalived's).
+    #[arg(short = 'f', long = "config", alias = "use-file", default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
+    /// Every missing include file is an error (keepalived's `-e/--all-config`).
+    #[arg(short = 'e', long = "all-config")]
+    pub all_config: bool,
     /// Print the normalised model as JSON.
     #[arg(long)]
     pub dump: bool,

@@ -27,10 +27,11 @@ fn main() -> ExitCode {
         Some(Command::Reload(args)) => vrrpd::daemon::reload(args),
         Some(Command::Status(args)) => vrrpd::status::client::main(args),
         None if cli.config_test => {
-            let Some(config) = cli.run.config else {
-                eprintln!("vrrpd: -t needs -f PATH");
-                return ExitCode::from(2);
-            };
+            // keepalived -t without -f checks the default file.
+            let config = cli
+                .run
+                .config
+                .unwrap_or_else(|| vrrpd::cli::DEFAULT_CONFIG.into());
             return vrrpd::config::check::main(CheckArgs {
                 config,
                 dump: false,
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         None => vrrpd::daemon::main(cli.run),
     };
     match result {
+                all_config: cli.all_config,
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vrrpd: {e:#}");

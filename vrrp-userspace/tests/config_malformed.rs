@@ -317,3 +317,105 @@ proptest! {
         let _ = vrrpd::config::resolve(&a.config);
     }
 }
+
+/// Generator and `${_RANDOM}` arguments at the limits of i64/u64 once overflowed (`end - start`,
+/// `v += step`, `max - min + 1` then `% 0`). Each is now either expanded or refused with a
+/// diagnostic at the line.
+#[test]
+fn generator_and_random_limits_do_not_overflow() {
+    let t = TempDir::new();
+    let cases = [
+        (
+            "~SEQ(i,-9223372036854775808,1,9223372036854775807) x",
+            "more than 500000",
+        ),
+        ("~SEQ(i,1,-1,-9223372036854775808) x", "more than 500000"),
+        ("~SEQx(i,0,1,9223372036854775807) x", "more than 500000"),
+        (
+            "~SEQ(i,0,1,9223372036854775808) x",
+            "Invalid ~SEQ definition",
+        ),
+    ];
+    for (line, expect) in cases {
+        let p = t.write("g.conf", format!("# limits\n  {line}\n"));
+        let a = analyse(&p, &opts());
+        let d = find(&a.diagnostics, expect);
+        assert_eq!(at(d), (2, 3), "{line}: {d}");
+        assert!(d.to_string().contains("g.conf:2:3"), "{d}");
+    }
+    // Two values, 0 and i64::MAX: the step past the end no longer overflows.
+    let p = t.write(
+        "two.conf",
+        "~SEQ(i,0,9223372036854775807,9223372036854775807) unknown_$i\n",
+    );
+    let a = analyse(&p, &opts());
+    let unknown: Vec<&str> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.starts_with("Unknown keyword"))
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        unknown,
+        [
+            "Unknown keyword 'unknown_0'",
+            "Unknown keyword 'unknown_9223372036854775807'"
+        ]
+    );
+    // The whole u64 range: some value, no panic.
+    let p = t.write("r.conf", "unknown_${_RANDOM 0 18446744073709551615}\n");
+    let a = analyse(&p, &opts());
+    let d = find(&a.diagnostics, "Unknown keyword 'unknown_");
+    let n = d.message["Unknown keyword 'unknown_".len()..].trim_end_matches('\'');
+    assert!(n.parse::<u64>().is_ok(), "{d}");
+    let p = t.write(
+        "r1.conf",
+        "unknown_${_RANDOM 18446744073709551615 18446744073709551615}\n",
+    );
+    let a = analyse(&p, &opts());
+    find(
+        &a.diagnostics,
+        "Unknown keyword 'unknown_18446744073709551615'",
+    );
+}
+
+fn limit_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(i64::MIN.to_string()),
+        Just(i64::MAX.to_string()),
+        Just((i64::MIN + 1).to_string()),
+        Just((i64::MAX - 1).to_string()),
+        Just(u64::MAX.to_string()),
+        Just("0".to_string()),
+        Just("-1".to_string()),
+        Just("1".to_string()),
+        any::<i64>().prop_map(|v| v.to_string()),
+        any::<u64>().prop_map(|v| v.to_string()),
+        (-5i64..5).prop_map(|v| v.to_string()),
+        "[-0-9a-z]{0,4}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Generators and `${_RANDOM}` with any arguments: no panic, and whatever is refused is
+    /// refused at the generator's line.
+    #[test]
+    fn generator_and_variable_arguments_never_panic(
+        head in prop_oneof![Just("~SEQ"), Just("~SEQx"), Just("~LST")],
+        args in prop::collection::vec(limit_number(), 0..5),
+        rmin in limit_number(),
+        rmax in limit_number(),
+    ) {
+        let text = format!(
+            "$V=${{_RANDOM {rmin} {rmax}}}\n{head}(i,{}) unknown_$i_$V\nunknown_${{_RANDOM {rmin} {rmax}}}\n",
+            args.join(",")
+        );
+        let a = vrrpd::config::analyse_source(Path::new("p.conf"), text.as_bytes(), &opts());
+        for d in &a.diagnostics {
+            let s = d.span.as_ref().expect("every lexer diagnostic here has a span");
+            prop_assert!((2..=3).contains(&s.line), "{}", d);
+        }
+    }
+}

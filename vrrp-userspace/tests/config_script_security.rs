@@ -18,7 +18,9 @@ fn messages(dir: &Path, script: &Path, security: bool) -> (Vec<String>, bool) {
              virtual_ipaddress {{\n 10.0.0.5\n }}\n track_script {{\n chk\n }}\n \
              notify_master \"{}\"\n}}\n",
             if security {
-                " enable_script_security\n"
+                // script_user root: without it the default user is keepalived_script, and
+                // where that account is missing keepalived removes the scripts first.
+                " enable_script_security\n script_user root\n"
             } else {
                 ""
             },

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::TempDir;
-use vrrpd::notify::{NotifyFifo, NotifyScript, NotifyScripts, NotifyState, NotifyTarget};
+use vrrpd::notify::{FifoSpec, NotifyFifo, NotifyScript, NotifyScripts, NotifyState, NotifyTarget};
 use vrrpd::track::{ExitOutcome, RunAs};
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -192,7 +192,7 @@ fn fifo_is_created_and_lines_arrive_in_order() {
     let dir = TempDir::new("edges-nfifo");
     let path = dir.0.join("notify.fifo");
     rt().block_on(async {
-        let fifo = NotifyFifo::open(&path).unwrap();
+        let fifo = NotifyFifo::open(&FifoSpec::new(&path)).unwrap();
         assert!(std::fs::metadata(&path).unwrap().file_type().is_fifo());
         // No reader yet: the line waits.
         fifo.notify(NotifyTarget::Instance, "VI_1", "MASTER", 150);
@@ -217,7 +217,7 @@ fn fifo_is_created_and_lines_arrive_in_order() {
     let plain = dir.0.join("plain");
     std::fs::write(&plain, "").unwrap();
     rt().block_on(async {
-        assert!(NotifyFifo::open(&plain).is_err());
+        assert!(NotifyFifo::open(&FifoSpec::new(&plain)).is_err());
     });
 }
 
@@ -226,7 +226,7 @@ fn fifo_survives_a_reader_that_goes_away() {
     let dir = TempDir::new("edges-ngone");
     let path = dir.0.join("notify.fifo");
     rt().block_on(async {
-        let fifo = NotifyFifo::open(&path).unwrap();
+        let fifo = NotifyFifo::open(&FifoSpec::new(&path)).unwrap();
         let r = reader(&path);
         fifo.send_line(line(1));
         let (got, r) = tokio::task::spawn_blocking(move || read_lines(r, 1))
@@ -251,7 +251,7 @@ fn fifo_never_blocks_on_a_reader_that_never_reads() {
     let dir = TempDir::new("edges-nstuck");
     let path = dir.0.join("notify.fifo");
     rt().block_on(async {
-        let fifo = NotifyFifo::open(&path).unwrap();
+        let fifo = NotifyFifo::open(&FifoSpec::new(&path)).unwrap();
         let r = reader(&path);
         // Far more than the pipe and the queue hold.
         let total = 20_000;

@@ -4,9 +4,10 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use super::diag::ExitClass;
 use super::model::{Config, InitialState};
 use super::resolve::{ResolvedInstance, resolve};
-use super::{Analysis, LoadOptions, Severity, analyse};
+use super::{Analysis, LoadOptions, analyse};
 use crate::cli::CheckArgs;
 
 /// keepalived 2.2.7's `-t` exit codes (lib/scheduler.h `chk_exit_code`; its man page says
@@ -16,7 +17,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_CANNOT_RUN: u8 = 4;
 /// Configuration errors that are worked around: it would run.
 pub const EXIT_ERRORS_WOULD_RUN: u8 = 5;
-/// Scripts configured without `enable_script_security`.
+/// Scripts configured without `enable_script_security`, or a required include missing
+/// (keepalived's fatal configuration status uses the same code).
 pub const EXIT_SCRIPT_SECURITY: u8 = 6;
 
 pub fn main(args: CheckArgs) -> ExitCode {
@@ -24,6 +26,7 @@ pub fn main(args: CheckArgs) -> ExitCode {
     if let Some(id) = args.config_id {
         opts.config_id = id;
     }
+    opts.all_config = args.all_config;
     let analysis = analyse(&args.config, &opts);
     for d in &analysis.diagnostics {
         eprintln!("{d}");
@@ -39,19 +42,22 @@ pub fn main(args: CheckArgs) -> ExitCode {
     ExitCode::from(exit_code(&analysis))
 }
 
+/// keepalived 2.2.7's `-t` exit code for what was found. A fatal include wins (keepalived stops
+/// before completing the configuration, so nothing after it counts); then vrrpd's own refusals
+/// (4), because a configuration vrrpd will not run must not look like one that runs; then
+/// script security (6) over worked-around errors (5), as keepalived orders them.
 pub fn exit_code(a: &Analysis) -> u8 {
-    match a.worst() {
-        Some(Severity::Error) => EXIT_CANNOT_RUN,
-        Some(Severity::Warning) => {
-            if a.diagnostics.iter().any(|d| {
-                d.severity == Severity::Warning && d.message.starts_with("SECURITY VIOLATION")
-            }) {
-                EXIT_SCRIPT_SECURITY
-            } else {
-                EXIT_ERRORS_WOULD_RUN
-            }
-        }
-        _ => EXIT_OK,
+    let has = |c: ExitClass| a.diagnostics.iter().any(|d| d.exit == c);
+    if has(ExitClass::FatalInclude) {
+        EXIT_SCRIPT_SECURITY
+    } else if has(ExitClass::CannotRun) {
+        EXIT_CANNOT_RUN
+    } else if has(ExitClass::ScriptSecurity) {
+        EXIT_SCRIPT_SECURITY
+    } else if has(ExitClass::ConfigError) {
+        EXIT_ERRORS_WOULD_RUN
+    } else {
+        EXIT_OK
     }
 }
 

@@ -57,6 +57,37 @@ impl fmt::Display for Severity {
     }
 }
 
+/// What a diagnostic does to `vrrpd check`'s exit code, which follows keepalived 2.2.7's `-t`
+/// (see [`super::check`]). Separate from [`Severity`] because keepalived's exit code does not
+/// follow whether the configuration can run: a missing VRID stops vrrpd (Error) yet keepalived's
+/// `-t` reports it as a worked-around configuration error (5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitClass {
+    /// No effect (0).
+    Clean,
+    /// keepalived's "configuration error" status (5).
+    ConfigError,
+    /// Scripts without `enable_script_security` (6).
+    ScriptSecurity,
+    /// keepalived's fatal configuration status (6): an include that its variant or `-e` requires
+    /// is missing. keepalived then skips completing the configuration.
+    FatalInclude,
+    /// vrrpd refuses where keepalived 2.2.7 does not (4, keepalived's "config" exit).
+    CannotRun,
+}
+
+impl ExitClass {
+    /// The class a diagnostic of `severity` has unless it says otherwise.
+    pub fn default_for(severity: Severity) -> Self {
+        match severity {
+            Severity::Note => ExitClass::Clean,
+            Severity::Warning => ExitClass::ConfigError,
+            Severity::Error => ExitClass::CannotRun,
+        }
+    }
+}
+
 /// One message about the configuration. `source_line` is the text of the line `span` points
 /// into, kept so that `Display` can show it without re-reading the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +96,7 @@ pub struct Diagnostic {
     pub span: Option<Span>,
     pub message: String,
     pub source_line: Option<String>,
+    pub exit: ExitClass,
 }
 
 impl fmt::Display for Diagnostic {
@@ -113,12 +145,24 @@ impl Diagnostics {
     }
 
     pub fn push(&mut self, severity: Severity, span: Option<&Span>, message: impl Into<String>) {
+        self.push_as(severity, ExitClass::default_for(severity), span, message);
+    }
+
+    /// [`Diagnostics::push`] with an exit class other than the severity's default.
+    pub fn push_as(
+        &mut self,
+        severity: Severity,
+        exit: ExitClass,
+        span: Option<&Span>,
+        message: impl Into<String>,
+    ) {
         let source_line = span.and_then(|s| self.line_text(s));
         self.items.push(Diagnostic {
             severity,
             span: span.cloned(),
             message: message.into(),
             source_line,
+            exit,
         });
     }
 
@@ -128,6 +172,11 @@ impl Diagnostics {
 
     pub fn warn(&mut self, span: &Span, message: impl Into<String>) {
         self.push(Severity::Warning, Some(span), message);
+    }
+
+    /// A warning that may lack a place (model elements built without a span).
+    pub fn warn_opt(&mut self, span: Option<&Span>, message: impl Into<String>) {
+        self.push(Severity::Warning, span, message);
     }
 
     pub fn error(&mut self, span: &Span, message: impl Into<String>) {

@@ -706,3 +706,5 @@ pub fn render_docs() -> String {
     }
     s
 }
+    // Exit codes and divergences of `vrrpd check`: prose, kept next to the code it describes.
+    s.push_str(include_str!("check.md"));

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::diag::{Diagnostics, Severity, Span};
+use super::diag::{Diagnostics, ExitClass, Severity, Span};
 
 /// Largest configuration file read (keepalived configs are kilobytes; this stops a mistaken
 /// `include /dev/zero` or a huge binary from eating memory).
@@ -329,14 +329,13 @@ impl<'a> Lexer<'a> {
             }
         }
 
-        let tokens = self.tokenize(body, origin);
-        if let Some(first) = tokens.first()
-            && !first.quoted
-            && let Some(kind) = IncludeKind::from_keyword(&first.text)
-        {
-            self.include(kind, &tokens);
+        // Before tokenising: the include pattern is raw text (see `include`).
+        let keyword = &body[..body.find(char::is_whitespace).unwrap_or(body.len())];
+        if let Some(kind) = IncludeKind::from_keyword(keyword) {
+            self.include(kind, keyword, body, origin);
             return;
         }
+        let tokens = self.tokenize(body, origin);
         if !tokens.is_empty() {
             if self.out.len() >= MAX_LINES {
                 self.budget_exhausted = true;
@@ -382,10 +381,16 @@ impl<'a> Lexer<'a> {
         };
         let bindings: Vec<Vec<(String, String)>> = match head {
             "~SEQ" | "~SEQx" => match seq_bindings(params_text, head == "~SEQx") {
-                Some(b) => b,
-                None => {
+                Ok(b) => b,
+                Err(SeqError::Invalid) => {
                     self.diags
                         .warn(&span, format!("Invalid ~SEQ definition '{body}'"));
+                    return;
+                }
+                // Not keepalived's behaviour (it would try to generate them all): a line that
+                // expands past the total line budget anyway cannot be a working configuration.
+                Err(e @ SeqError::TooMany(_)) => {
+                    self.diags.error(&span, format!("{head}: {e}"));
                     return;
                 }
             },
@@ -424,106 +429,152 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn include(&mut self, kind: IncludeKind, tokens: &[Token]) {
-        let keyword = &tokens[0];
-        if tokens.len() < 2 {
-            self.diags.warn(
-                &keyword.span,
-                format!("'{}' needs a file name", keyword.text),
+    /// One `include*` line. keepalived takes everything after the keyword as one glob pattern
+    /// (spaces and quotes included, braces expanded as GLOB_BRACE), so this works on the raw
+    /// text: tokenising would split `sub/{a,b}.conf` at its braces.
+    ///
+    /// What is reported and what is fatal follows keepalived 2.2.7 as measured with `-t`:
+    /// - nothing matched and some brace alternative (or the pattern itself) has no wildcard:
+    ///   "Config files missing", fatal for includem/includew (no braces), includeb (braces);
+    /// - nothing matched, every alternative a wildcard: "No config files matched", said and
+    ///   fatal only for includew;
+    /// - some alternatives matched, some plain ones missing: "Some config files missing",
+    ///   fatal for includeb (which then reads none of them);
+    /// - a matched file that is not a regular non-executable file is skipped, fatal for
+    ///   includer.
+    ///
+    /// includea and `-e` make all of them fatal. Fatal problems are errors with keepalived's
+    /// fatal exit class; the rest are notes (keepalived's `-t` exits 0 for them).
+    fn include(&mut self, kind: IncludeKind, keyword: &str, body: &str, origin: &Origin) {
+        let keyword_span = self.span(origin, 0);
+        let rest = &body[keyword.len()..];
+        let pattern = rest.trim();
+        if pattern.is_empty() {
+            self.diags
+                .warn(&keyword_span, format!("'{keyword}' needs a file name"));
+            return;
+        }
+        let lead = rest.len() - rest.trim_start().len();
+        let pattern_span = self.span(origin, (keyword.len() + lead) as u32);
+        if !self.opts.follow_includes {
+            self.diags.note(
+                &pattern_span,
+                format!("'{keyword} {pattern}' not followed (includes are off)"),
             );
             return;
         }
-        let base = keyword
-            .span
+        let base = origin
             .file
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        // Which problems are errors (keepalived's include_check bits): missing files for
-        // includem/includeb, unmatched wildcards for includew, unreadable files for includer;
-        // includea and -e make them all errors. Otherwise they are only noted.
         let all = self.opts.all_config || kind == IncludeKind::All;
-        let missing_is_error = all || matches!(kind, IncludeKind::Match | IncludeKind::Brace);
-        let nomatch_is_error = all || kind == IncludeKind::Wildcard;
-        let unreadable_is_error = all || kind == IncludeKind::Readable;
-        let sev = |error: bool| {
-            if error {
-                Severity::Error
+        let has_brace = pattern.contains('{');
+        let fatal_missing = all
+            || if has_brace {
+                kind == IncludeKind::Brace
             } else {
-                Severity::Note
-            }
-        };
-        for pattern_tok in &tokens[1..] {
-            let pattern = &pattern_tok.text;
-            let mut any_missing = false;
-            let mut matched: Vec<PathBuf> = Vec::new();
-            for alt in expand_braces(pattern) {
-                let full = if Path::new(&alt).is_absolute() {
-                    PathBuf::from(&alt)
-                } else {
-                    base.join(&alt)
-                };
-                let full_s = full.to_string_lossy().to_string();
-                let has_wild = alt.contains(['*', '?', '[']);
+                matches!(kind, IncludeKind::Match | IncludeKind::Wildcard)
+            };
+        let fatal_nomatch = all || kind == IncludeKind::Wildcard;
+        let fatal_some_missing = all || kind == IncludeKind::Brace;
+        let fatal_unreadable = all || kind == IncludeKind::Readable;
+
+        let mut any_missing = false;
+        let mut matched: Vec<PathBuf> = Vec::new();
+        for alt in expand_braces(pattern) {
+            let full = if Path::new(&alt).is_absolute() {
+                PathBuf::from(&alt)
+            } else {
+                base.join(&alt)
+            };
+            let full_s = full.to_string_lossy().to_string();
+            let has_wild = alt.contains(['*', '?', '[']);
+            let found: Vec<PathBuf> = if has_wild {
                 match glob::glob(&full_s) {
-                    Ok(paths) => {
-                        let mut found: Vec<PathBuf> = paths
-                            .filter_map(Result::ok)
-                            .take(MAX_INCLUDE_MATCHES)
-                            .collect();
-                        found.sort();
-                        if found.is_empty() && !has_wild {
-                            any_missing = true;
-                        }
-                        matched.extend(found);
-                    }
+                    Ok(paths) => paths
+                        .filter_map(Result::ok)
+                        .take(MAX_INCLUDE_MATCHES)
+                        .collect(),
                     Err(e) => {
                         self.diags.warn(
-                            &pattern_tok.span,
+                            &pattern_span,
                             format!("invalid include pattern '{pattern}': {e}"),
                         );
+                        Vec::new()
                     }
                 }
+            } else if std::fs::symlink_metadata(&full).is_ok() {
+                // Without wildcards glob only checks existence; doing it directly also keeps
+                // characters glob would treat specially in a literal name.
+                vec![full]
+            } else {
+                Vec::new()
+            };
+            if found.is_empty() && !has_wild {
+                any_missing = true;
             }
-            if matched.is_empty() {
-                let (severity, msg) = if any_missing {
-                    (
-                        sev(missing_is_error),
-                        format!("Config files missing '{pattern}'."),
-                    )
-                } else {
-                    (
-                        sev(nomatch_is_error),
-                        format!("No config files matched '{pattern}'."),
-                    )
-                };
-                self.diags.push(severity, Some(&pattern_tok.span), msg);
-                continue;
+            let mut found = found;
+            found.sort();
+            matched.extend(found);
+            if matched.len() >= MAX_INCLUDE_MATCHES {
+                matched.truncate(MAX_INCLUDE_MATCHES);
+                break;
             }
-            if any_missing && (all || kind == IncludeKind::Brace) {
-                self.diags.error(
-                    &pattern_tok.span,
-                    format!("Some config files missing: \"{pattern}\"."),
+        }
+        let report = |lexer: &mut Self, fatal: bool, msg: String| {
+            if fatal {
+                lexer.diags.push_as(
+                    Severity::Error,
+                    ExitClass::FatalInclude,
+                    Some(&pattern_span),
+                    msg,
+                );
+            } else {
+                lexer.diags.note(&pattern_span, msg);
+            }
+        };
+        if matched.is_empty() {
+            if any_missing {
+                report(
+                    self,
+                    fatal_missing,
+                    format!("Config files missing '{pattern}'."),
+                );
+            } else if fatal_nomatch {
+                report(self, true, format!("No config files matched '{pattern}'."));
+            }
+            return;
+        }
+        if any_missing {
+            report(
+                self,
+                fatal_some_missing,
+                format!("Some config files missing: \"{pattern}\"."),
+            );
+            if fatal_some_missing {
+                return;
+            }
+        }
+        for path in matched {
+            let is_regular_non_exec = std::fs::metadata(&path)
+                .map(|m| {
+                    use std::os::unix::fs::PermissionsExt;
+                    m.is_file() && m.permissions().mode() & 0o111 == 0
+                })
+                .unwrap_or(false);
+            if !is_regular_non_exec {
+                report(
+                    self,
+                    fatal_unreadable,
+                    format!(
+                        "Configuration file '{}' is not a regular non-executable file - skipping",
+                        path.display()
+                    ),
                 );
                 continue;
             }
-            for path in matched {
-                let is_regular_non_exec = std::fs::metadata(&path)
-                    .map(|m| {
-                        use std::os::unix::fs::PermissionsExt;
-                        m.is_file() && m.permissions().mode() & 0o111 == 0
-                    })
-                    .unwrap_or(false);
-                if !is_regular_non_exec {
-                    self.diags.push(
-                        sev(unreadable_is_error),
-                        Some(&pattern_tok.span),
-                        format!("Configuration file '{}' is not a regular non-executable file - skipping", path.display()),
-                    );
-                    continue;
-                }
-                self.read_file(&path, Some(&pattern_tok.span));
-            }
+            self.read_file(&path, Some(&pattern_span));
         }
     }
 
@@ -802,11 +853,18 @@ fn lookup(spec: &str, defs: &HashMap<String, String>, file: &Path) -> Option<Str
     let mut words = spec.split_whitespace();
     let name = words.next()?;
     match name {
-        "_PWD" => Some(
-            file.parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-        ),
+        // keepalived's is the absolute directory of the file being read; with a relative `-f`
+        // the path's own parent would be relative or empty.
+        "_PWD" => {
+            let abs = std::fs::canonicalize(file)
+                .or_else(|_| std::path::absolute(file))
+                .unwrap_or_else(|_| file.to_path_buf());
+            Some(
+                abs.parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            )
+        }
         // Escaped so that the comment stripper and tokenizer keep them as literal characters.
         "_HASH" => Some("\\#".into()),
         "_BANG" => Some("\\!".into()),
@@ -819,10 +877,19 @@ fn lookup(spec: &str, defs: &HashMap<String, String>, file: &Path) -> Option<Str
                 .and_then(|w| w.parse().ok())
                 .unwrap_or(32767)
                 .max(min);
-            Some((min + random_u64() % (max - min + 1)).to_string())
+            Some(random_in(min, max).to_string())
         }
         _ => defs.get(name).cloned(),
     }
+}
+
+/// A random value in `min..=max`. In u128 because `max - min + 1` is 2^64 (and `% 0` in u64)
+/// for the full range.
+fn random_in(min: u64, max: u64) -> u64 {
+    let span = u128::from(max - min) + 1;
+    let offset = u128::from(random_u64()) % span;
+    // offset <= max - min, so the sum is at most max.
+    min + offset as u64
 }
 
 fn random_u64() -> u64 {
@@ -879,34 +946,47 @@ fn is_var_name(s: &str) -> bool {
 }
 
 /// Most values one generator may produce.
-const MAX_GENERATED: i64 = 500_000;
+pub const MAX_GENERATED: i128 = 500_000;
+
+/// Why a `~SEQ` cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum SeqError {
+    #[error("invalid arguments")]
+    Invalid,
+    #[error("it would generate {0} values, more than {MAX_GENERATED}")]
+    TooMany(i128),
+}
 
 /// `var,start,step,end` or `var,start,end` or `var,end` (keepalived's defaults: start 1, step 1).
-fn seq_bindings(params: &str, hex: bool) -> Option<Vec<Vec<(String, String)>>> {
+/// The arguments are i64 as in keepalived (`strtol`); the arithmetic is done in i128 because
+/// `end - start` and `v + step` overflow i64 for arguments near its limits.
+fn seq_bindings(params: &str, hex: bool) -> Result<Vec<Vec<(String, String)>>, SeqError> {
     let parts = split_top(params);
-    let var = parts.first()?.clone();
+    let var = parts.first().ok_or(SeqError::Invalid)?.clone();
     if !is_var_name(&var) {
-        return None;
+        return Err(SeqError::Invalid);
     }
-    let nums: Vec<i64> = parts[1..]
+    let nums: Vec<i128> = parts[1..]
         .iter()
-        .map(|p| p.parse::<i64>().ok())
-        .collect::<Option<_>>()?;
+        .map(|p| p.parse::<i64>().ok().map(i128::from))
+        .collect::<Option<_>>()
+        .ok_or(SeqError::Invalid)?;
     let (start, step, end) = match nums.as_slice() {
         [end] => (1, 1, *end),
         [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
         [start, step, end] => (*start, *step, *end),
-        _ => return None,
+        _ => return Err(SeqError::Invalid),
     };
     if step == 0 || (hex && (start < 0 || end < 0)) {
-        return None;
+        return Err(SeqError::Invalid);
     }
+    // |end - start| < 2^64 and |step| >= 1, so none of this can overflow i128.
     let count = (end - start) / step + 1;
     if count <= 0 {
-        return Some(Vec::new());
+        return Ok(Vec::new());
     }
     if count > MAX_GENERATED {
-        return None;
+        return Err(SeqError::TooMany(count));
     }
     let mut out = Vec::with_capacity(count as usize);
     let mut v = start;
@@ -915,7 +995,7 @@ fn seq_bindings(params: &str, hex: bool) -> Option<Vec<Vec<(String, String)>>> {
         out.push(vec![(var.clone(), text)]);
         v += step;
     }
-    Some(out)
+    Ok(out)
 }
 
 /// `var,v1,v2,...` or `{a,b},{1,2},...` (each row binds the variables of the first group).

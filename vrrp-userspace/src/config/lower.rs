@@ -111,6 +111,74 @@ fn unhandled(d: &mut Diagnostics, section: Section, node: &Node) -> Option<Statu
     }
 }
 
+/// Keywords of a `vrrp_instance` that take a `{ … }` block.
+const INSTANCE_BLOCKS: &[&str] = &[
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "virtual_rules",
+    "unicast_peer",
+    "authentication",
+    "track_interface",
+    "track_script",
+    "track_file",
+    "track_process",
+    "track_bfd",
+];
+/// Keywords of a `vrrp_sync_group` that take a `{ … }` block.
+const SYNC_GROUP_BLOCKS: &[&str] = &[
+    "group",
+    "track_interface",
+    "track_script",
+    "track_file",
+    "track_process",
+    "track_bfd",
+];
+
+/// The statements of `node`'s block as keepalived 2.2.7 reads them. A keyword of `section` that
+/// takes no block but is given one gets keepalived's "Unexpected '{' - ignoring", and the
+/// block's statements are read as if written in its place (keepalived's effect). keepalived
+/// then also ends the enclosing block at that block's `}`; vrrpd pairs the braces as written
+/// (docs/configuration.md, "vrrpd check"). An unknown keyword's block is skipped with the
+/// unknown-keyword warning and a note that keepalived would read its contents here, and so is the
+/// block of a keyword vrrpd does not support.
+fn statements<'a>(
+    node: &'a Node,
+    section: Section,
+    takes_block: &[&str],
+    d: &mut Diagnostics,
+) -> Vec<&'a Node> {
+    let mut out = Vec::new();
+    for n in node.children() {
+        out.push(n);
+        let Some(block) = &n.block else { continue };
+        if takes_block.contains(&n.name()) {
+            continue;
+        }
+        let known = keywords::lookup(section, n.name());
+        if known.is_some_and(|k| !matches!(k.status, Status::Supported | Status::AcceptedIgnored)) {
+            // Features vrrpd skips (newer keepalived blocks such as auth_hmac): their block
+            // is theirs, and the keyword's own note says it is skipped.
+            continue;
+        }
+        if known.is_some() {
+            d.warn(&block.open, "Unexpected '{' - ignoring");
+            // Bounded: the parser caps block nesting.
+            let inner = statements(n, section, takes_block, d);
+            out.extend(inner);
+        } else {
+            d.note(
+                &block.open,
+                format!(
+                    "keepalived 2.2.7 would read the statements of unknown block '{}' as part of the enclosing block; vrrpd skips them",
+                    n.name()
+                ),
+            );
+        }
+    }
+    out
+}
+
 fn require_block(d: &mut Diagnostics, node: &Node) {
     if node.block.is_none() {
         d.warn(
@@ -386,7 +454,7 @@ fn fifo_script(d: &mut Diagnostics, n: &Node, slot: &mut Option<NotifyFifo>) {
 
 fn vrrp_script(name: String, node: &Node, d: &mut Diagnostics) -> VrrpScript {
     let mut s = VrrpScript::new(name, node.span().clone());
-    for n in node.children() {
+    for n in statements(node, Section::VrrpScript, &[], d) {
         match n.name() {
             "script" => s.script = command(d, n),
             "interval" => {
@@ -583,7 +651,7 @@ fn track_file(name: String, node: &Node, d: &mut Diagnostics) -> TrackFile {
 fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
     let mut inst = Instance::new(name, node.span().clone());
     let iname = inst.name.clone();
-    for n in node.children() {
+    for n in statements(node, Section::VrrpInstance, INSTANCE_BLOCKS, d) {
         let nm = n.name();
         inst.keyword_spans.insert(nm.to_string(), n.span().clone());
         match nm {
@@ -655,7 +723,9 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             "advert_int" => {
                 if let Some(t) = arg(d, n, 0) {
                     match super::values::parse_timer_us(&t.text) {
-                        Ok(v) if v > 0 && v <= 255 * SECOND_US => inst.advert_int_us = v,
+                        // keepalived's range is [0.01, 255] s; below it the value is
+                        // refused and the default (1 s) kept, not rounded up.
+                        Ok(v) if (10_000..=255 * SECOND_US).contains(&v) => inst.advert_int_us = v,
                         _ => d.warn(
                             &t.span,
                             format!(
@@ -1012,7 +1082,7 @@ fn notify(d: &mut Diagnostics, n: &Node, owner: &str, notify: &mut Notify) {
 fn sync_group(name: String, node: &Node, d: &mut Diagnostics) -> SyncGroup {
     let mut g = SyncGroup::new(name, node.span().clone());
     let gname = g.name.clone();
-    for n in node.children() {
+    for n in statements(node, Section::SyncGroup, SYNC_GROUP_BLOCKS, d) {
         match n.name() {
             "group" => {
                 require_block(d, n);

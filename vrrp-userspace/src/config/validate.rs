@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::diag::{Diagnostics, Severity, Span};
+use super::diag::{Diagnostics, ExitClass, Severity, Span};
 use super::model::*;
 
 /// Checks that look at this machine rather than the file.
@@ -25,6 +25,9 @@ const VRRP_MAX_ADDR: usize = 255;
 const DEFAULT_MTU: usize = 1500;
 
 pub fn validate(cfg: &mut Config, sys: SystemChecks, d: &mut Diagnostics) {
+    if sys.scripts {
+        check_default_script_user(cfg, d, user_exists);
+    }
     resolve_track_refs(cfg, d);
     if sys.scripts {
         check_scripts(cfg, d);
@@ -34,8 +37,108 @@ pub fn validate(cfg: &mut Config, sys: SystemChecks, d: &mut Diagnostics) {
     for inst in &mut cfg.vrrp_instances {
         complete_instance(inst, &cfg.global_defs, sys, d);
     }
+    // keepalived's summary after the per-interface warnings.
+    if sys.interfaces
+        && cfg.vrrp_instances.iter().any(|i| {
+            i.interface.as_deref().is_some_and(|n| !interface_exists(n))
+                || i.track_interface.iter().any(|t| !interface_exists(&t.name))
+        })
+    {
+        d.push(
+            Severity::Warning,
+            None,
+            "Non-existent interface specified in configuration",
+        );
+    }
     check_sync_groups(cfg, d);
+    check_tracker_weights(cfg, d);
     check_vrid_conflicts(cfg, d);
+}
+
+/// keepalived's `vrrp_complete_instance`: an instance in a sync group (without
+/// `sync_group_tracking_weight`) or an address owner cannot change its priority, so its trackers
+/// with a non-zero weight are dropped, each with keepalived's words (which differ per tracker
+/// kind). Weight-0 trackers stay: they still put the instance into FAULT.
+fn check_tracker_weights(cfg: &mut Config, d: &mut Diagnostics) {
+    let script_weight: HashMap<String, i32> = cfg
+        .vrrp_scripts
+        .iter()
+        .map(|s| (s.name.clone(), s.weight))
+        .collect();
+    let file_weight: HashMap<String, i32> = cfg
+        .track_files
+        .iter()
+        .map(|f| (f.name.clone(), f.weight))
+        .collect();
+    for inst in &mut cfg.vrrp_instances {
+        let name = inst.name.clone();
+        let in_sync = cfg
+            .vrrp_sync_groups
+            .iter()
+            .any(|g| !g.sync_group_tracking_weight && g.group.contains(&name));
+        let owner = inst.priority == Some(255);
+        if !in_sync && !owner {
+            continue;
+        }
+        inst.track_script.retain(|r| {
+            let w = r
+                .weight
+                .unwrap_or(*script_weight.get(&r.name).unwrap_or(&0));
+            if w == 0 {
+                return true;
+            }
+            let why = if in_sync {
+                "SYNC group"
+            } else {
+                "address_owner"
+            };
+            d.warn_opt(
+                r.span.as_ref(),
+                format!(
+                    "({name}) ignoring tracked script {} with weights due to {why}",
+                    r.name
+                ),
+            );
+            false
+        });
+        inst.track_interface.retain(|r| {
+            if r.weight.unwrap_or(0) == 0 {
+                return true;
+            }
+            let msg = if in_sync {
+                format!(
+                    "({name}) ignoring {} tracked interface weight due to SYNC group",
+                    r.name
+                )
+            } else {
+                format!(
+                    "({name}) ignoring {} tracked interface due to address owner",
+                    r.name
+                )
+            };
+            d.warn_opt(r.span.as_ref(), msg);
+            false
+        });
+        inst.track_file.retain(|r| {
+            let w = r.weight.unwrap_or(*file_weight.get(&r.name).unwrap_or(&0));
+            if w == 0 {
+                return true;
+            }
+            let why = if in_sync {
+                "SYNC group"
+            } else {
+                "address_owner"
+            };
+            d.warn_opt(
+                r.span.as_ref(),
+                format!(
+                    "({name}) ignoring tracked file {} with weight {w} due to {why}",
+                    r.name
+                ),
+            );
+            false
+        });
+    }
 }
 
 fn span_of(s: &Option<Span>) -> Option<&Span> {
@@ -90,18 +193,66 @@ fn resolve_track_refs(cfg: &mut Config, d: &mut Diagnostics) {
     }
 }
 
+/// keepalived's default script user: with `enable_script_security` and no `script_user`, scripts
+/// without their own `user` run as `keepalived_script`. When that account does not exist,
+/// keepalived 2.2.7 removes every such `vrrp_script` (their `track_script` references then
+/// report "not found"). Notify scripts are left alone: keepalived 2.2.7 says nothing about them.
+pub fn check_default_script_user(
+    cfg: &mut Config,
+    d: &mut Diagnostics,
+    user_exists: impl Fn(&str) -> bool,
+) {
+    const DEFAULT_USER: &str = "keepalived_script";
+    let g = &cfg.global_defs;
+    if !g.enable_script_security || g.script_user.is_some() || user_exists(DEFAULT_USER) {
+        return;
+    }
+    cfg.vrrp_scripts.retain(|s| {
+        let needs_default = s.script.as_ref().is_some_and(|sc| sc.user.is_none());
+        if needs_default {
+            let at = s.span.as_ref();
+            d.warn_opt(
+                at,
+                format!("Unable to set default user {DEFAULT_USER} for script"),
+            );
+            d.warn_opt(
+                at,
+                format!(
+                    "Unable to set default user for vrrp script {} - removing",
+                    s.name
+                ),
+            );
+        }
+        !needs_default
+    });
+}
+
+fn user_exists(name: &str) -> bool {
+    matches!(nix::unistd::User::from_name(name), Ok(Some(_)))
+}
+
+/// Whether a script runs as root: its own user, else `script_user`, else root unless
+/// `enable_script_security` (whose default user is `keepalived_script`).
+fn runs_as_root(sc: &Script, g: &GlobalDefs) -> bool {
+    match sc.user.as_ref().or(g.script_user.as_ref()) {
+        Some(u) => u.user == "root" || u.user == "0",
+        None => !g.enable_script_security,
+    }
+}
+
 /// Whether `program` names an executable file, directly or through `$PATH` (as keepalived's
 /// `check_script_secure` resolves it).
 pub fn executable_exists(program: &str) -> bool {
-    resolve_program(program).is_some()
+    resolve_program(program, true).is_some()
 }
 
-/// The executable file `program` names, directly or through `$PATH`.
-fn resolve_program(program: &str) -> Option<std::path::PathBuf> {
+/// The file `program` names, directly or through `$PATH`; with `need_exec`, only one with an
+/// execute bit.
+fn resolve_program(program: &str, need_exec: bool) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let is_exec = |p: &Path| {
         std::fs::metadata(p)
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .map(|m| m.is_file() && (!need_exec || m.permissions().mode() & 0o111 != 0))
             .unwrap_or(false)
     };
     if program.contains('/') {
@@ -120,7 +271,7 @@ fn resolve_program(program: &str) -> Option<std::path::PathBuf> {
 /// may be writable by a non-root group or by anyone. Returns whether `program` is safe.
 pub fn script_path_is_secure(program: &str) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let Some(file) = resolve_program(program) else {
+    let Some(file) = resolve_program(program, false) else {
         return true; // not found: reported on its own
     };
     let file = std::fs::canonicalize(&file).unwrap_or(file);
@@ -140,8 +291,8 @@ pub fn script_path_is_secure(program: &str) -> bool {
 /// `enable_script_security` disabled, as keepalived does.
 fn check_script_security(cfg: &mut Config, d: &mut Diagnostics) {
     let security = cfg.global_defs.enable_script_security;
-    let global_user = cfg.global_defs.script_user.is_some();
-    let runs_as_root = |sc: &Script| sc.user.is_none() && !global_user;
+    let g = cfg.global_defs.clone();
+    let runs_as_root = |sc: &Script| runs_as_root(sc, &g);
     let unsafe_script = |sc: &Script, d: &mut Diagnostics, at: Option<&Span>| -> bool {
         let Some(program) = sc.args.first() else {
             return false;
@@ -210,11 +361,23 @@ fn check_script_security(cfg: &mut Config, d: &mut Diagnostics) {
 
 fn check_scripts(cfg: &mut Config, d: &mut Diagnostics) {
     let mut any_script = false;
+    let gd = cfg.global_defs.clone();
     for s in &mut cfg.vrrp_scripts {
-        let Some(program) = s.script.as_ref().and_then(|sc| sc.args.first()) else {
+        let Some(sc) = s.script.as_ref() else {
             continue;
         };
-        if !executable_exists(program) {
+        let Some(program) = sc.args.first() else {
+            continue;
+        };
+        // keepalived 2.2.7 only needs a script run as root to exist: one without an execute
+        // bit is kept and fails at each run (so its weight applies). Other users need to be
+        // able to execute it.
+        let usable = if runs_as_root(sc, &gd) {
+            resolve_program(program, false).is_some()
+        } else {
+            executable_exists(program)
+        };
+        if !usable {
             d.push(
                 Severity::Warning,
                 span_of(&s.span),
@@ -248,8 +411,9 @@ fn check_scripts(cfg: &mut Config, d: &mut Diagnostics) {
         .iter()
         .any(|f| f.as_ref().is_some_and(|f| f.script.is_some()));
     if any_script && !gd.enable_script_security {
-        d.push(
+        d.push_as(
             Severity::Warning,
+            ExitClass::ScriptSecurity,
             None,
             "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
         );
@@ -337,15 +501,21 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
 
     // chk_min_cfg
     if inst.virtual_router_id.is_none() {
-        d.push(
+        d.push_as(
             Severity::Error,
+            ExitClass::ConfigError,
             at,
             format!("({name}) the virtual router id must be set"),
         );
         return;
     }
     if inst.interface.is_none() && !inst.is_unicast() {
-        d.push(Severity::Error, at, format!("({name}) Unknown interface!"));
+        d.push_as(
+            Severity::Error,
+            ExitClass::ConfigError,
+            at,
+            format!("({name}) Unknown interface!"),
+        );
         return;
     }
 
@@ -361,7 +531,12 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
             warn_at(
                 d,
                 "version",
-                format!("({name}) cannot use IPv6 with VRRP version 2; setting version 3"),
+                // A warning (exit 5) although keepalived 2.2.7 is silent: it keeps sending
+                // non-standard v2 over IPv6 unless vrrp_strict, so a keepalived peer with the
+                // same file will not interoperate (docs/configuration.md, "vrrpd check").
+                format!(
+                    "({name}) cannot use IPv6 with VRRP version 2; setting version 3 (keepalived 2.2.7 keeps version 2 unless vrrp_strict, so its peers will not interoperate)"
+                ),
             );
         }
         inst.version = Some(3);
@@ -370,8 +545,9 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
 
     if inst.virtual_ipaddress.is_empty() && !inst.no_virtual_ipaddress {
         if version == 3 || strict {
-            d.push(
+            d.push_as(
                 Severity::Error,
+                ExitClass::ConfigError,
                 at,
                 format!("({name}) No VIP specified; at least one is required"),
             );
@@ -456,16 +632,18 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     if inst.interface.is_none() {
         match inst.src_ip {
             None => {
-                d.push(
+                d.push_as(
                     Severity::Error,
+                    ExitClass::ConfigError,
                     at,
                     format!("({name}): Unicast instances must have unicast_src_ip or interface"),
                 );
                 return;
             }
             Some(src) if family == Family::Ipv6 && is_link_local(&src) => {
-                d.push(
+                d.push_as(
                     Severity::Error,
+                    ExitClass::ConfigError,
                     kw("unicast_src_ip"),
                     format!("({name}) Non link-local address required if interface omitted"),
                 );
@@ -708,12 +886,13 @@ fn check_sync_groups(cfg: &mut Config, d: &mut Diagnostics) {
                 );
                 continue;
             }
-            if let Some(other) = member_of.get(&m) {
+            if member_of.contains_key(&m) {
                 d.push(
                     Severity::Warning,
                     at.as_ref(),
+                    // keepalived's words; it drops only this member from the later group.
                     format!(
-                        "VRRP instance {m} is already in sync group {other} - ignoring it in {}",
+                        "Virtual router {m} cannot exist in more than one sync group; ignoring {}",
                         g.name
                     ),
                 );
@@ -724,7 +903,7 @@ fn check_sync_groups(cfg: &mut Config, d: &mut Diagnostics) {
         }
         g.group = kept;
         match g.group.len() {
-            0 => d.push(Severity::Warning, at.as_ref(), format!("Sync group {} has no virtual router(s) - removing", g.name)),
+            0 => d.push(Severity::Warning, at.as_ref(), format!("Sync group {}, no matching virtual router found in group declaration - removing", g.name)),
             1 => d.push(Severity::Warning, at.as_ref(), format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name)),
             _ => {}
         }
@@ -758,8 +937,9 @@ fn check_vrid_conflicts(cfg: &Config, d: &mut Diagnostics) {
                     .iter()
                     .any(|p| b.unicast_peer.iter().any(|q| q.address == p.address));
                 if overlap {
-                    d.push(
+                    d.push_as(
                         Severity::Error,
+                        ExitClass::ConfigError,
                         span_of(&a.span),
                         format!(
                             "({}) duplicate VRID conflict with {} VRID {vrid}",
@@ -781,8 +961,9 @@ fn check_vrid_conflicts(cfg: &Config, d: &mut Diagnostics) {
             if group(a) != group(b) {
                 continue;
             }
-            d.push(
+            d.push_as(
                 Severity::Error,
+                ExitClass::ConfigError,
                 span_of(&a.span),
                 format!(
                     "{} and {} both use VRID {vrid} with IPv{fam} on interface {}",

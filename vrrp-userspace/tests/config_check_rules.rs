@@ -1,0 +1,344 @@
+//! keepalived 2.2.7 rules that `vrrpd check` follows, checked without keepalived installed (the
+//! differential test compares them with the real one): include variants and their exit codes,
+//! blocks given to keywords that take none, trackers dropped in sync groups and on owners, the
+//! default script user, advert_int's minimum, scripts without an execute bit, `${_PWD}`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use vrrpd::config::check::exit_code;
+use vrrpd::config::diag::Diagnostics;
+use vrrpd::config::{Analysis, Diagnostic, LoadOptions, Severity, analyse};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "vrrpd-rules-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(p.join("sub")).expect("temp dir");
+        TempDir(p)
+    }
+
+    fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, contents).expect("write");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn opts() -> LoadOptions {
+    LoadOptions {
+        config_id: "t".into(),
+        all_config: false,
+        check_scripts: true,
+        check_interfaces: false,
+        follow_includes: true,
+    }
+}
+
+fn messages(a: &Analysis) -> Vec<String> {
+    a.diagnostics.iter().map(|d| d.message.clone()).collect()
+}
+
+fn find<'a>(a: &'a Analysis, needle: &str) -> &'a Diagnostic {
+    a.diagnostics
+        .iter()
+        .find(|d| d.message.contains(needle))
+        .unwrap_or_else(|| panic!("no diagnostic containing {needle:?} in {:#?}", messages(a)))
+}
+
+const INSTANCE: &str = "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\n";
+
+/// Every include variant against every kind of pattern: (keyword, pattern, exit code, whether
+/// sub/a.inc was read), as keepalived 2.2.7 `-t` does it (measured on it).
+#[test]
+fn include_variants_follow_keepalived() {
+    #[rustfmt::skip]
+    let table: &[(&str, &str, u8, bool)] = &[
+        ("include", "sub/{a,nothere}.inc", 0, true),
+        ("include", "sub/{a,b}.inc", 0, true),
+        ("include", "sub/{a,b", 0, false),
+        ("include", "sub/nothere.inc", 0, false),
+        ("include", "sub/*.nomatch", 0, false),
+        ("include", "\"sub/a.inc\"", 0, false),
+        ("include", "sub/{a,q*}.inc", 0, true),
+        ("include", "sub/[ab].inc sub/nothere.inc", 0, false),
+        ("includer", "sub/{a,nothere}.inc", 0, true),
+        ("includer", "sub/nothere.inc", 0, false),
+        ("includem", "sub/{a,nothere}.inc", 0, true),
+        ("includem", "sub/{a,b", 0, false),
+        ("includem", "sub/nothere.inc", 6, false),
+        ("includem", "sub/*.nomatch", 0, false),
+        ("includem", "sub/{n1,n2}.inc", 0, false),
+        ("includew", "sub/nothere.inc", 6, false),
+        ("includew", "sub/*.nomatch", 6, false),
+        ("includew", "sub/{x,y}*.inc", 6, false),
+        ("includew", "sub/{n1,q*}.inc", 0, false),
+        ("includew", "sub/{a,nothere}.inc", 0, true),
+        ("includeb", "sub/{a,nothere}.inc", 6, false),
+        ("includeb", "sub/{a,b}.inc", 0, true),
+        ("includeb", "sub/{a,b", 6, false),
+        ("includeb", "sub/nothere.inc", 0, false),
+        ("includeb", "sub/{n1,q*}.inc", 6, false),
+        ("includeb", "sub/{x,y}*.inc", 0, false),
+        ("includea", "sub/{a,b}.inc", 0, true),
+        ("includea", "sub/{a,nothere}.inc", 6, false),
+        ("includea", "sub/nothere.inc", 6, false),
+        ("includea", "sub/*.nomatch", 6, false),
+    ];
+    let t = TempDir::new();
+    t.write("sub/a.inc", "unknown_from_a\n");
+    t.write("sub/b.inc", "# b\n");
+    let mut wrong = Vec::new();
+    for &(kw, pattern, code, read_a) in table {
+        let p = t.write("main.conf", &format!("{kw} {pattern}\n{INSTANCE}"));
+        let a = analyse(&p, &opts());
+        // `unknown_from_a` is the one warning sub/a.inc produces (exit 5 by itself).
+        let was_read = messages(&a).iter().any(|m| m.contains("unknown_from_a"));
+        let want = if read_a { 5 } else { code };
+        if exit_code(&a) != want || was_read != read_a {
+            wrong.push(format!(
+                "{kw} {pattern}: exit {} read {was_read}, want {want} read {read_a}: {:?}",
+                exit_code(&a),
+                messages(&a)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // Where the braces split the pattern: the error points at the pattern.
+    let p = t.write(
+        "main.conf",
+        &format!("includeb   sub/{{a,nothere}}.inc\n{INSTANCE}"),
+    );
+    let a = analyse(&p, &opts());
+    let d = find(&a, "Some config files missing: \"sub/{a,nothere}.inc\".");
+    assert_eq!(d.severity, Severity::Error);
+    let s = d.span.as_ref().expect("span");
+    assert_eq!((s.line, s.column), (1, 12));
+
+    // -e makes a plain missing include fatal.
+    let p = t.write("main.conf", &format!("include sub/nothere.inc\n{INSTANCE}"));
+    let all = LoadOptions {
+        all_config: true,
+        ..opts()
+    };
+    assert_eq!(exit_code(&analyse(&p, &all)), 6);
+    assert_eq!(exit_code(&analyse(&p, &opts())), 0);
+}
+
+#[test]
+fn keyword_given_a_block_reads_it_in_place() {
+    let t = TempDir::new();
+    let p = t.write(
+        "b.conf",
+        "vrrp_instance X {\n interface eth0\n virtual_router_id 1 {\n   priority 50\n }\n virtual_ipaddress { 10.0.0.1 }\n advert_int 2\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    let d = find(&a, "Unexpected '{' - ignoring");
+    let s = d.span.as_ref().expect("span");
+    assert_eq!((s.line, s.column, d.severity), (3, 22, Severity::Warning));
+    let inst = &a.config.vrrp_instances[0];
+    assert_eq!(inst.virtual_router_id, Some(1));
+    assert_eq!(inst.priority, Some(50));
+    // The braces pair as written: the rest of the instance is still the instance's.
+    assert_eq!(inst.advert_int_us, 2_000_000);
+    assert_eq!(inst.virtual_ipaddress.len(), 1);
+    assert_eq!(exit_code(&a), 5);
+}
+
+#[test]
+fn unknown_block_in_an_instance_is_skipped_with_a_note() {
+    let t = TempDir::new();
+    let p = t.write(
+        "u.conf",
+        "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n foo_block {\n   priority 50\n }\n virtual_ipaddress { 10.0.0.1 }\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    assert_eq!(
+        find(&a, "Unknown keyword 'foo_block'").severity,
+        Severity::Warning
+    );
+    assert_eq!(
+        find(
+            &a,
+            "keepalived 2.2.7 would read the statements of unknown block 'foo_block'"
+        )
+        .severity,
+        Severity::Note
+    );
+    assert_eq!(a.config.vrrp_instances[0].priority, Some(100));
+    assert_eq!(exit_code(&a), 5);
+}
+
+#[test]
+fn weighted_trackers_are_dropped_in_sync_groups_and_on_owners() {
+    let t = TempDir::new();
+    let p = t.write(
+        "s.conf",
+        "global_defs {\n enable_script_security\n script_user root\n}\n\
+         vrrp_script chk {\n script \"/bin/true\"\n weight 10\n}\n\
+         vrrp_script chk0 {\n script \"/bin/true\"\n}\n\
+         track_file tf {\n file /tmp/x\n weight 5\n}\n\
+         vrrp_sync_group G1 {\n group { X Y }\n}\n\
+         vrrp_sync_group G2 {\n group { X }\n}\n\
+         vrrp_instance X {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n track_script { chk\n chk0 }\n track_file { tf }\n}\n\
+         vrrp_instance Y {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress { 10.0.0.2 }\n track_interface { ifb0 weight 10\n ifb1 }\n}\n\
+         vrrp_instance Z {\n interface eth0\n virtual_router_id 3\n priority 255\n virtual_ipaddress { 10.0.0.3 }\n track_interface { ifb0 weight 10 }\n track_script { chk }\n track_file { tf }\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    for m in [
+        "(X) ignoring tracked script chk with weights due to SYNC group",
+        "(X) ignoring tracked file tf with weight 5 due to SYNC group",
+        "(Y) ignoring ifb0 tracked interface weight due to SYNC group",
+        "(Z) ignoring ifb0 tracked interface due to address owner",
+        "(Z) ignoring tracked script chk with weights due to address_owner",
+        "(Z) ignoring tracked file tf with weight 5 due to address_owner",
+        "Virtual router X cannot exist in more than one sync group; ignoring G2",
+        "Sync group G2, no matching virtual router found in group declaration - removing",
+    ] {
+        assert!(
+            messages(&a).iter().any(|x| x == m),
+            "{m} missing: {:#?}",
+            messages(&a)
+        );
+    }
+    let x = &a.config.vrrp_instances[0];
+    let names: Vec<&str> = x.track_script.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["chk0"], "weight-0 trackers stay");
+    let y = &a.config.vrrp_instances[1];
+    let names: Vec<&str> = y.track_interface.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["ifb1"]);
+    assert_eq!(exit_code(&a), 5);
+}
+
+#[test]
+fn security_without_a_default_user_removes_scripts() {
+    let t = TempDir::new();
+    let p = t.write(
+        "d.conf",
+        "global_defs { enable_script_security }\n\
+         vrrp_script chk { script \"/bin/true\" }\n\
+         vrrp_script own { script \"/bin/true\"\n user root }\n\
+         vrrp_instance X {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n track_script { chk\n own }\n}\n",
+    );
+    let no_scripts = LoadOptions {
+        check_scripts: false,
+        ..opts()
+    };
+    let mut cfg = analyse(&p, &no_scripts).config;
+    let mut d = Diagnostics::default();
+    vrrpd::config::validate::check_default_script_user(&mut cfg, &mut d, |_| false);
+    let msgs: Vec<&str> = d.items.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "Unable to set default user keepalived_script for script",
+            "Unable to set default user for vrrp script chk - removing"
+        ]
+    );
+    let names: Vec<&str> = cfg.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["own"], "a script with its own user stays");
+
+    // With the account present nothing happens.
+    let mut cfg = analyse(&p, &no_scripts).config;
+    let mut d = Diagnostics::default();
+    vrrpd::config::validate::check_default_script_user(&mut cfg, &mut d, |_| true);
+    assert!(d.items.is_empty());
+    assert_eq!(cfg.vrrp_scripts.len(), 2);
+}
+
+#[test]
+fn advert_int_below_ten_ms_is_refused_and_one_second_kept() {
+    let t = TempDir::new();
+    let p = t.write(
+        "a.conf",
+        "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n version 3\n advert_int 0.005\n virtual_ipaddress { 10.0.0.1 }\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    let d = find(
+        &a,
+        "(X) Advert interval (0.005) not valid! Must be > 0 - ignoring",
+    );
+    assert_eq!(d.span.as_ref().map(|s| (s.line, s.column)), Some((5, 13)));
+    assert_eq!(a.config.vrrp_instances[0].advert_int_us, 1_000_000);
+    let p = t.write(
+        "b.conf",
+        &std::fs::read_to_string(&p)
+            .expect("read")
+            .replace("0.005", "0.01"),
+    );
+    assert_eq!(
+        analyse(&p, &opts()).config.vrrp_instances[0].advert_int_us,
+        10_000
+    );
+}
+
+#[test]
+fn script_without_execute_bit_is_kept_when_run_as_root() {
+    let t = TempDir::new();
+    let script = t.write("noexec.sh", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let conf = |user: &str| {
+        format!(
+            "global_defs {{\n script_user {user}\n}}\nvrrp_script chk {{\n script \"{}\"\n weight -10\n}}\n{}",
+            script.display(),
+            INSTANCE.replace("}\n}", "}\n track_script { chk }\n}")
+        )
+    };
+    let p = t.write("root.conf", &conf("root"));
+    let a = analyse(&p, &opts());
+    assert!(
+        !messages(&a)
+            .iter()
+            .any(|m| m.contains("not found/accessible")),
+        "{:?}",
+        messages(&a)
+    );
+    assert!(a.config.vrrp_scripts[0].enabled);
+    assert_eq!(a.config.vrrp_instances[0].track_script.len(), 1);
+    // Another user cannot execute it: disabled.
+    let p = t.write("nobody.conf", &conf("nobody"));
+    let a = analyse(&p, &opts());
+    find(&a, "Disabling track script chk since not found/accessible");
+    assert!(!a.config.vrrp_scripts[0].enabled);
+}
+
+#[test]
+fn pwd_is_absolute_with_a_relative_path() {
+    let t = TempDir::new();
+    t.write("p.conf", "unknown_${_PWD}\n");
+    // A relative path as `-f p.conf` gives it: relative to the current directory.
+    let cwd = std::env::current_dir().expect("cwd");
+    let rel = pathdiff(&t.0.join("p.conf"), &cwd);
+    let a = analyse(&rel, &opts());
+    let want = std::fs::canonicalize(&t.0).expect("canonical");
+    find(&a, &format!("Unknown keyword 'unknown_{}'", want.display()));
+}
+
+/// `to` relative to `from` (both absolute), with `..` components.
+fn pathdiff(to: &Path, from: &Path) -> PathBuf {
+    let to: Vec<_> = to.components().collect();
+    let from: Vec<_> = from.components().collect();
+    let common = to.iter().zip(&from).take_while(|(a, b)| a == b).count();
+    let mut p = PathBuf::new();
+    for _ in common..from.len() {
+        p.push("..");
+    }
+    for c in &to[common..] {
+        p.push(c);
+    }
+    p
+}

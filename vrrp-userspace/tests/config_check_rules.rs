@@ -5,37 +5,26 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vrrpd::config::check::exit_code;
 use vrrpd::config::diag::Diagnostics;
 use vrrpd::config::{Analysis, Diagnostic, LoadOptions, Severity, analyse};
 
-struct TempDir(PathBuf);
+mod support;
 
-impl TempDir {
-    fn new() -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "vrrpd-rules-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(p.join("sub")).expect("temp dir");
-        TempDir(p)
-    }
+use support::TempDir;
 
-    fn write(&self, name: &str, contents: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, contents).expect("write");
-        p
-    }
+/// A fresh directory per test (tags are unique per test), with a `sub/` for includes.
+fn temp(tag: &str) -> TempDir {
+    let t = TempDir::new(&format!("rules-{tag}"));
+    std::fs::create_dir_all(t.0.join("sub")).expect("sub dir");
+    t
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn write(t: &TempDir, name: &str, contents: &str) -> PathBuf {
+    let p = t.0.join(name);
+    std::fs::write(&p, contents).expect("write");
+    p
 }
 
 fn opts() -> LoadOptions {
@@ -98,12 +87,12 @@ fn include_variants_follow_keepalived() {
         ("includea", "sub/nothere.inc", 6, false),
         ("includea", "sub/*.nomatch", 6, false),
     ];
-    let t = TempDir::new();
-    t.write("sub/a.inc", "unknown_from_a\n");
-    t.write("sub/b.inc", "# b\n");
+    let t = temp("include_variants_follow_");
+    write(&t, "sub/a.inc", "unknown_from_a\n");
+    write(&t, "sub/b.inc", "# b\n");
     let mut wrong = Vec::new();
     for &(kw, pattern, code, read_a) in table {
-        let p = t.write("main.conf", &format!("{kw} {pattern}\n{INSTANCE}"));
+        let p = write(&t, "main.conf", &format!("{kw} {pattern}\n{INSTANCE}"));
         let a = analyse(&p, &opts());
         // `unknown_from_a` is the one warning sub/a.inc produces (exit 5 by itself).
         let was_read = messages(&a).iter().any(|m| m.contains("unknown_from_a"));
@@ -119,7 +108,8 @@ fn include_variants_follow_keepalived() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
     // Where the braces split the pattern: the error points at the pattern.
-    let p = t.write(
+    let p = write(
+        &t,
         "main.conf",
         &format!("includeb   sub/{{a,nothere}}.inc\n{INSTANCE}"),
     );
@@ -130,7 +120,11 @@ fn include_variants_follow_keepalived() {
     assert_eq!((s.line, s.column), (1, 12));
 
     // -e makes a plain missing include fatal.
-    let p = t.write("main.conf", &format!("include sub/nothere.inc\n{INSTANCE}"));
+    let p = write(
+        &t,
+        "main.conf",
+        &format!("include sub/nothere.inc\n{INSTANCE}"),
+    );
     let all = LoadOptions {
         all_config: true,
         ..opts()
@@ -141,8 +135,9 @@ fn include_variants_follow_keepalived() {
 
 #[test]
 fn keyword_given_a_block_reads_it_in_place() {
-    let t = TempDir::new();
-    let p = t.write(
+    let t = temp("keyword_given_a_block_re");
+    let p = write(
+        &t,
         "b.conf",
         "vrrp_instance X {\n interface eth0\n virtual_router_id 1 {\n   priority 50\n }\n virtual_ipaddress { 10.0.0.1 }\n advert_int 2\n}\n",
     );
@@ -161,8 +156,9 @@ fn keyword_given_a_block_reads_it_in_place() {
 
 #[test]
 fn unknown_block_in_an_instance_is_skipped_with_a_note() {
-    let t = TempDir::new();
-    let p = t.write(
+    let t = temp("unknown_block_in_an_inst");
+    let p = write(
+        &t,
         "u.conf",
         "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n foo_block {\n   priority 50\n }\n virtual_ipaddress { 10.0.0.1 }\n}\n",
     );
@@ -185,8 +181,9 @@ fn unknown_block_in_an_instance_is_skipped_with_a_note() {
 
 #[test]
 fn weighted_trackers_are_dropped_in_sync_groups_and_on_owners() {
-    let t = TempDir::new();
-    let p = t.write(
+    let t = temp("weighted_trackers_are_dr");
+    let p = write(
+        &t,
         "s.conf",
         "global_defs {\n enable_script_security\n script_user root\n}\n\
          vrrp_script chk {\n script \"/bin/true\"\n weight 10\n}\n\
@@ -226,8 +223,9 @@ fn weighted_trackers_are_dropped_in_sync_groups_and_on_owners() {
 
 #[test]
 fn security_without_a_default_user_removes_scripts() {
-    let t = TempDir::new();
-    let p = t.write(
+    let t = temp("security_without_a_defau");
+    let p = write(
+        &t,
         "d.conf",
         "global_defs { enable_script_security }\n\
          vrrp_script chk { script \"/bin/true\" }\n\
@@ -262,8 +260,9 @@ fn security_without_a_default_user_removes_scripts() {
 
 #[test]
 fn advert_int_below_ten_ms_is_refused_and_one_second_kept() {
-    let t = TempDir::new();
-    let p = t.write(
+    let t = temp("advert_int_below_ten_ms_");
+    let p = write(
+        &t,
         "a.conf",
         "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n version 3\n advert_int 0.005\n virtual_ipaddress { 10.0.0.1 }\n}\n",
     );
@@ -274,7 +273,8 @@ fn advert_int_below_ten_ms_is_refused_and_one_second_kept() {
     );
     assert_eq!(d.span.as_ref().map(|s| (s.line, s.column)), Some((5, 13)));
     assert_eq!(a.config.vrrp_instances[0].advert_int_us, 1_000_000);
-    let p = t.write(
+    let p = write(
+        &t,
         "b.conf",
         &std::fs::read_to_string(&p)
             .expect("read")
@@ -288,8 +288,8 @@ fn advert_int_below_ten_ms_is_refused_and_one_second_kept() {
 
 #[test]
 fn script_without_execute_bit_is_kept_when_run_as_root() {
-    let t = TempDir::new();
-    let script = t.write("noexec.sh", "#!/bin/sh\nexit 0\n");
+    let t = temp("script_without_execute_b");
+    let script = write(&t, "noexec.sh", "#!/bin/sh\nexit 0\n");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let conf = |user: &str| {
         format!(
@@ -298,7 +298,7 @@ fn script_without_execute_bit_is_kept_when_run_as_root() {
             INSTANCE.replace("}\n}", "}\n track_script { chk }\n}")
         )
     };
-    let p = t.write("root.conf", &conf("root"));
+    let p = write(&t, "root.conf", &conf("root"));
     let a = analyse(&p, &opts());
     assert!(
         !messages(&a)
@@ -310,7 +310,7 @@ fn script_without_execute_bit_is_kept_when_run_as_root() {
     assert!(a.config.vrrp_scripts[0].enabled);
     assert_eq!(a.config.vrrp_instances[0].track_script.len(), 1);
     // Another user cannot execute it: disabled.
-    let p = t.write("nobody.conf", &conf("nobody"));
+    let p = write(&t, "nobody.conf", &conf("nobody"));
     let a = analyse(&p, &opts());
     find(&a, "Disabling track script chk since not found/accessible");
     assert!(!a.config.vrrp_scripts[0].enabled);
@@ -318,8 +318,8 @@ fn script_without_execute_bit_is_kept_when_run_as_root() {
 
 #[test]
 fn pwd_is_absolute_with_a_relative_path() {
-    let t = TempDir::new();
-    t.write("p.conf", "unknown_${_PWD}\n");
+    let t = temp("pwd_is_absolute_with_a_r");
+    write(&t, "p.conf", "unknown_${_PWD}\n");
     // A relative path as `-f p.conf` gives it: relative to the current directory.
     let cwd = std::env::current_dir().expect("cwd");
     let rel = pathdiff(&t.0.join("p.conf"), &cwd);

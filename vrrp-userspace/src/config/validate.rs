@@ -80,26 +80,25 @@ fn check_tracker_weights(cfg: &mut Config, d: &mut Diagnostics) {
         if !in_sync && !owner {
             continue;
         }
+        let why = if in_sync {
+            "SYNC group"
+        } else {
+            "address_owner"
+        };
         inst.track_script.retain(|r| {
             let w = r
                 .weight
                 .unwrap_or(*script_weight.get(&r.name).unwrap_or(&0));
-            if w == 0 {
-                return true;
+            if w != 0 {
+                d.warn_opt(
+                    r.span.as_ref(),
+                    format!(
+                        "({name}) ignoring tracked script {} with weights due to {why}",
+                        r.name
+                    ),
+                );
             }
-            let why = if in_sync {
-                "SYNC group"
-            } else {
-                "address_owner"
-            };
-            d.warn_opt(
-                r.span.as_ref(),
-                format!(
-                    "({name}) ignoring tracked script {} with weights due to {why}",
-                    r.name
-                ),
-            );
-            false
+            w == 0
         });
         inst.track_interface.retain(|r| {
             if r.weight.unwrap_or(0) == 0 {
@@ -121,22 +120,16 @@ fn check_tracker_weights(cfg: &mut Config, d: &mut Diagnostics) {
         });
         inst.track_file.retain(|r| {
             let w = r.weight.unwrap_or(*file_weight.get(&r.name).unwrap_or(&0));
-            if w == 0 {
-                return true;
+            if w != 0 {
+                d.warn_opt(
+                    r.span.as_ref(),
+                    format!(
+                        "({name}) ignoring tracked file {} with weight {w} due to {why}",
+                        r.name
+                    ),
+                );
             }
-            let why = if in_sync {
-                "SYNC group"
-            } else {
-                "address_owner"
-            };
-            d.warn_opt(
-                r.span.as_ref(),
-                format!(
-                    "({name}) ignoring tracked file {} with weight {w} due to {why}",
-                    r.name
-                ),
-            );
-            false
+            w == 0
         });
     }
 }

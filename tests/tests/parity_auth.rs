@@ -3,7 +3,8 @@
 //! different passwords each side counts and ignores the other's adverts (logged as keepalived's
 //! `received an invalid passwd`), so the backup becomes master too. Run with vrrpd on both routers
 //! and with keepalived 2.2.7 on either side. `auth_type AH` is refused by the configuration check
-//! (vrrpd does not implement IPsec AH) with the file:line.
+//! (vrrpd does not implement IPsec AH) with the file:line. Each mismatched advert is counted in
+//! keepalived's `auth_failure` statistic.
 
 use std::net::IpAddr;
 use std::process::Command;
@@ -13,7 +14,7 @@ use vrrpd_tests::capture::Capture;
 use vrrpd_tests::conf::Instance;
 use vrrpd_tests::observe::wait_holders;
 use vrrpd_tests::scenario::Testbed;
-use vrrpd_tests::{Impl, State, TempDir, vrrpd_bin};
+use vrrpd_tests::{Impl, Netns, State, Stream, TempDir, vrrpd_bin};
 
 const MASTER: usize = 0;
 const BACKUP: usize = 1;
@@ -76,6 +77,24 @@ fn pass_pair(impls: [Impl; 2], subnet: u8, passwords: [&str; 2]) {
         tb.router(BACKUP).wait_state(VI, State::Master, started);
         tb.router(BACKUP).wait_log("invalid passwd");
         tb.router(MASTER).wait_log("invalid passwd");
+        // Counted: keepalived's `auth_failure` (status JSON; `Authentication Errors: Failure`
+        // in the .stats file), growing with every advert the other side sends.
+        for r in [MASTER, BACKUP] {
+            if impls[r] != Impl::Vrrpd {
+                continue;
+            }
+            let first = auth_failures(&tb, r);
+            assert!(first >= 1, "router {r}: auth_failure {first}");
+            let deadline = Instant::now() + SETTLE;
+            while auth_failures(&tb, r) < first + 2 {
+                assert!(
+                    Instant::now() < deadline,
+                    "router {r}: auth_failure stays at {first}\n{}",
+                    tb.transcripts()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         assert!(
             !tb.router(MASTER).entered_since(VI, State::Backup, started),
             "the master stays MASTER\n{}",
@@ -88,6 +107,27 @@ fn pass_pair(impls: [Impl; 2], subnet: u8, passwords: [&str; 2]) {
             tb.transcripts()
         );
     }
+}
+
+/// `stats.auth_failure` of VI_1 in router `r`'s `vrrpd status --json`.
+fn auth_failures(tb: &Testbed, r: usize) -> u64 {
+    let socket = tb.router(r).dir().path().join("vrrpd.sock");
+    let out = Command::new(vrrpd_bin())
+        .args(["status", "--json", "--socket"])
+        .arg(&socket)
+        .output()
+        .expect("runs vrrpd status");
+    assert!(
+        out.status.success(),
+        "vrrpd status: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON status");
+    status["instances"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["name"] == VI))
+        .and_then(|i| i["stats"]["auth_failure"].as_u64())
+        .unwrap_or_else(|| panic!("no {VI} stats.auth_failure in {status:#}"))
 }
 
 #[test]
@@ -108,6 +148,11 @@ fn pass_matching_vrrpd_master_keepalived_backup() {
 #[test]
 fn pass_matching_keepalived_master_vrrpd_backup() {
     pass_pair([Impl::Keepalived, Impl::Vrrpd], 89, ["secret1", "secret1"]);
+}
+
+#[test]
+fn pass_mismatch_vrrpd_master_keepalived_backup() {
+    pass_pair([Impl::Vrrpd, Impl::Keepalived], 85, ["secret1", "other"]);
 }
 
 #[test]
@@ -155,15 +200,26 @@ fn ah_is_refused_by_the_configuration_check() {
             && stderr.contains("auth_type AH"),
         "{stderr}"
     );
-    let run = Command::new(vrrpd_bin())
-        .args(["run", "--config"])
-        .arg(&conf)
-        .args(["--iface", "lo", "--pid"])
-        .arg(dir.path().join("vrrpd.pid"))
-        .output()
-        .expect("runs vrrpd run");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success(), "vrrpd ran with AH:\n{stderr}");
+    // In a namespace of its own, so a vrrpd that did start would touch none of the host's
+    // interfaces, and under a timeout, so one that did not refuse cannot hang the test.
+    let ns = Netns::new("auth-ah");
+    let (bin, conf, pid) = (
+        vrrpd_bin().to_string_lossy().into_owned(),
+        conf.to_string_lossy().into_owned(),
+        dir.path().join("vrrpd.pid").to_string_lossy().into_owned(),
+    );
+    let mut run = ns.spawn(&[
+        &bin, "run", "--config", &conf, "--iface", "lo", "--pid", &pid,
+    ]);
+    run.wait_for("the refusal", Duration::from_secs(10), |l| {
+        l.text.contains("auth_type AH")
+    });
+    let status = run.wait_exit(Duration::from_secs(10));
+    let stderr = run.stream_lines(Stream::Stderr).join("\n");
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "vrrpd ran with AH ({status:?}):\n{stderr}"
+    );
     assert!(stderr.contains("auth_type AH"), "{stderr}");
     assert!(!dir.path().join("vrrpd.pid").exists());
 }

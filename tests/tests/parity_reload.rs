@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use vrrpd_tests::capture::{self, Capture};
 use vrrpd_tests::conf::Instance;
 use vrrpd_tests::observe::{addr_count, wait_holders, wait_ping};
+use vrrpd_tests::recorder::Recorder;
 use vrrpd_tests::scenario::Testbed;
 use vrrpd_tests::{Impl, State, vrrpd_bin};
 
@@ -307,4 +308,124 @@ fn reload_on_the_master_keeps_state_and_applies_changes() {
         "{}",
         tb.transcripts()
     );
+}
+
+/// keepalived §2.12 / vrrp_notify.c: an instance a reload removes notifies FAULT (the old way,
+/// kept by keepalived for compatibility), or DELETED when it has `notify_deleted`; the generic
+/// `notify` gets `INSTANCE NAME FAULT|DELETED PRIORITY`. The instance that stays notifies nothing.
+#[test]
+fn removed_instances_notify_fault_or_deleted() {
+    let rec = Recorder::new();
+    let notified = |name: &str, vrid: u8, s: u8, host: u8| {
+        Instance::new(name, vrid)
+            .vip(format!("10.{s}.0.{host}"))
+            .line(format!("notify {}", rec.call(name)))
+    };
+    let kept = |s: u8| notified("VI_3", 55, s, 203).to_string();
+    let mut tb = Testbed::new("reload-del", 66, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "{}{}{}",
+            notified("VI_1", VRID, s, 200),
+            notified("VI_2", NEW_VRID, s, 201).line("notify_deleted"),
+            kept(s)
+        )
+    });
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    for vi in ["VI_1", "VI_2", "VI_3"] {
+        tb.router(MASTER).wait_state(vi, State::Master, t0);
+        rec.wait(vi, 2, &tb);
+    }
+    tb.router(MASTER).write_config(&kept(tb.lab.subnet()));
+    let mark = Instant::now();
+    tb.router(MASTER).reload();
+    reload_finished(&tb, MASTER, mark);
+    assert_eq!(
+        rec.wait("VI_1", 3, &tb)[2],
+        "INSTANCE VI_1 FAULT 100 uid=0",
+        "{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        rec.wait("VI_2", 3, &tb)[2],
+        "INSTANCE VI_2 DELETED 100 uid=0",
+        "{}",
+        tb.transcripts()
+    );
+    thread::sleep(QUIET);
+    assert_eq!(rec.of("VI_3").len(), 2, "{:#?}", rec.lines());
+}
+
+/// A reload that changes `advert_int` (v3, 0.1 s → 0.3 s) on the master: the adverts after it
+/// carry 30 centiseconds and come 300 ms apart, with no transition on either router.
+#[test]
+fn reload_with_a_changed_advert_int() {
+    let conf = |i: usize, s: u8, int: &str| {
+        let vi = Instance::new("VI_1", VRID)
+            .advert_int(int)
+            .vip(format!("10.{s}.0.200"));
+        if i == MASTER {
+            vi.master().priority(150).to_string()
+        } else {
+            vi.to_string()
+        }
+    };
+    let mut tb = Testbed::new("reload-int", 67, &[Impl::Vrrpd, Impl::Vrrpd], |i, s, _| {
+        conf(i, s, "0.1")
+    });
+    let master_ip = IpAddr::V4(tb.node(MASTER).ipv4);
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    tb.router(MASTER).wait_state("VI_1", State::Master, t0);
+    tb.start(BACKUP);
+    tb.router(BACKUP).wait_log("(VI_1) Entering BACKUP STATE");
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    thread::sleep(Duration::from_millis(300));
+    tb.router(MASTER)
+        .write_config(&conf(MASTER, tb.lab.subnet(), "0.3"));
+    let mark = Instant::now();
+    let wall = capture::now();
+    tb.router(MASTER).reload();
+    reload_finished(&tb, MASTER, mark);
+    let done = capture::now();
+    thread::sleep(Duration::from_millis(1500));
+    let adverts: Vec<(Duration, u16)> = capture
+        .adverts(VRID)
+        .into_iter()
+        .filter(|(_, a, _)| a.src == master_ip)
+        .map(|(at, a, _)| (at, a.advert_int))
+        .collect();
+    assert!(
+        adverts.iter().any(|(at, _)| *at < wall)
+            && adverts.iter().all(|(at, int)| *at >= wall || *int == 10),
+        "0.1 s before the reload: {adverts:?}"
+    );
+    // The first advert with the new interval is the one the reload sends; from it on, only 30.
+    let first = adverts
+        .iter()
+        .position(|(_, int)| *int == 30)
+        .unwrap_or_else(|| panic!("no 0.3 s advert: {adverts:?}\n{}", tb.transcripts()));
+    assert!(adverts[first].0 <= done, "{adverts:?}");
+    let after = &adverts[first..];
+    assert!(
+        after.len() >= 5 && after.iter().all(|(_, int)| *int == 30),
+        "after the reload: {after:?}\n{}",
+        tb.transcripts()
+    );
+    for pair in after[1..].windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(
+            gap >= Duration::from_millis(280) && gap <= Duration::from_millis(400),
+            "{gap:?} between adverts, advert_int is 0.3 s: {after:?}\n{}",
+            tb.transcripts()
+        );
+    }
+    for r in [MASTER, BACKUP] {
+        assert_eq!(
+            tb.router(r).transitions_since(mark),
+            [],
+            "{}",
+            tb.transcripts()
+        );
+    }
 }

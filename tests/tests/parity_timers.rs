@@ -196,3 +196,99 @@ fn v3_checksum_as_v2_on_one_side_is_a_checksum_error() {
         tb.transcripts()
     );
 }
+
+/// Asserts `times` (sorted) are `count` frames at least `gap` apart (less 1 ms for the jitter of
+/// the receive timestamps).
+fn assert_spaced(what: &str, mut times: Vec<Duration>, count: usize, gap: Duration, tb: &Testbed) {
+    times.sort();
+    assert_eq!(
+        times.len(),
+        count,
+        "{what}: {times:?}\n{}",
+        tb.transcripts()
+    );
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= gap - Duration::from_millis(1),
+            "{what}: {:?} between two frames, the interval is {gap:?}: {times:?}\n{}",
+            pair[1] - pair[0],
+            tb.transcripts()
+        );
+    }
+}
+
+/// `vrrp_garp_interval 0.1`: a master with two VIPs sends its `garp_master_repeat 2` burst (two
+/// GARPs per VIP), every GARP on the interface at least 100 ms after the one before, the first
+/// round's too.
+#[test]
+fn garp_interval_spaces_the_burst() {
+    let mut tb = Testbed::new("garp-intvl", 99, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "{}{}",
+            global_defs(&[
+                "vrrp_garp_interval 0.1",
+                "vrrp_garp_master_repeat 2",
+                "vrrp_garp_master_delay 0",
+            ]),
+            Instance::new(VI, VRID)
+                .vip(format!("10.{s}.0.200"))
+                .vip(format!("10.{s}.0.201"))
+        )
+    });
+    let vips = [tb.lab.ipv4(200), tb.lab.ipv4(201)];
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    let garps = || -> Vec<Duration> { vips.iter().flat_map(|v| capture.garps(*v)).collect() };
+    let deadline = Instant::now() + SETTLE;
+    while garps().len() < 4 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Nothing more comes: no delayed set, no refresh.
+    thread::sleep(Duration::from_millis(300));
+    for v in vips {
+        assert_eq!(capture.garps(v).len(), 2, "two GARPs for {v}");
+    }
+    assert_spaced("GARPs", garps(), 4, Duration::from_millis(100), &tb);
+}
+
+/// An IPv6 instance announces its VIP with unsolicited neighbour advertisements:
+/// `vrrp_garp_master_repeat 3` of them (S flag clear, target the VIP), spaced by
+/// `vrrp_gna_interval 0.1`.
+#[test]
+fn unsolicited_na_burst_of_an_ipv6_instance() {
+    let mut tb = Testbed::new("gna", 100, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "{}{}",
+            global_defs(&[
+                "vrrp_gna_interval 0.1",
+                "vrrp_garp_master_repeat 3",
+                "vrrp_garp_master_delay 0",
+            ]),
+            Instance::new(VI, VRID).vip(format!("fd00:{s}::200/64"))
+        )
+    });
+    let vip = tb.lab.ipv6(200);
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    let nas = || -> Vec<Duration> {
+        capture
+            .frames()
+            .iter()
+            .filter(|f| {
+                vrrpd_tests::wire::neighbor_advert(&f.data)
+                    .is_some_and(|na| na.target == vip && !na.solicited)
+            })
+            .map(|f| f.at)
+            .collect()
+    };
+    let deadline = Instant::now() + SETTLE;
+    while nas().len() < 3 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_millis(300));
+    assert_spaced("unsolicited NAs", nas(), 3, Duration::from_millis(100), &tb);
+}

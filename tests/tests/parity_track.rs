@@ -274,3 +274,123 @@ fn track_file_vrrpd() {
 fn track_file_keepalived() {
     track_file(Impl::Keepalived, 73);
 }
+
+/// Waits for an advert of VRID from `src` with `priority` captured at or after `since` (capture
+/// time), returns its time.
+fn wait_advert(
+    capture: &Capture,
+    src: IpAddr,
+    priority: u8,
+    since: Duration,
+    tb: &Testbed,
+) -> Duration {
+    capture
+        .wait_for(SETTLE, |f| {
+            f.at >= since
+                && vrrpd_tests::wire::advert(&f.data)
+                    .is_some_and(|a| a.vrid == VRID && a.src == src && a.priority == priority)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no priority-{priority} advert from {src}\n{}",
+                tb.transcripts()
+            )
+        })
+        .at
+}
+
+/// keepalived's reading of a track_file (§2.1, vrrp_track.c): a missing file and one that does
+/// not parse read as 0, a number is read like `strtol` (leading digits), value × weight moves the
+/// priority; on a weight-0 file any non-zero value is FAULT (priority 0 on the wire), 0 again
+/// leaves it. Checked on the wire, one router alone (so always master unless FAULT).
+#[test]
+fn track_file_missing_unparsable_and_weight_zero() {
+    let dir = TempDir::new("trk-file-rules");
+    let (weighted, zero) = (dir.path().join("weighted"), dir.path().join("zero"));
+    let mut tb = Testbed::new("trk-fr", 78, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "track_file tf {{\n    file {}\n}}\ntrack_file tz {{\n    file {}\n}}\n{}",
+            weighted.display(),
+            zero.display(),
+            Instance::new(VI, VRID)
+                .vip(format!("10.{s}.0.200"))
+                .line("track_file {\n        tf weight 4\n        tz weight 0\n    }")
+        )
+    });
+    let me: IpAddr = tb.node(MASTER).ipv4.into();
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    tb.router(MASTER).wait_state(VI, State::Master, t0);
+    // Both files missing: 0, so the base priority and no FAULT.
+    wait_advert(&capture, me, 100, Duration::ZERO, &tb);
+    for (text, priority) in [("5\n", 120), ("junk\n", 100), ("3 apples\n", 112)] {
+        let since = capture::now();
+        std::fs::write(&weighted, text).unwrap();
+        wait_advert(&capture, me, priority, since, &tb);
+    }
+    let since = capture::now();
+    std::fs::remove_file(&weighted).unwrap();
+    wait_advert(&capture, me, 100, since, &tb);
+
+    let fault = Instant::now();
+    let since = capture::now();
+    std::fs::write(&zero, "1\n").unwrap();
+    tb.router(MASTER).wait_state(VI, State::Fault, fault);
+    wait_advert(&capture, me, 0, since, &tb);
+    let back = Instant::now();
+    std::fs::write(&zero, "0\n").unwrap();
+    tb.router(MASTER).wait_state(VI, State::Backup, back);
+    tb.router(MASTER).wait_state(VI, State::Master, back);
+}
+
+/// vrrp_script semantics (§2.1, vrrp_track.c): `init_fail` counts the script as failed from the
+/// start until `rise` successes; `weight W reverse` takes W off while the script succeeds; a
+/// `track_script` weight in the instance overrides the script's. Base 100, all every 0.1 s:
+/// `init` succeeds (weight −20, init_fail, rise 10), `rev` succeeds (weight 10, reverse in the
+/// instance), `ovr` fails (weight 10 in the script, −30 in the instance). Until `init` has its 10
+/// successes: 100 − 20 − 10 − 30 = 40; then 60. Without init_fail it would never be below 60,
+/// without reverse it would be 80, without the override 90.
+#[test]
+fn vrrp_script_init_fail_reverse_and_weight_override() {
+    let script = |name: &str, cmd: &str, extra: &str| {
+        format!("vrrp_script {name} {{\n    script \"{cmd}\"\n    interval 0.1\n{extra}}}\n")
+    };
+    let mut tb = Testbed::new("trk-scr", 79, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "{}{}{}{}",
+            script(
+                "init",
+                "/bin/true",
+                "    weight -20\n    rise 10\n    init_fail\n"
+            ),
+            script("rev", "/bin/true", "    weight 10\n"),
+            script("ovr", "/bin/false", "    weight 10\n"),
+            Instance::new(VI, VRID).vip(format!("10.{s}.0.200")).line(
+                "track_script {\n        init\n        rev weight 10 reverse\n        \
+                 ovr weight -30\n    }"
+            )
+        )
+    });
+    let me: IpAddr = tb.node(MASTER).ipv4.into();
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    tb.router(MASTER).wait_state(VI, State::Master, t0);
+    let low = wait_advert(&capture, me, 40, Duration::ZERO, &tb);
+    let high = wait_advert(&capture, me, 60, Duration::ZERO, &tb);
+    assert!(low < high, "40 (init_fail) before 60\n{}", tb.transcripts());
+    let later = capture::now();
+    std::thread::sleep(Duration::from_millis(500));
+    let after: Vec<u8> = capture
+        .adverts(VRID)
+        .into_iter()
+        .filter(|(at, a, _)| *at >= later && a.src == me)
+        .map(|(_, a, _)| a.priority)
+        .collect();
+    assert!(
+        after.len() >= 3 && after.iter().all(|p| *p == 60),
+        "steady at 60: {after:?}\n{}",
+        tb.transcripts()
+    );
+}

@@ -231,7 +231,9 @@ impl Node {
         let gap = self.plan_for(instance).garp_interval(instance);
         // The first round goes now, right behind the advert, while this batch's budget lasts
         // (a takeover); the rest, and every round of a mass event, from the GARP thread.
-        let inline = self.garp_inline_budget >= frames.len();
+        // With `vrrp_garp_interval` / `vrrp_gna_interval` every frame waits its turn, the first
+        // round too (keepalived spaces all of them), so the thread sends them all.
+        let inline = gap.is_zero() && self.garp_inline_budget >= frames.len();
         if inline {
             self.garp_inline_budget -= frames.len();
             for (vip, frame) in vips.iter().zip(&frames) {

@@ -84,7 +84,19 @@ impl Node {
         let files = spawn_files(&plan, &file_tx)?;
         let fifos = super::execute::open_fifos(&plan.fifos, Vec::new());
 
-        let engine = Engine::new(plan.engine.clone(), Timestamp::now());
+        let mut engine = Engine::new(plan.engine.clone(), Timestamp::now());
+        // keepalived `init_fail`: the script counts as failed from the start (its weight taken
+        // off, or FAULT (init) with weight 0) until `rise` successes; its runner reports changes
+        // only, so the engine is told before it starts.
+        for s in plan.scripts.iter().filter(|s| s.init_fail) {
+            engine.handle(
+                Timestamp::now(),
+                Input::TrackerChanged {
+                    tracker: TrackerId::Script(s.name.clone()),
+                    state: TrackerState::Down,
+                },
+            );
+        }
         let vips = VipTask::spawn(Netlink::new().context("opening rtnetlink")?);
         let mut node = Node {
             source,

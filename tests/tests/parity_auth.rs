@@ -85,6 +85,12 @@ fn pass_pair(impls: [Impl; 2], subnet: u8, passwords: [&str; 2]) {
             }
             let first = auth_failures(&tb, r);
             assert!(first >= 1, "router {r}: auth_failure {first}");
+            // keepalived 2.2.7 as master stops advertising while every advert it hears fails
+            // its password check (seen in captures: one advert after its takeover, then none
+            // while it logs "invalid passwd" every second), so only a vrrpd peer keeps sending.
+            if impls[1 - r] != Impl::Vrrpd {
+                continue;
+            }
             let deadline = Instant::now() + SETTLE;
             while auth_failures(&tb, r) < first + 2 {
                 assert!(

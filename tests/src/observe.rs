@@ -107,10 +107,24 @@ pub fn mac(node: &Node) -> Mac {
 /// How many XDP programs are attached to `node`'s interface (`prog/xdp id N` entries of
 /// `ip -d link show`; native, generic and offload each show one).
 pub fn xdp_prog_count(node: &Node) -> usize {
-    node.ns
-        .exec(&["ip", "-d", "link", "show", "dev", &node.iface])
-        .matches("prog/xdp")
-        .count()
+    xdp_prog_ids(node).len()
+}
+
+/// The ids of the XDP programs attached to `node`'s interface, as `ip -d link show` lists them.
+pub fn xdp_prog_ids(node: &Node) -> Vec<u32> {
+    let out = node
+        .ns
+        .exec(&["ip", "-d", "link", "show", "dev", &node.iface]);
+    out.split("prog/xdp")
+        .skip(1)
+        .map(|rest| {
+            let mut words = rest.split_whitespace();
+            match (words.next(), words.next().and_then(|w| w.parse().ok())) {
+                (Some("id"), Some(id)) => id,
+                _ => panic!("no `prog/xdp id N` in `ip -d link` output: {out}"),
+            }
+        })
+        .collect()
 }
 
 /// The IPv6 link-local address of `node`'s interface.

@@ -64,7 +64,7 @@ pub fn arp(ctx: &XdpContext, off: usize) -> Result<u32, ()> {
     };
     key.addr[..4].copy_from_slice(&req.tpa);
     // SAFETY: the value is a plain u32 read once.
-    let Some(&gate) = (unsafe { VIP_GATE.get(&key) }) else {
+    let Some(&gate) = (unsafe { VIP_GATE.get(key) }) else {
         return Ok(XDP_PASS);
     };
     if gate != GATE_OPEN {
@@ -118,7 +118,7 @@ pub fn ns(ctx: &XdpContext, off: usize) -> Result<u32, ()> {
         addr: msg.target,
     };
     // SAFETY: the value is a plain u32 read once.
-    let Some(&gate) = (unsafe { VIP_GATE.get(&key) }) else {
+    let Some(&gate) = (unsafe { VIP_GATE.get(key) }) else {
         return Ok(XDP_PASS);
     };
     if gate != GATE_OPEN {

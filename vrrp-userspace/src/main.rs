@@ -2,7 +2,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use vrrpd::cli::{CheckArgs, Cli, Command};
+use vrrpd::cli::{CheckArgs, Cli, Command, LogLevel};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -20,7 +20,12 @@ fn main() -> ExitCode {
         };
     }
     let result = match cli.command {
-        Some(Command::Watch(args)) => vrrpd::dataplane::watch::main(args),
+        Some(Command::Watch(args)) => {
+            // Before attaching: the dataplane reports through tracing (the `--xdp-mode auto`
+            // fallback to SKB mode is a warning), which says nothing without a subscriber.
+            vrrpd::daemon::init_logging(LogLevel::Info.as_str());
+            vrrpd::dataplane::watch::main(args)
+        }
         Some(Command::Check(args)) => return vrrpd::config::check::main(args),
         Some(Command::XdpPeer(args)) => vrrpd::dataplane::peer::main(args),
         Some(Command::Run(args)) => vrrpd::daemon::main(args),
@@ -36,12 +41,12 @@ fn main() -> ExitCode {
                 config,
                 dump: false,
                 config_id: cli.run.config_id,
+                all_config: cli.all_config,
             });
         }
         None => vrrpd::daemon::main(cli.run),
     };
     match result {
-                all_config: cli.all_config,
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vrrpd: {e:#}");

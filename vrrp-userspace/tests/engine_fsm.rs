@@ -479,13 +479,22 @@ fn auth_checks_are_counted_in_order() {
 }
 
 #[test]
-fn addr_list_mismatch_is_counted_but_accepted() {
+fn addr_list_mismatch_is_counted_and_accepted_like_keepalived_2_3_3_not_dropped_like_2_2_7() {
+    // keepalived 2.2.7 drops an advert whose VIP list differs from ours, so reloading the master
+    // with a new VIP made the backup time out and take over too (issue #1603); since 2.3.3 it
+    // only counts and logs. We do the latter: the advert resets the down timer.
     let mut one = One::with(vi(100));
-    let mut rx = one.rx(2, 150);
-    rx.addrs = vec!["10.0.0.200".parse().unwrap()];
-    one.feed(rx);
-    assert_eq!(one.status().stats.addr_list_err, 1);
-    assert_eq!(one.status().master_addr, Some(addr(2)));
+    for _ in 0..10 {
+        one.advance(SEC);
+        let mut rx = one.rx(2, 150);
+        rx.addrs = vec![vip(), "10.0.0.200".parse().unwrap()];
+        one.feed(rx);
+    }
+    let st = one.status();
+    assert_eq!(st.state, State::Backup);
+    assert_eq!(st.stats.addr_list_err, 10);
+    assert_eq!(st.master_addr, Some(addr(2)));
+    assert_eq!(st.last_advert, Some(one.now));
 }
 
 #[test]
@@ -1155,4 +1164,181 @@ fn inputs_and_actions_round_trip_through_json() {
     };
     let s = serde_json::to_string(&input).unwrap();
     assert_eq!(serde_json::from_str::<Input>(&s).unwrap(), input);
+}
+
+// ===== audit additions: shutdown in BACKUP, config-resolved rules, v3 step-down, wording =====
+
+#[test]
+fn backup_shutdown_sends_nothing_and_notifies_stop() {
+    // RFC 5798 §6.4.2 "If a Shutdown event is received": cancel the Master_Down_Timer, go to
+    // Initialize. keepalived: a backup sends no priority-0 advert and holds no VIPs to remove;
+    // it notifies STOP.
+    let mut one = One::with(vi(100));
+    one.advance(SEC);
+    one.advert(2, 150);
+    one.take();
+    one.input(Input::Shutdown);
+    let out = one.take();
+    assert!(adverts(&out).is_empty(), "{:?}", lines(&out));
+    assert!(
+        !out.iter()
+            .any(|a| matches!(a, Action::RemoveVips { .. } | Action::SetGate { .. })),
+        "{:?}",
+        lines(&out)
+    );
+    assert!(has_line(&out, "(VI_1) Stopped"));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Notify {
+            state: NotifyState::Stop,
+            ..
+        }
+    )));
+    assert_eq!(one.state(), State::Stop);
+    assert_eq!(one.status().stats.pri_zero_sent, 0);
+    assert_eq!(one.e.poll_timeout(), None);
+    // Stopped for good: a later advert or clock tick changes nothing.
+    one.advance(10 * SEC);
+    one.advert(2, 150);
+    assert!(one.take().is_empty());
+}
+
+/// A `vrrp_instance VI_1` with `body` inside, on eth0 with the usual VIP.
+fn keepalived_conf(body: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 1\n    advert_int 1\n{body}\n    virtual_ipaddress {{\n        {VIP}\n    }}\n}}\n"
+    )
+}
+
+#[test]
+fn priority_omitted_with_state_master_is_255_and_takes_over_at_once() {
+    // keepalived-behaviour.md §1.3: an omitted priority follows the state, 255 for MASTER.
+    let (cfg, warnings) = sim::load_config(&keepalived_conf("    state MASTER"));
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(cfg.instances[0].priority, 255);
+    assert_eq!(cfg.instances[0].initial_state, WantedState::Master);
+    let mut one = One::new(cfg);
+    assert_eq!(one.state(), State::Master);
+    assert_eq!(adverts(&one.take()), vec![255]);
+    // …and 100 otherwise.
+    let (cfg, _) = sim::load_config(&keepalived_conf("    state BACKUP"));
+    assert_eq!(cfg.instances[0].priority, 100);
+    let (cfg, _) = sim::load_config(&keepalived_conf(""));
+    assert_eq!(
+        (cfg.instances[0].priority, cfg.instances[0].initial_state),
+        (100, WantedState::Backup)
+    );
+}
+
+#[test]
+fn preempt_delay_is_cleared_by_state_master_with_keepalived_warning() {
+    // keepalived 2.2.7 (`keepalived -t -f FILE -l -D` on this very text) prints exactly:
+    //   (VI_1) Warning - preempt delay will not work with initial state MASTER - clearing
+    let (cfg, warnings) = sim::load_config(&keepalived_conf(
+        "    state MASTER\n    priority 100\n    preempt_delay 10",
+    ));
+    assert_eq!(
+        warnings,
+        vec!["(VI_1) Warning - preempt delay will not work with initial state MASTER - clearing"]
+    );
+    assert_eq!(cfg.instances[0].preempt_delay, Duration::ZERO);
+    // So a lower advert is discarded (no preempt delay window) and Master_Down_Interval runs out
+    // on schedule.
+    let mut one = One::new(cfg);
+    let start = one.now;
+    one.advance(SEC);
+    one.advert(2, 50);
+    let out = one.take();
+    assert!(has_line(
+        &out,
+        "(VI_1) received lower priority (50) advert from 10.0.0.2 - discarding"
+    ));
+    assert!(!lines(&out).iter().any(|l| l.contains("preempt delay")));
+    one.advance(Duration::from_nanos(2_609_375_000));
+    assert_eq!(one.state(), State::Master);
+    assert_eq!(
+        one.status().since.saturating_since(start),
+        Duration::from_nanos(3_609_375_000)
+    );
+}
+
+#[test]
+fn v3_master_stepping_down_adopts_the_advertised_interval_and_times_from_receive_time() {
+    let mut cfg = vi(100);
+    cfg.version = Version::V3;
+    let mut one = One::with(cfg);
+    one.advance(4 * SEC);
+    assert_eq!(one.state(), State::Master);
+    assert_eq!(one.status().master_adver_int, 100);
+    // The higher master advertises every 0.5 s; its advert reached the kernel 30 ms before the
+    // engine sees it (a busy daemon).
+    let received = one.now;
+    one.now = received + Duration::from_millis(30);
+    let mut rx = one.rx(2, 150);
+    rx.version = Version::V3;
+    rx.auth = None;
+    rx.max_advert_int = 50;
+    rx.recv_time = received;
+    one.feed(rx);
+    let st = one.status();
+    assert_eq!(st.state, State::Backup);
+    assert_eq!(st.master_adver_int, 50);
+    assert_eq!(st.last_advert, Some(received));
+    // Master_Down_Interval = 3 × 0.5 s + (256 − 100) × 0.5 s / 256, from the receive time.
+    let mdi = Duration::from_nanos(1_500_000_000 + 304_687_500);
+    assert_eq!(st.master_down_interval, mdi);
+    assert_eq!(one.e.poll_timeout(), Some(received + mdi));
+    one.advance(mdi - Duration::from_millis(30) - Duration::from_nanos(1));
+    assert_eq!(one.state(), State::Backup);
+    one.advance(Duration::from_nanos(1));
+    assert_eq!(one.state(), State::Master);
+}
+
+/// The MASTER transition among `out`, with our measured reason (`{:#}`).
+fn master_transition_line(out: &[Action]) -> String {
+    out.iter()
+        .find(|a| {
+            matches!(
+                a,
+                Action::Transition {
+                    to: State::Master,
+                    ..
+                }
+            )
+        })
+        .map(|a| format!("{a:#}"))
+        .expect("a MASTER transition")
+}
+
+#[test]
+fn master_down_log_reason_gives_the_measured_times() {
+    // An advert was heard: the reason says how long ago, and how late the timer ran (the
+    // daemon woke 84 µs after the deadline).
+    let mut one = One::with(vi(100));
+    one.advance(SEC);
+    let heard = one.now;
+    one.advert(2, 150);
+    one.take();
+    let mdi = Duration::from_nanos(3_609_375_000);
+    assert_eq!(one.e.poll_timeout(), Some(heard + mdi));
+    one.now = heard + mdi + Duration::from_micros(84);
+    one.e.handle_timeout(one.now);
+    let out = one.take();
+    assert_eq!(
+        master_transition_line(&out),
+        "(VI_1) Entering MASTER STATE (no advert for 3.609 s, 84.00 µs past master_down_interval 3.609 s)"
+    );
+    // keepalived's own line stays as operators grep for it.
+    assert!(has_line(&out, "(VI_1) Entering MASTER STATE"));
+
+    // Nothing ever heard since start-up.
+    let mut one = One::with(vi(100));
+    let start = one.now;
+    one.take();
+    one.now = start + mdi + Duration::from_micros(1500);
+    one.e.handle_timeout(one.now);
+    assert_eq!(
+        master_transition_line(&one.take()),
+        "(VI_1) Entering MASTER STATE (no advert heard, 1.50 ms past master_down_interval 3.609 s)"
+    );
 }

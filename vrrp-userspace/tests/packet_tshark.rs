@@ -24,8 +24,14 @@ fn advert_frame(repr: &Repr, ph: &PseudoHeader, mode: ChecksumMode) -> Vec<u8> {
         Family::Ipv4 => (ethernet::ETHERTYPE_IPV4, ipv4::HEADER_LEN),
         Family::Ipv6 => (ethernet::ETHERTYPE_IPV6, ipv6::HEADER_LEN),
     };
+    // The group's multicast MAC: 01:00:5e:00:00:12 for 224.0.0.18 (RFC 1112), 33:33:00:00:00:12
+    // for ff02::12 (RFC 2464).
+    let dst = match *ph {
+        PseudoHeader::V4 { .. } => MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]),
+        PseudoHeader::V6 { dst, .. } => ndisc::multicast_mac(&dst),
+    };
     let eth = ethernet::Header {
-        dst: MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]),
+        dst,
         src: MacAddr::virtual_router(ph.family(), repr.vrid),
         vlan: None,
         ethertype,
@@ -212,6 +218,9 @@ fn tshark_agrees_with_emitted_frames() {
     let rows = tshark(&file, &[], &VRRP_FIELDS);
     assert_eq!(rows.len(), 6, "{rows:?}");
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let macs = tshark(&file, &[], &["eth.dst"]);
+    assert_eq!(macs[0], s(&["01:00:5e:00:00:12"]));
+    assert_eq!(macs[2], s(&["33:33:00:00:00:12"]));
     // version, type, vrid, prio, count, v2 interval, v3 interval, IPv4 list, IPv6 list, checksum
     assert_eq!(
         rows[0],

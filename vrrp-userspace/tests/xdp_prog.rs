@@ -462,7 +462,8 @@ fn ipv4_lengths_shorter_than_the_header_are_bad_lengths() {
     let mut h = Harness::new();
     h.object.set_vrid(51, true, false).expect("set_vrid");
     let advert = Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 1)], 100);
-    let cases: [(&str, fn(&mut [u8])); 4] = [
+    type Edit = fn(&mut [u8]);
+    let cases: [(&str, Edit); 4] = [
         ("total length 19 < IHL 20", |ip| {
             ip[2..4].copy_from_slice(&19u16.to_be_bytes())
         }),

@@ -166,9 +166,24 @@ pub static KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "vrrp_down_timer_adverts", Supported, ""),
     k(GlobalDefs, "vrrp_lower_prio_no_advert", Supported, ""),
     k(GlobalDefs, "vrrp_higher_prio_send_advert", Supported, ""),
-    k(GlobalDefs, "vrrp_skip_check_adv_addr", Supported, ""),
-    k(GlobalDefs, "vrrp_strict", Supported, ""),
-    k(GlobalDefs, "vrrp_check_unicast_src", Supported, ""),
+    k(
+        GlobalDefs,
+        "vrrp_skip_check_adv_addr",
+        Supported,
+        "without it a VIP-list mismatch is counted and logged but the advert accepted, as in keepalived ≥ 2.3.3 (2.2.7 drops it: dual master after a reload that changes VIPs, keepalived #1603)",
+    ),
+    k(
+        GlobalDefs,
+        "vrrp_strict",
+        Supported,
+        "non-owners default to no_accept (see no_accept); the other strict rules as keepalived",
+    ),
+    k(
+        GlobalDefs,
+        "vrrp_check_unicast_src",
+        Supported,
+        "unicast adverts from a source not in unicast_peer are dropped and logged, counted only in advert_rcvd (keepalived 2.2.7); also checked for the known master under skip_check_adv_addr, unlike 2.2.7",
+    ),
     k(GlobalDefs, "v3_checksum_as_v2", Supported, ""),
     k(GlobalDefs, "vrrp_owner_ignore_adverts", Supported, ""),
     k(GlobalDefs, "vrrp_startup_delay", Supported, ""),
@@ -521,10 +536,25 @@ pub static KEYWORDS: &[Keyword] = &[
     ),
     k(VrrpInstance, "unicast_src_ip", Supported, ""),
     k(VrrpInstance, "mcast_src_ip", Supported, ""),
-    k(VrrpInstance, "unicast_peer", Supported, ""),
-    k(VrrpInstance, "unicast_ttl", Supported, ""),
+    k(
+        VrrpInstance,
+        "unicast_peer",
+        Supported,
+        "one copy per peer; unicast adverts are taken whatever their TTL (XDP too); min_ttl/max_ttl turn check_unicast_src on and drop adverts outside the range, counted in ip_ttl_err",
+    ),
+    k(
+        VrrpInstance,
+        "unicast_ttl",
+        Supported,
+        "TTL / hop limit of the adverts sent; a unicast receiver does not require 255",
+    ),
     k(VrrpInstance, "unicast_fault_no_peer", Supported, ""),
-    k(VrrpInstance, "check_unicast_src", Supported, ""),
+    k(
+        VrrpInstance,
+        "check_unicast_src",
+        Supported,
+        "per-instance vrrp_check_unicast_src",
+    ),
     k(VrrpInstance, "mcast_dst_ip", Supported, ""),
     k(VrrpInstance, "track_src_ip", NotSupported, ""),
     k(VrrpInstance, "nopreempt", Supported, ""),
@@ -577,9 +607,24 @@ pub static KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "vmac_xmit_base", NotSupported, "no VMACs"),
     k(VrrpInstance, "use_vmac_addr", NotSupported, "no VMACs"),
     k(VrrpInstance, "use_ipvlan", NotSupported, "no ipvlans"),
-    k(VrrpInstance, "accept", Supported, ""),
-    k(VrrpInstance, "no_accept", Supported, "enforced in XDP"),
-    k(VrrpInstance, "strict_mode", Supported, ""),
+    k(
+        VrrpInstance,
+        "accept",
+        Supported,
+        "default off under strict mode for non-owners, as keepalived",
+    ),
+    k(
+        VrrpInstance,
+        "no_accept",
+        Supported,
+        "enforced in XDP: while master (not the owner) traffic to the VIPs is dropped, IPv6 NS/NA excepted, ARP still answered, as keepalived's nftables rules; traffic from a VIP and arriving on interfaces vrrpd does not attach to is not filtered",
+    ),
+    k(
+        VrrpInstance,
+        "strict_mode",
+        Supported,
+        "per-instance vrrp_strict",
+    ),
     k(VrrpInstance, "skip_check_adv_addr", Supported, ""),
     k(VrrpInstance, "down_timer_adverts", Supported, ""),
     k(VrrpInstance, "timer_expired_backup", NotSupported, ""),
@@ -704,7 +749,7 @@ pub fn render_docs() -> String {
             ));
         }
     }
-    s
-}
     // Exit codes and divergences of `vrrpd check`: prose, kept next to the code it describes.
     s.push_str(include_str!("check.md"));
+    s
+}

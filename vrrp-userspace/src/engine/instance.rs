@@ -212,7 +212,10 @@ impl Instance {
             }));
             return false;
         }
-        // §2.8 step 9: keepalived ≥ 2.3.3 counts and logs a VIP list mismatch but accepts.
+        // §2.8 step 9: a VIP list mismatch is counted and logged, and the advert accepted, as
+        // keepalived ≥ 2.3.3 does. keepalived 2.2.7 (the version we are otherwise compared
+        // with) drops it instead: reload one node with a new VIP and the other stops hearing
+        // its master and becomes master too (keepalived issue #1603). Deliberately not copied.
         let skip = self.cfg.skip_check_adv_addr && self.master_addr == Some(rx.src);
         if !skip && !same_addresses(&self.cfg.vips, &rx.addrs) {
             stats.addr_list_err += 1;

@@ -56,12 +56,16 @@ impl TimerTable {
         self.data = Default::default();
     }
 
-    /// The earliest deadline and its timer (ties: the order of [`Timer::VALUES`]).
-    pub fn next(&self) -> Option<(Timer, Timestamp)> {
+    /// Every armed timer and its deadline, in the order of [`Timer::VALUES`].
+    pub fn iter(&self) -> impl Iterator<Item = (Timer, Timestamp)> + '_ {
         Timer::VALUES
             .iter()
             .filter_map(|&t| self.get(t).map(|d| (t, d)))
-            .min_by_key(|&(t, d)| (d, t))
+    }
+
+    /// The earliest deadline and its timer (ties: the order of [`Timer::VALUES`]).
+    pub fn next(&self) -> Option<(Timer, Timestamp)> {
+        self.iter().min_by_key(|&(t, d)| (d, t))
     }
 }
 

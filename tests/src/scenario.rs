@@ -3,9 +3,10 @@
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use crate::lab::{Lab, Node};
-use crate::router::{Impl, Router};
+use crate::router::{Impl, Router, State};
 use crate::seed::{CheckScript, LAB_VIP1_HOST, LAB_VIP2_HOST, Seed, lab_vip};
 
 /// A lab of `routers` routers and a client on subnet `subnet`, prepared for the scenarios:
@@ -116,6 +117,17 @@ impl Testbed {
             self.vrrpd.as_deref(),
         );
         self.routers[i].insert(router)
+    }
+
+    /// Starts `master` and waits until `instance` is MASTER there, then starts `backup` and
+    /// waits until it enters BACKUP beside it: the opening of most two-router tests.
+    pub fn start_master_then_backup(&mut self, master: usize, backup: usize, instance: &str) {
+        let t0 = Instant::now();
+        self.start(master);
+        self.router(master).wait_state(instance, State::Master, t0);
+        self.start(backup);
+        self.router(backup)
+            .wait_log(&format!("({instance}) Entering BACKUP STATE"));
     }
 
     /// Router `i`'s daemon; panics if it was never started.

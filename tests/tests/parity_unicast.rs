@@ -97,11 +97,7 @@ fn unicast_failover(impls: [Impl; 2], subnet: u8) {
         (tb.node(MASTER).ipv4.into(), tb.node(BACKUP).ipv4.into());
     let at_backup = Capture::start(tb.lab.switch.ns(), &tb.node(BACKUP).port);
     let t0 = Instant::now();
-    tb.start(MASTER);
-    tb.router(MASTER).wait_state(VI, State::Master, t0);
-    tb.start(BACKUP);
-    tb.router(BACKUP)
-        .wait_log(&format!("({VI}) Entering BACKUP STATE"));
+    tb.start_master_then_backup(MASTER, BACKUP, VI);
     assert_eq!(
         wait_holders(&tb.lab.routers, vip, &[MASTER], SETTLE),
         [MASTER],
@@ -199,11 +195,7 @@ fn unicast_ttl_is_accepted(master: Impl, subnet: u8) {
     let master_ip: IpAddr = tb.node(MASTER).ipv4.into();
     let at_backup = Capture::start(tb.lab.switch.ns(), &tb.node(BACKUP).port);
     let t0 = Instant::now();
-    tb.start(MASTER);
-    tb.router(MASTER).wait_state(VI, State::Master, t0);
-    tb.start(BACKUP);
-    tb.router(BACKUP)
-        .wait_log(&format!("({VI}) Entering BACKUP STATE"));
+    tb.start_master_then_backup(MASTER, BACKUP, VI);
     std::thread::sleep(Duration::from_secs(3));
     assert!(
         !tb.router(BACKUP).entered_since(VI, State::Master, t0),
@@ -288,12 +280,7 @@ fn check_unicast_src_ignores_a_sender_that_is_not_a_peer() {
     drop_multicast(&tb);
     let (master_ip, intruder_ip): (IpAddr, IpAddr) =
         (tb.node(MASTER).ipv4.into(), tb.node(INTRUDER).ipv4.into());
-    let t0 = Instant::now();
-    tb.start(MASTER);
-    tb.router(MASTER).wait_state(VI, State::Master, t0);
-    tb.start(BACKUP);
-    tb.router(BACKUP)
-        .wait_log(&format!("({VI}) Entering BACKUP STATE"));
+    tb.start_master_then_backup(MASTER, BACKUP, VI);
     let t1 = Instant::now();
     tb.start(INTRUDER);
     tb.router(INTRUDER).wait_state(VI, State::Master, t1);

@@ -28,12 +28,7 @@ const BACKUP_MASTER_DOWN: Duration = Duration::from_millis(3688);
 /// Starts the master, waits for MASTER, then the backup: the order of a normal deployment, and the
 /// only one with a deterministic winner (their down timers differ by 80 ms only).
 fn bring_up(tb: &mut Testbed, vip: Ipv4Addr) {
-    let t0 = Instant::now();
-    tb.start(MASTER);
-    tb.router(MASTER).wait_state(VI, State::Master, t0);
-    tb.start(BACKUP);
-    tb.router(BACKUP)
-        .wait_log(&format!("({VI}) Entering BACKUP STATE"));
+    tb.start_master_then_backup(MASTER, BACKUP, VI);
     let held = wait_holders(&tb.lab.routers, vip.into(), &[MASTER], SETTLE);
     assert_eq!(
         held,

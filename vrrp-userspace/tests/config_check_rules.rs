@@ -21,20 +21,8 @@ fn temp(tag: &str) -> TempDir {
     t
 }
 
-fn write(t: &TempDir, name: &str, contents: &str) -> PathBuf {
-    let p = t.0.join(name);
-    std::fs::write(&p, contents).expect("write");
-    p
-}
-
 fn opts() -> LoadOptions {
-    LoadOptions {
-        config_id: "t".into(),
-        all_config: false,
-        check_scripts: true,
-        check_interfaces: false,
-        follow_includes: true,
-    }
+    support::load_options("t")
 }
 
 fn messages(a: &Analysis) -> Vec<String> {
@@ -88,11 +76,11 @@ fn include_variants_follow_keepalived() {
         ("includea", "sub/*.nomatch", 6, false),
     ];
     let t = temp("include_variants_follow_");
-    write(&t, "sub/a.inc", "unknown_from_a\n");
-    write(&t, "sub/b.inc", "# b\n");
+    t.write("sub/a.inc", "unknown_from_a\n");
+    t.write("sub/b.inc", "# b\n");
     let mut wrong = Vec::new();
     for &(kw, pattern, code, read_a) in table {
-        let p = write(&t, "main.conf", &format!("{kw} {pattern}\n{INSTANCE}"));
+        let p = t.write("main.conf", &format!("{kw} {pattern}\n{INSTANCE}"));
         let a = analyse(&p, &opts());
         // `unknown_from_a` is the one warning sub/a.inc produces (exit 5 by itself).
         let was_read = messages(&a).iter().any(|m| m.contains("unknown_from_a"));
@@ -108,8 +96,7 @@ fn include_variants_follow_keepalived() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
     // Where the braces split the pattern: the error points at the pattern.
-    let p = write(
-        &t,
+    let p = t.write(
         "main.conf",
         &format!("includeb   sub/{{a,nothere}}.inc\n{INSTANCE}"),
     );
@@ -120,11 +107,7 @@ fn include_variants_follow_keepalived() {
     assert_eq!((s.line, s.column), (1, 12));
 
     // -e makes a plain missing include fatal.
-    let p = write(
-        &t,
-        "main.conf",
-        &format!("include sub/nothere.inc\n{INSTANCE}"),
-    );
+    let p = t.write("main.conf", &format!("include sub/nothere.inc\n{INSTANCE}"));
     let all = LoadOptions {
         all_config: true,
         ..opts()
@@ -136,8 +119,7 @@ fn include_variants_follow_keepalived() {
 #[test]
 fn keyword_given_a_block_reads_it_in_place() {
     let t = temp("keyword_given_a_block_re");
-    let p = write(
-        &t,
+    let p = t.write(
         "b.conf",
         "vrrp_instance X {\n interface eth0\n virtual_router_id 1 {\n   priority 50\n }\n virtual_ipaddress { 10.0.0.1 }\n advert_int 2\n}\n",
     );
@@ -157,8 +139,7 @@ fn keyword_given_a_block_reads_it_in_place() {
 #[test]
 fn unknown_block_in_an_instance_is_skipped_with_a_note() {
     let t = temp("unknown_block_in_an_inst");
-    let p = write(
-        &t,
+    let p = t.write(
         "u.conf",
         "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n foo_block {\n   priority 50\n }\n virtual_ipaddress { 10.0.0.1 }\n}\n",
     );
@@ -182,8 +163,7 @@ fn unknown_block_in_an_instance_is_skipped_with_a_note() {
 #[test]
 fn weighted_trackers_are_dropped_in_sync_groups_and_on_owners() {
     let t = temp("weighted_trackers_are_dr");
-    let p = write(
-        &t,
+    let p = t.write(
         "s.conf",
         "global_defs {\n enable_script_security\n script_user root\n}\n\
          vrrp_script chk {\n script \"/bin/true\"\n weight 10\n}\n\
@@ -224,8 +204,7 @@ fn weighted_trackers_are_dropped_in_sync_groups_and_on_owners() {
 #[test]
 fn security_without_a_default_user_removes_scripts() {
     let t = temp("security_without_a_defau");
-    let p = write(
-        &t,
+    let p = t.write(
         "d.conf",
         "global_defs { enable_script_security }\n\
          vrrp_script chk { script \"/bin/true\" }\n\
@@ -261,8 +240,7 @@ fn security_without_a_default_user_removes_scripts() {
 #[test]
 fn advert_int_below_ten_ms_is_refused_and_one_second_kept() {
     let t = temp("advert_int_below_ten_ms_");
-    let p = write(
-        &t,
+    let p = t.write(
         "a.conf",
         "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n version 3\n advert_int 0.005\n virtual_ipaddress { 10.0.0.1 }\n}\n",
     );
@@ -273,8 +251,7 @@ fn advert_int_below_ten_ms_is_refused_and_one_second_kept() {
     );
     assert_eq!(d.span.as_ref().map(|s| (s.line, s.column)), Some((5, 13)));
     assert_eq!(a.config.vrrp_instances[0].advert_int_us, 1_000_000);
-    let p = write(
-        &t,
+    let p = t.write(
         "b.conf",
         &std::fs::read_to_string(&p)
             .expect("read")
@@ -289,7 +266,7 @@ fn advert_int_below_ten_ms_is_refused_and_one_second_kept() {
 #[test]
 fn script_without_execute_bit_is_kept_when_run_as_root() {
     let t = temp("script_without_execute_b");
-    let script = write(&t, "noexec.sh", "#!/bin/sh\nexit 0\n");
+    let script = t.write("noexec.sh", "#!/bin/sh\nexit 0\n");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let conf = |user: &str| {
         format!(
@@ -298,7 +275,7 @@ fn script_without_execute_bit_is_kept_when_run_as_root() {
             INSTANCE.replace("}\n}", "}\n track_script { chk }\n}")
         )
     };
-    let p = write(&t, "root.conf", &conf("root"));
+    let p = t.write("root.conf", &conf("root"));
     let a = analyse(&p, &opts());
     assert!(
         !messages(&a)
@@ -310,7 +287,7 @@ fn script_without_execute_bit_is_kept_when_run_as_root() {
     assert!(a.config.vrrp_scripts[0].enabled);
     assert_eq!(a.config.vrrp_instances[0].track_script.len(), 1);
     // Another user cannot execute it: disabled.
-    let p = write(&t, "nobody.conf", &conf("nobody"));
+    let p = t.write("nobody.conf", &conf("nobody"));
     let a = analyse(&p, &opts());
     find(&a, "Disabling track script chk since not found/accessible");
     assert!(!a.config.vrrp_scripts[0].enabled);
@@ -319,7 +296,7 @@ fn script_without_execute_bit_is_kept_when_run_as_root() {
 #[test]
 fn pwd_is_absolute_with_a_relative_path() {
     let t = temp("pwd_is_absolute_with_a_r");
-    write(&t, "p.conf", "unknown_${_PWD}\n");
+    t.write("p.conf", "unknown_${_PWD}\n");
     // A relative path as `-f p.conf` gives it: relative to the current directory.
     let cwd = std::env::current_dir().expect("cwd");
     let rel = pathdiff(&t.0.join("p.conf"), &cwd);

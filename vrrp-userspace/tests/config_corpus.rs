@@ -10,18 +10,14 @@ use vrrpd::config::check::{dump, exit_code};
 use vrrpd::config::keywords::KEYWORDS;
 use vrrpd::config::{LoadOptions, analyse};
 
+mod support;
+
 const DIR: &str = "tests/data/config";
 
 fn opts() -> LoadOptions {
     // Interfaces are not checked so that the goldens do not depend on this machine's links;
     // scripts are (the corpus only runs /bin/true, /bin/sh, /bin/echo, /bin/cat).
-    LoadOptions {
-        config_id: "node1".into(),
-        all_config: false,
-        check_scripts: true,
-        check_interfaces: false,
-        follow_includes: true,
-    }
+    support::load_options("node1")
 }
 
 fn corpus() -> Vec<PathBuf> {

@@ -1,48 +1,17 @@
 //! Malformed configurations: every problem is reported at the right file:line:column, nothing
 //! panics, and what cannot run makes `load` fail with a ConfigError naming the place.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
 use proptest::prelude::*;
 use vrrpd::config::{Diagnostic, LoadOptions, Severity, analyse, load};
 
-/// A private directory removed on drop (also when a test panics).
-struct TempDir(PathBuf);
+mod support;
 
-impl TempDir {
-    fn new() -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "vrrpd-config-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, contents).expect("write temp file");
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::TempDir;
 
 fn opts() -> LoadOptions {
-    LoadOptions {
-        config_id: "t".into(),
-        all_config: false,
-        check_scripts: true,
-        check_interfaces: false,
-        follow_includes: true,
-    }
+    support::load_options("t")
 }
 
 fn find<'a>(diags: &'a [Diagnostic], needle: &str) -> &'a Diagnostic {
@@ -61,7 +30,7 @@ const GOOD_INSTANCE: &str = "vrrp_instance A {\n    interface eth0\n    virtual_
 
 #[test]
 fn unclosed_block_is_reported_at_its_brace() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let p = t.write("a.conf", "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    virtual_ipaddress {\n        10.0.0.1\n}\n");
     let a = analyse(&p, &opts());
     let d = find(&a.diagnostics, "never closed");
@@ -73,7 +42,7 @@ fn unclosed_block_is_reported_at_its_brace() {
 
 #[test]
 fn extra_closing_brace_is_reported_where_it_is() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let p = t.write("a.conf", format!("{GOOD_INSTANCE}  }}\n"));
     let a = analyse(&p, &opts());
     assert_eq!(at(find(&a.diagnostics, "Extra '}' found")), (8, 3));
@@ -81,7 +50,7 @@ fn extra_closing_brace_is_reported_where_it_is() {
 
 #[test]
 fn bad_address_points_at_the_address() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let p = t.write(
         "a.conf",
         GOOD_INSTANCE.replace(
@@ -105,7 +74,7 @@ fn bad_address_points_at_the_address() {
 
 #[test]
 fn out_of_range_values_point_at_the_value() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let p = t.write(
         "a.conf",
         "vrrp_instance A {\n    interface eth0\n    virtual_router_id 256\n    priority 0\n    virtual_ipaddress { 10.0.0.1 }\n}\n",
@@ -128,7 +97,7 @@ fn out_of_range_values_point_at_the_value() {
 
 #[test]
 fn include_loop_is_an_error_at_the_include() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let a_path = t.write("a.conf", format!("include b.conf\n{GOOD_INSTANCE}"));
     t.write("b.conf", "# b\ninclude a.conf\n");
     let a = analyse(&a_path, &opts());
@@ -142,7 +111,7 @@ fn include_loop_is_an_error_at_the_include() {
 
 #[test]
 fn missing_include_files() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let plain = t.write(
         "plain.conf",
         format!("include nothere.conf\n{GOOD_INSTANCE}"),
@@ -186,7 +155,7 @@ fn missing_main_file_is_an_error() {
 
 #[test]
 fn huge_file_is_refused_without_reading_it_all() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let p = t.0.join("huge.conf");
     let f = std::fs::File::create(&p).expect("create");
     f.set_len(vrrpd::config::lexer::MAX_FILE_BYTES + 1)
@@ -197,7 +166,7 @@ fn huge_file_is_refused_without_reading_it_all() {
 
 #[test]
 fn generator_explosion_is_bounded() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let p = t.write(
         "gen.conf",
         "~SEQ(A,1,1,1000) ~SEQ(B,1,1,1000) unknown_$A_$B\n",
@@ -209,7 +178,7 @@ fn generator_explosion_is_bounded() {
 
 #[test]
 fn binary_garbage_and_deep_nesting_do_not_panic() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let mut bytes: Vec<u8> = (0..200_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
@@ -237,7 +206,7 @@ fn binary_garbage_and_deep_nesting_do_not_panic() {
 
 #[test]
 fn quoted_strings_and_comments() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let p = t.write(
         "q.conf",
         "vrrp_instance A { # comment { not a brace\n interface eth0 ! bang comment\n virtual_router_id 7\n virtual_ipaddress { 10.0.0.1 }\n notify_master \"/bin/echo a#b c!d {x}\" root\n}\n",
@@ -252,7 +221,7 @@ fn quoted_strings_and_comments() {
 
 #[test]
 fn config_id_selects_lines() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let p = t.write(
         "id.conf",
         GOOD_INSTANCE.replace(
@@ -301,14 +270,14 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
-        let t = TempDir::new();
+        let t = TempDir::new("config");
         let p = t.write("p.conf", &text);
         let _ = analyse(&p, &opts());
     }
 
     #[test]
     fn keepalived_like_text_never_panics(text in keepalived_like()) {
-        let t = TempDir::new();
+        let t = TempDir::new("config");
         let p = t.write("p.conf", &text);
         let a = analyse(&p, &opts());
         for d in &a.diagnostics {
@@ -323,7 +292,7 @@ proptest! {
 /// diagnostic at the line.
 #[test]
 fn generator_and_random_limits_do_not_overflow() {
-    let t = TempDir::new();
+    let t = TempDir::new("config");
     let cases = [
         (
             "~SEQ(i,-9223372036854775808,1,9223372036854775807) x",

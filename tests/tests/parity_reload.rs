@@ -94,14 +94,7 @@ fn reload_on_the_master_keeps_state_and_applies_changes() {
     tb.router(MASTER)
         .wait_log_since("(VI_1) kept MASTER state across reload", mark);
     thread::sleep(QUIET);
-    for r in [MASTER, BACKUP] {
-        assert_eq!(
-            tb.router(r).transitions_since(mark),
-            [],
-            "router {r} changed state on a reload\n{}",
-            tb.transcripts()
-        );
-    }
+    assert_no_transitions(&tb, mark);
     let adverts: Vec<_> = capture
         .adverts(VRID)
         .into_iter()
@@ -195,14 +188,7 @@ fn reload_on_the_master_keeps_state_and_applies_changes() {
         "no GARP for the added VIP {vip_added}\n{}",
         tb.transcripts()
     );
-    for r in [MASTER, BACKUP] {
-        assert_eq!(
-            tb.router(r).transitions_since(mark),
-            [],
-            "{}",
-            tb.transcripts()
-        );
-    }
+    assert_no_transitions(&tb, mark);
 
     // 3. A new instance starts from BACKUP (init) and becomes master (nobody else has VRID 52).
     let added = Instance::new("VI_2", NEW_VRID)
@@ -285,14 +271,7 @@ fn reload_on_the_master_keeps_state_and_applies_changes() {
     tb.router(MASTER)
         .wait_log_since("keeping the running configuration", mark);
     thread::sleep(QUIET);
-    for r in [MASTER, BACKUP] {
-        assert_eq!(
-            tb.router(r).transitions_since(mark),
-            [],
-            "{}",
-            tb.transcripts()
-        );
-    }
+    assert_no_transitions(&tb, mark);
     let adverts: Vec<_> = capture
         .adverts(VRID)
         .into_iter()
@@ -420,11 +399,16 @@ fn reload_with_a_changed_advert_int() {
             tb.transcripts()
         );
     }
+    assert_no_transitions(&tb, mark);
+}
+
+/// Neither router changed state since `mark`.
+fn assert_no_transitions(tb: &Testbed, mark: Instant) {
     for r in [MASTER, BACKUP] {
         assert_eq!(
             tb.router(r).transitions_since(mark),
             [],
-            "{}",
+            "router {r} changed state since the reload\n{}",
             tb.transcripts()
         );
     }

@@ -80,7 +80,7 @@ fn include_variants_follow_keepalived() {
     t.write("sub/b.inc", "# b\n");
     let mut wrong = Vec::new();
     for &(kw, pattern, code, read_a) in table {
-        let p = t.write("main.conf", &format!("{kw} {pattern}\n{INSTANCE}"));
+        let p = t.write("main.conf", format!("{kw} {pattern}\n{INSTANCE}"));
         let a = analyse(&p, &opts());
         // `unknown_from_a` is the one warning sub/a.inc produces (exit 5 by itself).
         let was_read = messages(&a).iter().any(|m| m.contains("unknown_from_a"));
@@ -98,7 +98,7 @@ fn include_variants_follow_keepalived() {
     // Where the braces split the pattern: the error points at the pattern.
     let p = t.write(
         "main.conf",
-        &format!("includeb   sub/{{a,nothere}}.inc\n{INSTANCE}"),
+        format!("includeb   sub/{{a,nothere}}.inc\n{INSTANCE}"),
     );
     let a = analyse(&p, &opts());
     let d = find(&a, "Some config files missing: \"sub/{a,nothere}.inc\".");
@@ -107,7 +107,7 @@ fn include_variants_follow_keepalived() {
     assert_eq!((s.line, s.column), (1, 12));
 
     // -e makes a plain missing include fatal.
-    let p = t.write("main.conf", &format!("include sub/nothere.inc\n{INSTANCE}"));
+    let p = t.write("main.conf", format!("include sub/nothere.inc\n{INSTANCE}"));
     let all = LoadOptions {
         all_config: true,
         ..opts()
@@ -253,7 +253,7 @@ fn advert_int_below_ten_ms_is_refused_and_one_second_kept() {
     assert_eq!(a.config.vrrp_instances[0].advert_int_us, 1_000_000);
     let p = t.write(
         "b.conf",
-        &std::fs::read_to_string(&p)
+        std::fs::read_to_string(&p)
             .expect("read")
             .replace("0.005", "0.01"),
     );
@@ -275,7 +275,7 @@ fn script_without_execute_bit_is_kept_when_run_as_root() {
             INSTANCE.replace("}\n}", "}\n track_script { chk }\n}")
         )
     };
-    let p = t.write("root.conf", &conf("root"));
+    let p = t.write("root.conf", conf("root"));
     let a = analyse(&p, &opts());
     assert!(
         !messages(&a)
@@ -287,7 +287,7 @@ fn script_without_execute_bit_is_kept_when_run_as_root() {
     assert!(a.config.vrrp_scripts[0].enabled);
     assert_eq!(a.config.vrrp_instances[0].track_script.len(), 1);
     // Another user cannot execute it: disabled.
-    let p = t.write("nobody.conf", &conf("nobody"));
+    let p = t.write("nobody.conf", conf("nobody"));
     let a = analyse(&p, &opts());
     find(&a, "Disabling track script chk since not found/accessible");
     assert!(!a.config.vrrp_scripts[0].enabled);

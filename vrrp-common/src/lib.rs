@@ -104,9 +104,7 @@ pub struct AdvertRecord<const N: usize> {
     pub payload_len: u16,
     /// Bytes of the VRRP message copied into `payload` (≤ `N`).
     pub captured_len: u16,
-    /// [`RECORD_WOKE`] if the program woke userspace for this record (see [`RxLast`]).
-    pub wakeup: u8,
-    pub _pad: [u8; 5],
+    pub _pad: [u8; 6],
     pub payload: [u8; N],
 }
 
@@ -300,29 +298,103 @@ mod user {
 pub const MAP_RX_LAST: &str = "RX_LAST";
 /// Entries of `RX_LAST`: index = VRID for IPv4, 256 + VRID for IPv6 ([`rx_last_index`]).
 pub const RX_LAST_SLOTS: u32 = 512;
+/// `BPF_F_MMAPABLE`: userspace reads `RX_LAST` through a shared mapping, without a syscall per
+/// slot, every time it drains the ring.
+pub const RX_LAST_MAP_FLAGS: u32 = 1 << 10;
 
-/// `RX_LAST` map value: what the XDP program last woke userspace for, per (family, VRID), so
-/// that a repeat of the same advert is queued without waking the daemon.
+/// What identifies an advert as a repeat of the previous one of its (family, VRID): the
+/// addresses, the first 8 VRRP bytes (version/type, VRID, priority, count, interval, checksum;
+/// the checksum covers the rest of the message), its length, TTL and VLAN.
 ///
-/// A backup only needs a repeat advert when its Master_Down_Timer is about to fire, and the
-/// daemon drains the ring before it acts on any timer; so a steady master costs a backup one
-/// wake-up per Master_Down_Interval instead of one per advert. Anything new (another source, a
-/// changed priority, interval, address count or checksum) wakes it at once, and so does every
-/// advert for a VRID userspace marks [`RX_EAGER`] (its instance is not a quiet backup).
+/// Both sides build it with [`RxKey::new`]: XDP from the frame, userspace from the record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxKey {
+    pub saddr: [u32; 4],
+    pub daddr: [u32; 4],
+    pub header: [u32; 2],
+    /// `payload_len | ttl << 16`, `vlan_id`.
+    pub meta: [u32; 2],
+}
+const _: () = assert!(core::mem::size_of::<RxKey>() == 48);
+
+impl RxKey {
+    #[inline(always)]
+    pub const fn new(
+        saddr: &[u8; 16],
+        daddr: &[u8; 16],
+        header: &[u8; 8],
+        payload_len: u16,
+        ttl: u8,
+        vlan_id: u16,
+    ) -> RxKey {
+        RxKey {
+            saddr: words4(saddr),
+            daddr: words4(daddr),
+            header: [
+                u32::from_ne_bytes([header[0], header[1], header[2], header[3]]),
+                u32::from_ne_bytes([header[4], header[5], header[6], header[7]]),
+            ],
+            meta: [payload_len as u32 | (ttl as u32) << 16, vlan_id as u32],
+        }
+    }
+
+    /// Word by word: a derived `==` on arrays may become a `memcmp` call, which BPF has not.
+    #[inline(always)]
+    pub const fn same(&self, other: &RxKey) -> bool {
+        self.saddr[0] == other.saddr[0]
+            && self.saddr[1] == other.saddr[1]
+            && self.saddr[2] == other.saddr[2]
+            && self.saddr[3] == other.saddr[3]
+            && self.daddr[0] == other.daddr[0]
+            && self.daddr[1] == other.daddr[1]
+            && self.daddr[2] == other.daddr[2]
+            && self.daddr[3] == other.daddr[3]
+            && self.header[0] == other.header[0]
+            && self.header[1] == other.header[1]
+            && self.meta[0] == other.meta[0]
+            && self.meta[1] == other.meta[1]
+    }
+}
+
+#[inline(always)]
+const fn words4(b: &[u8; 16]) -> [u32; 4] {
+    [
+        u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+        u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+        u32::from_ne_bytes([b[8], b[9], b[10], b[11]]),
+        u32::from_ne_bytes([b[12], b[13], b[14], b[15]]),
+    ]
+}
+
+/// `RX_LAST` map value, per (family, VRID): the last advert the program put in the ring, and how
+/// often it has been repeated since.
+///
+/// A repeat of that advert (same [`RxKey`]) is not queued at all: the program stores its receive
+/// time and counts it here, and userspace replays the last record when it next drains the ring.
+/// A backup only needs a repeat when its Master_Down_Timer is about to fire, and the daemon
+/// drains before it acts on any timer; so a steady master costs a backup one wake-up per
+/// Master_Down_Interval and no ring record per advert. Anything new (another source, priority,
+/// interval, address list, ...) is queued and wakes the daemon at once, and so is every advert of
+/// a VRID userspace marks [`RX_EAGER`] (its instance is not a quiet backup).
+///
+/// Write order, which the reader relies on: the program submits the record, then sets
+/// `repeats = 0` and `key`; for a repeat it sets `ktime_ns`, then increments `repeats`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RxLast {
-    /// Source address of the last waking advert, as in [`AdvertRecord::saddr`], in 4-byte words.
-    pub saddr: [u32; 4],
-    /// Its first 8 VRRP bytes (version/type, VRID, priority, count, interval, checksum): the
-    /// checksum covers the rest of the message.
-    pub header: [u32; 2],
-    /// [`RX_EAGER`], written by userspace.
+    /// The last queued advert.
+    pub key: RxKey,
+    /// [`RX_EAGER`], written by userspace (which clears the rest of the slot with it).
     pub flags: u32,
     pub _pad: u32,
+    /// `bpf_ktime_get_ns()` when the latest repeat arrived.
+    pub ktime_ns: u64,
+    /// Repeats of `key` since it was queued.
+    pub repeats: u64,
 }
-const _: () = assert!(core::mem::size_of::<RxLast>() == 32);
-/// Wake userspace for every advert of this (family, VRID).
+const _: () = assert!(core::mem::size_of::<RxLast>() == 72);
+/// Queue every advert of this (family, VRID).
 pub const RX_EAGER: u32 = 1 << 0;
 
 /// The `RX_LAST` slot of a (family, VRID).
@@ -331,12 +403,23 @@ pub const fn rx_last_index(family: u8, vrid: u8) -> u32 {
     vrid as u32 + if family == AF_INET6 { 256 } else { 0 }
 }
 
-/// When the ring holds more than this many bytes, every advert wakes userspace whatever
-/// [`RxLast`] says: a daemon that sleeps on a long timer must never let the ring fill.
-pub const RING_WAKE_BYTES: u64 = RING_BUF_BYTES as u64 / 4;
-
-/// [`AdvertRecord::wakeup`]: the XDP program woke userspace for this record.
-pub const RECORD_WOKE: u8 = 1 << 0;
+#[cfg(feature = "user")]
+impl<const N: usize> AdvertRecord<N> {
+    /// The record's [`RxKey`], as the program computed it for the advert.
+    pub fn rx_key(&self) -> RxKey {
+        let mut header = [0u8; 8];
+        let n = (self.captured_len as usize).min(8).min(N);
+        header[..n].copy_from_slice(&self.payload[..n]);
+        RxKey::new(
+            &self.saddr,
+            &self.daddr,
+            &header,
+            self.payload_len,
+            self.ttl,
+            self.vlan_id,
+        )
+    }
+}
 
 #[cfg(feature = "user")]
 mod user_rx_last {

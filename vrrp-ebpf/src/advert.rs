@@ -1,4 +1,5 @@
-//! VRRP advert filter: IPv4/IPv6 → protocol 112 → the checks XDP can afford → ring buffer.
+//! VRRP advert filter: IPv4/IPv6 → protocol 112 → the checks XDP can afford → ring buffer, or
+//! for a repeat of the last queued advert of its VRID, a count in `RX_LAST`.
 //! Userspace repeats every check (and the checksum) on the copied bytes; these only keep junk and
 //! uninteresting VRIDs out of the ring.
 use aya_ebpf::{
@@ -6,10 +7,12 @@ use aya_ebpf::{
     helpers::{bpf_ktime_get_ns, bpf_xdp_load_bytes},
     programs::XdpContext,
 };
+use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
+
 use vrrp_common::{
     AF_INET, AF_INET6, AdvertRecord, CONFIG_WATCH_ALL, Counter, IPPROTO_VRRP, MAX_VRRP_PAYLOAD,
-    RECORD_WOKE, RING_WAKE_BYTES, RX_EAGER, SHORT_VRRP_PAYLOAD, VRID_UNICAST_V4, VRID_UNICAST_V6,
-    VRID_WANT_V4, VRID_WANT_V6, VRRP_TTL, rx_last_index,
+    RX_EAGER, RxKey, SHORT_VRRP_PAYLOAD, VRID_UNICAST_V4, VRID_UNICAST_V6, VRID_WANT_V4,
+    VRID_WANT_V6, VRRP_TTL, rx_last_index,
 };
 
 use crate::gate;
@@ -163,14 +166,58 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
         priority: hdr.priority,
         count_addrs: hdr.count_addrs,
         interval,
-        header: hdr,
-        watch_all: cfg.flags & CONFIG_WATCH_ALL != 0,
     };
-    // Most adverts fit the short record: the ring then holds eight times as many.
-    if ip.payload_len <= SHORT_VRRP_PAYLOAD {
-        push::<SHORT_VRRP_PAYLOAD>(ctx, &ip, &fields);
+    // Observe mode prints every advert as it comes: no repeat is left out there.
+    let slot = if cfg.flags & CONFIG_WATCH_ALL == 0 {
+        RX_LAST.get_ptr_mut(rx_last_index(ip.family, hdr.vrid))
     } else {
-        push::<MAX_VRRP_PAYLOAD>(ctx, &ip, &fields);
+        None
+    };
+    let h = &hdr;
+    let key = RxKey::new(
+        &ip.saddr,
+        &ip.daddr,
+        &[
+            h.ver_type,
+            h.vrid,
+            h.priority,
+            h.count_addrs,
+            h.interval[0],
+            h.interval[1],
+            h.checksum[0],
+            h.checksum[1],
+        ],
+        ip.payload_len as u16,
+        ip.ttl,
+        ip.vlan_id,
+    );
+    if let Some(last) = slot {
+        // SAFETY: an array map slot. Racing writers on other CPUs can at worst queue one advert
+        // more or miscount a repeat: a torn key never equals a real advert's.
+        unsafe {
+            if (*last).flags & RX_EAGER == 0 && (*last).key.same(&key) {
+                // Time first, count second: a reader that sees the count sees the time.
+                write_volatile(addr_of_mut!((*last).ktime_ns), bpf_ktime_get_ns());
+                let repeats = read_volatile(addr_of!((*last).repeats));
+                write_volatile(addr_of_mut!((*last).repeats), repeats + 1);
+                count(Counter::Adverts);
+                return Ok(XDP_PASS);
+            }
+        }
+    }
+    // Most adverts fit the short record: the ring then holds eight times as many.
+    let queued = if ip.payload_len <= SHORT_VRRP_PAYLOAD {
+        push::<SHORT_VRRP_PAYLOAD>(ctx, &ip, &fields)
+    } else {
+        push::<MAX_VRRP_PAYLOAD>(ctx, &ip, &fields)
+    };
+    if let (true, Some(last)) = (queued, slot) {
+        // SAFETY: as above. Count reset before the key: a reader that sees the new key never
+        // sees the old key's count.
+        unsafe {
+            write_volatile(addr_of_mut!((*last).repeats), 0);
+            write_volatile(addr_of_mut!((*last).key), key);
+        }
     }
     Ok(XDP_PASS)
 }
@@ -182,71 +229,18 @@ struct Fields {
     priority: u8,
     count_addrs: u8,
     interval: u16,
-    /// The header as received, for [`wakeup`].
-    header: VrrpHdr,
-    watch_all: bool,
 }
 
-/// `bpf_ringbuf_submit` flags.
-const BPF_RB_NO_WAKEUP: u64 = 1;
-const BPF_RB_FORCE_WAKEUP: u64 = 2;
-/// `bpf_ringbuf_query`: bytes not yet consumed.
-const BPF_RB_AVAIL_DATA: u64 = 0;
-
-/// Whether this advert wakes the daemon (see [`vrrp_common::RxLast`]): the submit flags, and
-/// the record's `wakeup` byte.
+/// Reserves an `AdvertRecord<N>`, fills it, copies up to `N` bytes of the message into it and
+/// submits it; `false` if it could not.
 ///
-/// Waking is forced, never left to the ring's adaptive rule: that rule wakes only a consumer that
-/// has read everything, and quiet records may be waiting ahead of this one.
+/// Every record wakes the reader (the ring's default: a wake-up when the reader has caught up),
+/// because every record is news: repeats never get here.
 #[inline(always)]
-fn wakeup(ip: &IpInfo, f: &Fields) -> (u64, u8) {
-    // Observe mode prints every advert as it comes, and nothing is queued quietly there.
-    if f.watch_all {
-        return (0, RECORD_WOKE);
-    }
-    if EVENTS.query(BPF_RB_AVAIL_DATA) > RING_WAKE_BYTES {
-        return (BPF_RB_FORCE_WAKEUP, RECORD_WOKE);
-    }
-    let Some(last) = RX_LAST.get_ptr_mut(rx_last_index(ip.family, f.vrid)) else {
-        return (BPF_RB_FORCE_WAKEUP, RECORD_WOKE);
-    };
-    let h = &f.header;
-    let header = [
-        u32::from_ne_bytes([h.ver_type, h.vrid, h.priority, h.count_addrs]),
-        u32::from_ne_bytes([h.interval[0], h.interval[1], h.checksum[0], h.checksum[1]]),
-    ];
-    let s = &ip.saddr;
-    let saddr = [
-        u32::from_ne_bytes([s[0], s[1], s[2], s[3]]),
-        u32::from_ne_bytes([s[4], s[5], s[6], s[7]]),
-        u32::from_ne_bytes([s[8], s[9], s[10], s[11]]),
-        u32::from_ne_bytes([s[12], s[13], s[14], s[15]]),
-    ];
-    // SAFETY: an array map slot; racing writers on other CPUs can at worst cause one extra
-    // wake-up (a torn value never equals a real advert's).
-    unsafe {
-        if (*last).flags & RX_EAGER == 0
-            && (*last).header[0] == header[0]
-            && (*last).header[1] == header[1]
-            && (*last).saddr[0] == saddr[0]
-            && (*last).saddr[1] == saddr[1]
-            && (*last).saddr[2] == saddr[2]
-            && (*last).saddr[3] == saddr[3]
-        {
-            return (BPF_RB_NO_WAKEUP, 0);
-        }
-        (*last).header = header;
-        (*last).saddr = saddr;
-    }
-    (BPF_RB_FORCE_WAKEUP, RECORD_WOKE)
-}
-
-/// Reserves an `AdvertRecord<N>`, fills it and copies up to `N` bytes of the message into it.
-#[inline(always)]
-fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) {
+fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) -> bool {
     let Some(mut entry) = EVENTS.reserve::<AdvertRecord<N>>(0) else {
         count(Counter::RingFull);
-        return;
+        return false;
     };
     let ev = entry.as_mut_ptr();
     let captured = if ip.payload_len < N {
@@ -271,14 +265,14 @@ fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) {
         (*ev).interval = f.interval;
         (*ev).payload_len = ip.payload_len as u16;
         (*ev).captured_len = captured as u16;
-        (*ev)._pad = [0; 5];
+        (*ev)._pad = [0; 6];
     }
     // The verifier wants the length provably in 1..=N for the copy into the reservation;
     // `needed ≥ 8` makes the lower bound true, this check makes it visible.
     let len = captured as u32;
     if len == 0 || len > N as u32 {
         entry.discard(0);
-        return;
+        return false;
     }
     // SAFETY: the destination is the record's payload array (N bytes ≥ len); the helper
     // bounds-checks the frame side itself.
@@ -286,18 +280,16 @@ fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) {
         bpf_xdp_load_bytes(
             ctx.ctx,
             ip.vrrp_off as u32,
-            core::ptr::addr_of_mut!((*ev).payload) as *mut _,
+            addr_of_mut!((*ev).payload) as *mut _,
             len,
         )
     };
     if copied != 0 {
         entry.discard(0);
         count(Counter::BadLength);
-        return;
+        return false;
     }
-    let (flags, woke) = wakeup(ip, f);
-    // SAFETY: as above, before submit.
-    unsafe { (*ev).wakeup = woke };
-    entry.submit(flags);
+    entry.submit(0);
     count(Counter::Adverts);
+    true
 }

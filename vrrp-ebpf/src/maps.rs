@@ -5,7 +5,7 @@ use aya_ebpf::{
 };
 use vrrp_common::{
     COUNTER_SLOTS, Counter, MAX_NO_ACCEPT_VIPS, MAX_VIPS, NoAcceptFilter, RING_BUF_BYTES,
-    RX_LAST_SLOTS, RxLast, VipFilter, VipKey, XdpConfig,
+    RX_LAST_MAP_FLAGS, RX_LAST_SLOTS, RxLast, VipFilter, VipKey, XdpConfig,
 };
 
 /// Adverts for userspace ([`vrrp_common::AdvertEvent`] records).
@@ -49,10 +49,10 @@ pub fn may_be_vip(last_byte: u8) -> bool {
     }
 }
 
-/// Per (family, VRID): the last advert that woke userspace, and whether every advert should
-/// ([`vrrp_common::RxLast`]).
+/// Per (family, VRID): the last queued advert, its repeats since, and whether every advert is
+/// queued ([`vrrp_common::RxLast`]).
 #[map(name = "RX_LAST")]
-pub static RX_LAST: Array<RxLast> = Array::with_max_entries(RX_LAST_SLOTS, 0);
+pub static RX_LAST: Array<RxLast> = Array::with_max_entries(RX_LAST_SLOTS, RX_LAST_MAP_FLAGS);
 
 #[inline(always)]
 pub fn count(counter: Counter) {

@@ -322,10 +322,12 @@ fn adverts_and_arp_go_through_a_real_veth() {
             }
         });
         assert_eq!(events.len(), 1, "one advert");
-        assert_eq!(events[0].ifindex, va);
-        assert_eq!(events[0].vrid, 51);
-        assert_eq!(events[0].priority, 120);
-        assert_eq!(events[0].vrrp_bytes(), advert.vrrp().as_slice());
+        assert!(!events[0].repeat, "the first advert is queued");
+        let event = &events[0].event;
+        assert_eq!(event.ifindex, va);
+        assert_eq!(event.vrid, 51);
+        assert_eq!(event.priority, 120);
+        assert_eq!(event.vrrp_bytes(), advert.vrrp().as_slice());
         assert_eq!(
             attachment.counters().expect("counters")[Counter::Adverts],
             1

@@ -12,7 +12,6 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
-use vrrp_common::AdvertEvent;
 
 use super::advert;
 use super::garp::GarpSender;
@@ -21,6 +20,7 @@ use super::plan::Plan;
 use super::vips::VipTask;
 use crate::cli::XdpMode;
 use crate::config::{LoadOptions, load};
+use crate::dataplane::Received;
 use crate::engine::{Engine, Input, TrackerId, TrackerState};
 use crate::netlink::{Netlink, NetlinkEvents};
 use crate::time::{TimerFd, Timestamp};
@@ -50,7 +50,7 @@ pub struct Node {
     pub(super) file_tx: mpsc::Sender<FileChange>,
     pub(super) script_rx: mpsc::Receiver<ScriptChange>,
     pub(super) file_rx: mpsc::Receiver<FileChange>,
-    pub(super) events: Vec<AdvertEvent>,
+    pub(super) events: Vec<Received>,
     pub(super) stopping: bool,
     /// A Master_Down_Timer deadline the timerfd was armed early for (see [`MASTER_DOWN_EARLY`]).
     pub(super) precise: Option<Timestamp>,
@@ -376,9 +376,9 @@ impl Node {
         Ok(())
     }
 
-    /// Feeds every queued advert to the engine, oldest first. The engine judges "master down"
-    /// from these kernel receive times, so a stalled daemon that wakes to a backlog sees that the
-    /// master was alive all along.
+    /// Feeds every queued advert and every counted repeat to the engine, oldest first. The
+    /// engine judges "master down" from these kernel receive times, so a stalled daemon that
+    /// wakes to a backlog sees that the master was alive all along.
     fn drain_rings(&mut self) {
         for i in 0..self.ifaces.len() {
             self.events.clear();
@@ -386,25 +386,33 @@ impl Node {
             if self.events.is_empty() {
                 continue;
             }
-            self.events.sort_by_key(|e| e.ktime_ns);
+            self.events.sort_by_key(|r| r.event.ktime_ns);
             // Taken and put back so the buffer keeps its capacity from one wake-up to the next.
             let events = std::mem::take(&mut self.events);
             let name = &self.ifaces[i].name;
-            for ev in &events {
+            for received in &events {
+                let ev = &received.event;
                 let policy = |family, vrid| self.plan.rx_policy(name, family, vrid);
-                if let Some(input) = advert::decode_event(name, ev, policy) {
-                    let now = Timestamp::now().max(Timestamp::from_nanos(ev.ktime_ns));
-                    // From the XDP receive time to the engine: what a flood or a stall costs, for
-                    // adverts that woke the daemon (repeats wait in the ring on purpose).
-                    debug!(
-                        "{name}: advert vrid {} from {}: rx_delay_ns={} woke={}",
-                        ev.vrid,
-                        ev.source(),
-                        now.as_nanos() - ev.ktime_ns,
-                        ev.wakeup & vrrp_common::RECORD_WOKE
-                    );
-                    self.engine.handle(now, input);
+                let Some(input) = advert::decode_event(name, ev, policy) else {
+                    continue;
+                };
+                let now = Timestamp::now().max(Timestamp::from_nanos(ev.ktime_ns));
+                // From the XDP receive time to the engine: what a flood or a stall costs. A
+                // replay of repeats is late on purpose: repeats never wake us.
+                debug!(
+                    "{name}: advert vrid {} from {}: rx_delay_ns={} repeat={} times={}",
+                    ev.vrid,
+                    ev.source(),
+                    now.as_nanos() - ev.ktime_ns,
+                    received.repeat,
+                    received.times
+                );
+                // Each repeat is one advert to the engine (counters, logs), all at the time of
+                // the latest: they were identical, and only the latest moves a timer.
+                for _ in 1..received.times {
+                    self.engine.handle(now, input.clone());
                 }
+                self.engine.handle(now, input);
             }
             self.events = events;
         }

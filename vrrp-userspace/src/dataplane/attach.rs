@@ -10,9 +10,11 @@ use aya::programs::{
     XdpMode as AyaXdpMode, links::LinkType, loaded_links, loaded_programs, xdp::XdpLinkId,
 };
 use tokio::io::{Interest, unix::AsyncFd};
-use vrrp_common::{AdvertEvent, CONFIG_WATCH_ALL, PROGRAM_NAME, XdpConfig};
+use vrrp_common::{CONFIG_WATCH_ALL, PROGRAM_NAME, XdpConfig};
 
-use super::{Counters, DataplaneError, EventRing, VridWant, XdpObject, XdpProgram, link_xdp};
+use super::{
+    Counters, DataplaneError, Received, Receiver, VridWant, XdpObject, XdpProgram, link_xdp,
+};
 use crate::cli::XdpMode;
 
 /// The mode the program actually runs in.
@@ -42,7 +44,7 @@ impl XdpModeUsed {
 
 pub struct Attachment {
     object: XdpObject,
-    ring: AsyncFd<EventRing>,
+    ring: AsyncFd<Receiver>,
     link: Option<XdpLinkId>,
     iface: String,
     ifindex: u32,
@@ -89,15 +91,15 @@ impl Attachment {
             },
         };
         // From here on, `Drop` detaches whatever fails.
-        let events = match object.take_events() {
+        let events = match object.take_receiver() {
             Ok(events) => events,
             Err(e) => {
                 detach(&mut object, link, iface);
                 return Err(e);
             }
         };
-        // SAFETY: the EventRing owns the ring buffer's map fd and returns that same fd for as
-        // long as it lives, and the AsyncFd owns the EventRing.
+        // SAFETY: the Receiver owns the ring buffer's map fd and returns that same fd for as
+        // long as it lives, and the AsyncFd owns the Receiver.
         let ring = match unsafe { AsyncFd::register_with_interest(events, Interest::READABLE) } {
             Ok(ring) => ring,
             Err(e) => {
@@ -178,8 +180,9 @@ impl Attachment {
         Ok(())
     }
 
-    /// Moves every queued advert into `out` without blocking; returns how many.
-    pub fn drain(&mut self, out: &mut Vec<AdvertEvent>) -> usize {
+    /// Moves every queued advert and every repeat counted since the last call into `out`
+    /// without blocking ([`Receiver::drain`]); returns how many entries.
+    pub fn drain(&mut self, out: &mut Vec<Received>) -> usize {
         self.ring.get_mut().drain(out)
     }
 }

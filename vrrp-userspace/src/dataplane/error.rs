@@ -44,6 +44,8 @@ pub enum DataplaneError {
     },
     #[error("interface {iface}: netlink: {source}")]
     Netlink { iface: String, source: io::Error },
+    #[error("mapping the RX_LAST map (mmap): {0}")]
+    MapMmap(io::Error),
     #[error("ring buffer readiness: {0}")]
     Readiness(io::Error),
     #[error(

@@ -16,7 +16,10 @@ use vrrp_common::{
     VRID_WANT_V4, VRID_WANT_V6, VipFilter, VipKey, XdpConfig, rx_last_index,
 };
 
-use super::{Counters, DataplaneError, EBPF_OBJECT, EventRing, PASS_PROGRAM_NAME};
+use super::{
+    Counters, DataplaneError, EBPF_OBJECT, EventRing, KTIME_PROGRAM_NAME, PASS_PROGRAM_NAME,
+    Receiver, RxLastView,
+};
 
 /// Room `test_run` leaves for a frame the program grows (an NA answering a short NS).
 const TEST_RUN_GROWTH: usize = 256;
@@ -58,7 +61,7 @@ impl XdpObject {
             ebpf,
             no_accept: HashSet::new(),
         };
-        for program in [XdpProgram::Vrrp, XdpProgram::Pass] {
+        for program in [XdpProgram::Vrrp, XdpProgram::Pass, XdpProgram::Ktime] {
             object
                 .program_mut(program)?
                 .load()
@@ -127,9 +130,9 @@ impl XdpObject {
             .map_err(map_err(MAP_VRIDS))
     }
 
-    /// Whether every advert of (`family`, `vrid`) wakes the daemon (`eager`), or only one that
-    /// differs from the last that woke it (see [`vrrp_common::RxLast`]). Either way the record
-    /// is queued. Also forgets the last advert, so the next one wakes the daemon.
+    /// Whether every advert of (`family`, `vrid`) is queued and wakes the daemon (`eager`), or
+    /// only one that differs from the last queued one, repeats being counted (see
+    /// [`vrrp_common::RxLast`]). Also forgets the last advert, so the next one is queued.
     pub fn set_rx_eager(
         &mut self,
         family: u8,
@@ -269,6 +272,22 @@ impl XdpObject {
         Ok(EventRing::new(ring))
     }
 
+    /// Takes the ring buffer out of the object together with a view of `RX_LAST`: what drains
+    /// both queued adverts and counted repeats (once; later calls fail with `MissingMap`).
+    pub fn take_receiver(&mut self) -> Result<Receiver, DataplaneError> {
+        let view = self.rx_last_view()?;
+        Ok(Receiver::new(self.take_events()?, view))
+    }
+
+    /// A shared read-only mapping of `RX_LAST`.
+    pub fn rx_last_view(&self) -> Result<RxLastView, DataplaneError> {
+        match self.ebpf.map(MAP_RX_LAST) {
+            Some(aya::maps::Map::Array(data)) => RxLastView::map(data.fd()),
+            Some(_) => Err(DataplaneError::MissingMap(MAP_RX_LAST)),
+            None => Err(DataplaneError::MissingMap(MAP_RX_LAST)),
+        }
+    }
+
     /// Runs `program` on `frame` `repeat` times through `BPF_PROG_TEST_RUN`.
     pub fn test_run(
         &self,
@@ -335,6 +354,8 @@ pub enum XdpProgram {
     Vrrp,
     /// `xdp_pass`: returns `XDP_PASS` (benchmark baseline, veth peer for `XDP_TX`).
     Pass,
+    /// `xdp_ktime`: one `bpf_ktime_get_ns()`, then `XDP_PASS` (benchmark reference).
+    Ktime,
 }
 
 impl XdpProgram {
@@ -342,6 +363,7 @@ impl XdpProgram {
         match self {
             XdpProgram::Vrrp => PROGRAM_NAME,
             XdpProgram::Pass => PASS_PROGRAM_NAME,
+            XdpProgram::Ktime => KTIME_PROGRAM_NAME,
         }
     }
 }

@@ -44,7 +44,8 @@ async fn watch(args: WatchArgs) -> anyhow::Result<()> {
         events.clear();
         attachment.drain(&mut events);
         let mut out = stdout.lock();
-        for ev in &events {
+        // Observe mode queues every advert (no repeat is counted instead): one line each.
+        for ev in events.iter().map(|r| &r.event) {
             let key = (ev.family, ev.vrid);
             let gap = last_seen
                 .insert(key, ev.ktime_ns)
@@ -135,8 +136,7 @@ mod tests {
             interval,
             payload_len: 0,
             captured_len: 0,
-            wakeup: 0,
-            _pad: [0; 5],
+            _pad: [0; 6],
             payload: [0; MAX_VRRP_PAYLOAD],
         };
         // The VRRP header as the XDP program copies it: version/type, VRID, priority, count.

@@ -234,6 +234,8 @@ fn track_file(which: Impl, subnet: u8) {
         tb.transcripts()
     );
 
+    // From before the raise: the last priority-120 advert must be in it.
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
     let raised = Instant::now();
     dir.write("weight", "5\n");
     tb.router(MASTER).wait_log_since(
@@ -249,6 +251,10 @@ fn track_file(which: Impl, subnet: u8) {
         tb.transcripts()
     );
 
+    // Long enough at 120 for the peer, a quiet backup, to count repeats it has not read yet
+    // when the priority falls: it reads them once per Master_Down_Interval, 3 adverts, in step
+    // with the master's first 120 advert, so 11.5 intervals from then falls between two reads.
+    std::thread::sleep(Duration::from_millis(1150));
     let lowered = Instant::now();
     dir.write("weight", "0\n");
     tb.router(MASTER).wait_log_since(
@@ -256,6 +262,28 @@ fn track_file(which: Impl, subnet: u8) {
         lowered,
     );
     tb.router(PEER).wait_state(VI, State::Master, lowered);
+    // RFC 5798 §6.4.2: the lower-priority adverts do not reset the peer's Master_Down_Timer, so
+    // it runs from the last priority-120 one: 3 × 0.1 s + Skew_Time (256 − 110) × 0.1 s / 256.
+    // Sooner would mean the peer lost track of adverts that came before the priority fell.
+    let adverts = capture.adverts(VRID);
+    let (master_ip, peer_ip): (IpAddr, IpAddr) =
+        (tb.node(MASTER).ipv4.into(), tb.node(PEER).ipv4.into());
+    let last_high = adverts
+        .iter()
+        .filter(|(_, a, _)| a.src == master_ip && a.priority == 120)
+        .map(|(at, _, _)| *at)
+        .max()
+        .unwrap_or_else(|| panic!("no priority-120 advert captured\n{}", tb.transcripts()));
+    let first_peer = wait_advert(&capture, peer_ip, 110, last_high, &tb);
+    let master_down = Duration::from_millis(300) + Duration::from_micros(146 * 100_000 / 256);
+    // 1 ms less for the jitter of the capture timestamps.
+    assert!(
+        first_peer - last_high >= master_down - Duration::from_millis(1),
+        "the peer took over {:?} after the last priority-120 advert; Master_Down_Interval is \
+         {master_down:?}\n{}",
+        first_peer - last_high,
+        tb.transcripts()
+    );
     assert_eq!(
         wait_holders(&tb.lab.routers, vip, &[PEER], SETTLE),
         [PEER],

@@ -73,7 +73,7 @@ pub const SHORT_VRRP_PAYLOAD: usize = 112;
 /// The record with a short payload.
 pub type ShortAdvertRecord = AdvertRecord<SHORT_VRRP_PAYLOAD>;
 /// Bytes before `payload` in every record.
-pub const ADVERT_HEADER_LEN: usize = 64;
+pub const ADVERT_HEADER_LEN: usize = 72;
 
 /// A ring-buffer record: the advert's decoded fields and the first `N` bytes of its VRRP
 /// message. The program writes `AdvertRecord<SHORT_VRRP_PAYLOAD>` or
@@ -104,7 +104,12 @@ pub struct AdvertRecord<const N: usize> {
     pub payload_len: u16,
     /// Bytes of the VRRP message copied into `payload` (≤ `N`).
     pub captured_len: u16,
-    pub _pad: [u8; 6],
+    pub _pad: [u8; 2],
+    /// Repeats the program counted of the advert this record replaces in `RX_LAST` (the last
+    /// queued one of its family and VRID), and when the latest of them arrived: what userspace
+    /// has not been told yet, since the program resets the count for the new advert.
+    pub prev_repeats: u32,
+    pub prev_ktime_ns: u64,
     pub payload: [u8; N],
 }
 

@@ -205,11 +205,22 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
             }
         }
     }
+    // The repeats of the advert this one replaces go with it: the count restarts below.
+    let prev = match slot {
+        // SAFETY: as above.
+        Some(last) => unsafe {
+            (
+                read_volatile(addr_of!((*last).repeats)) as u32,
+                read_volatile(addr_of!((*last).ktime_ns)),
+            )
+        },
+        None => (0, 0),
+    };
     // Most adverts fit the short record: the ring then holds eight times as many.
     let queued = if ip.payload_len <= SHORT_VRRP_PAYLOAD {
-        push::<SHORT_VRRP_PAYLOAD>(ctx, &ip, &fields)
+        push::<SHORT_VRRP_PAYLOAD>(ctx, &ip, &fields, prev)
     } else {
-        push::<MAX_VRRP_PAYLOAD>(ctx, &ip, &fields)
+        push::<MAX_VRRP_PAYLOAD>(ctx, &ip, &fields, prev)
     };
     if let (true, Some(last)) = (queued, slot) {
         // SAFETY: as above. Count reset before the key: a reader that sees the new key never
@@ -231,13 +242,14 @@ struct Fields {
     interval: u16,
 }
 
-/// Reserves an `AdvertRecord<N>`, fills it, copies up to `N` bytes of the message into it and
-/// submits it; `false` if it could not.
+/// Reserves an `AdvertRecord<N>`, fills it (with `prev`: the repeats count and latest time of
+/// the advert it replaces), copies up to `N` bytes of the message into it and submits it;
+/// `false` if it could not.
 ///
 /// Every record wakes the reader (the ring's default: a wake-up when the reader has caught up),
 /// because every record is news: repeats never get here.
 #[inline(always)]
-fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) -> bool {
+fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields, prev: (u32, u64)) -> bool {
     let Some(mut entry) = EVENTS.reserve::<AdvertRecord<N>>(0) else {
         count(Counter::RingFull);
         return false;
@@ -265,7 +277,9 @@ fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields) -> bool {
         (*ev).interval = f.interval;
         (*ev).payload_len = ip.payload_len as u16;
         (*ev).captured_len = captured as u16;
-        (*ev)._pad = [0; 6];
+        (*ev)._pad = [0; 2];
+        (*ev).prev_repeats = prev.0;
+        (*ev).prev_ktime_ns = prev.1;
     }
     // The verifier wants the length provably in 1..=N for the copy into the reservation;
     // `needed ≥ 8` makes the lower bound true, this check makes it visible.

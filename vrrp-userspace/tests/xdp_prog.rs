@@ -155,7 +155,13 @@ fn assert_event(
     let captured = frame_vrrp.len().min(MAX_VRRP_PAYLOAD);
     assert_eq!(ev.captured_len as usize, captured, "captured_len");
     assert_eq!(ev.vrrp_bytes(), &frame_vrrp[..captured], "payload");
-    assert_eq!(ev._pad, [0; 6], "padding");
+    assert_eq!(ev._pad, [0; 2], "padding");
+    // Every VRID is eager here: nothing is counted, so nothing is carried over.
+    assert_eq!(
+        (ev.prev_repeats, ev.prev_ktime_ns),
+        (0, 0),
+        "no repeats before"
+    );
 }
 
 /// Sends a valid advert for a VRID the object wants and checks verdict, event and counters.

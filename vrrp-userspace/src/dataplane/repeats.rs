@@ -129,6 +129,8 @@ impl Receiver {
 
     /// Moves every queued record into `out`, then every repeat counted since the last call, each
     /// as its slot's last record with the latest repeat's receive time; returns how many entries.
+    /// A record that replaces an advert with repeats not yet handed on brings their count: they
+    /// come just before it.
     ///
     /// Counts are read only when a drain right after them finds the ring still empty: a count
     /// read next to a record still in the ring could belong to that record, not to ours.
@@ -178,14 +180,29 @@ impl Receiver {
         self.scratch.clear();
         let n = self.ring.drain(&mut self.scratch);
         for event in self.scratch.drain(..) {
-            // The program resets the count when it queues a record: its repeats start at 0.
+            let index = rx_last_index(event.family, event.vrid);
+            // The program resets the count when it queues a record: its repeats start at 0, and
+            // the record brings the previous advert's that we have not replayed yet.
             let last = Last {
                 event,
                 key: event.rx_key(),
                 seen: 0,
             };
-            match self.last.entry(rx_last_index(event.family, event.vrid)) {
-                Entry::Occupied(mut slot) => **slot.get_mut() = last,
+            match self.last.entry(index) {
+                Entry::Occupied(mut slot) => {
+                    let prev = slot.get_mut();
+                    let repeats = u64::from(event.prev_repeats);
+                    if repeats > prev.seen {
+                        let mut replay = prev.event;
+                        replay.ktime_ns = event.prev_ktime_ns;
+                        out.push(Received {
+                            event: replay,
+                            times: repeats - prev.seen,
+                            repeat: true,
+                        });
+                    }
+                    **prev = last;
+                }
                 Entry::Vacant(slot) => {
                     slot.insert(Box::new(last));
                 }

@@ -136,7 +136,9 @@ mod tests {
             interval,
             payload_len: 0,
             captured_len: 0,
-            _pad: [0; 6],
+            _pad: [0; 2],
+            prev_repeats: 0,
+            prev_ktime_ns: 0,
             payload: [0; MAX_VRRP_PAYLOAD],
         };
         // The VRRP header as the XDP program copies it: version/type, VRID, priority, count.

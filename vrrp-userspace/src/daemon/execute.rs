@@ -31,87 +31,117 @@ const GARP_INLINE_PER_BATCH: usize = 16;
 
 impl Node {
     /// Executes the engine's actions in order, except that log lines wait until the batch is
-    /// done: a write to stderr must not sit between a new master's first advert and its GARPs.
+    /// done, and VIP additions and gate openings until the adverts and GARPs after them are out
+    /// (or a removal or closing comes): none of them may sit between a new master's first advert
+    /// and its GARPs. The VIPs are added by their own task anyway, so the GARP never waited for
+    /// them, and an open gate answers ARP requests, which the GARP makes unnecessary.
     pub(super) async fn execute(&mut self) {
         let mut logs = Vec::new();
+        let mut after_sends = Vec::new();
         self.garp_inline_budget = GARP_INLINE_PER_BATCH;
         while let Some(action) = self.engine.poll_action() {
             match action {
-                Action::SendAdvert { instance, tx } => self.send_advert(&instance, &tx),
-                Action::SetGate {
-                    instance,
-                    vips,
-                    open,
-                } => {
-                    for vip in vips {
-                        let Some(i) = self.iface_of_vip(&instance, vip) else {
-                            continue;
-                        };
-                        if let Err(e) = self.ifaces[i].xdp.set_gate(vip, open) {
-                            error!("({instance}) ARP/ND gate for {vip}: {e}");
-                        }
+                Action::AddVips { .. } | Action::SetGate { open: true, .. } => {
+                    after_sends.push(action);
+                    continue;
+                }
+                // VIP and gate changes keep their order among themselves: a removal or a
+                // closing never overtakes an addition or an opening deferred before it.
+                Action::RemoveVips { .. } | Action::SetGate { open: false, .. } => {
+                    for deferred in std::mem::take(&mut after_sends) {
+                        self.execute_one(deferred, &mut logs);
                     }
                 }
-                Action::SendGarp {
-                    instance,
-                    interface,
-                    vips,
-                    repeat,
-                } => self.send_garp(&instance, &interface, &vips, repeat),
-                Action::AddVips { instance, vips } => {
-                    for vip in vips {
-                        if let Some(spec) =
-                            self.plan_for(&instance)
-                                .vip_spec(&instance, &vip, &self.ifindexes())
-                        {
-                            self.vips.push(VipOp::Add(spec));
-                        }
-                    }
-                }
-                Action::RemoveVips { instance, vips } => {
-                    for vip in vips {
-                        if let Some(spec) =
-                            self.plan_for(&instance)
-                                .vip_spec(&instance, &vip, &self.ifindexes())
-                        {
-                            self.vips.push(VipOp::Remove(spec));
-                        }
-                    }
-                }
-                Action::Notify {
-                    target,
-                    state,
-                    priority,
-                } => self.notify(target, state, priority),
-                Action::NotifyMasterRxLowerPri { instance, priority } => {
-                    for fifo in &self.fifos {
-                        fifo.notify(
-                            crate::notify::NotifyTarget::Instance,
-                            &instance,
-                            "MASTER_RX_LOWER_PRI",
-                            priority,
-                        );
-                    }
-                    if let Some(script) = self
-                        .plan
-                        .instance(&instance)
-                        .and_then(|p| p.notify_master_rx_lower_pri.as_ref())
-                    {
-                        crate::notify::spawn_notify(script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
-                    }
-                }
-                Action::PriorityChanged {
-                    ref instance,
-                    to,
-                    state,
-                    ..
-                } => {
-                    self.notify_priority(instance, to, state);
-                    logs.push(action);
-                }
-                action @ (Action::Transition { .. } | Action::Log(_)) => logs.push(action),
+                _ => {}
             }
+            self.execute_one(action, &mut logs);
         }
+        for action in after_sends {
+            self.execute_one(action, &mut logs);
+        }
+        self.write_logs(logs);
+    }
+
+    /// One action; log lines and transitions go to `logs`.
+    fn execute_one(&mut self, action: Action, logs: &mut Vec<Action>) {
+        match action {
+            Action::SendAdvert { instance, tx } => self.send_advert(&instance, &tx),
+            Action::SetGate {
+                instance,
+                vips,
+                open,
+            } => {
+                for vip in vips {
+                    let Some(i) = self.iface_of_vip(&instance, vip) else {
+                        continue;
+                    };
+                    if let Err(e) = self.ifaces[i].xdp.set_gate(vip, open) {
+                        error!("({instance}) ARP/ND gate for {vip}: {e}");
+                    }
+                }
+            }
+            Action::SendGarp {
+                instance,
+                interface,
+                vips,
+                repeat,
+            } => self.send_garp(&instance, &interface, &vips, repeat),
+            Action::AddVips { instance, vips } => {
+                for vip in vips {
+                    if let Some(spec) =
+                        self.plan_for(&instance)
+                            .vip_spec(&instance, &vip, &self.ifindexes())
+                    {
+                        self.vips.push(VipOp::Add(spec));
+                    }
+                }
+            }
+            Action::RemoveVips { instance, vips } => {
+                for vip in vips {
+                    if let Some(spec) =
+                        self.plan_for(&instance)
+                            .vip_spec(&instance, &vip, &self.ifindexes())
+                    {
+                        self.vips.push(VipOp::Remove(spec));
+                    }
+                }
+            }
+            Action::Notify {
+                target,
+                state,
+                priority,
+            } => self.notify(target, state, priority),
+            Action::NotifyMasterRxLowerPri { instance, priority } => {
+                for fifo in &self.fifos {
+                    fifo.notify(
+                        crate::notify::NotifyTarget::Instance,
+                        &instance,
+                        "MASTER_RX_LOWER_PRI",
+                        priority,
+                    );
+                }
+                if let Some(script) = self
+                    .plan
+                    .instance(&instance)
+                    .and_then(|p| p.notify_master_rx_lower_pri.as_ref())
+                {
+                    crate::notify::spawn_notify(script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
+                }
+            }
+            Action::PriorityChanged {
+                ref instance,
+                to,
+                state,
+                ..
+            } => {
+                self.notify_priority(instance, to, state);
+                logs.push(action);
+            }
+            action @ (Action::Transition { .. } | Action::Log(_)) => logs.push(action),
+        }
+    }
+
+    fn write_logs(&mut self, logs: Vec<Action>) {
         for action in logs {
             match action {
                 Action::Transition {

@@ -86,25 +86,9 @@ impl Node {
                 vips,
                 repeat,
             } => self.send_garp(&instance, &interface, &vips, repeat),
-            Action::AddVips { instance, vips } => {
-                for vip in vips {
-                    if let Some(spec) =
-                        self.plan_for(&instance)
-                            .vip_spec(&instance, &vip, &self.ifindexes())
-                    {
-                        self.vips.push(VipOp::Add(spec));
-                    }
-                }
-            }
+            Action::AddVips { instance, vips } => self.push_vips(&instance, &vips, VipOp::Add),
             Action::RemoveVips { instance, vips } => {
-                for vip in vips {
-                    if let Some(spec) =
-                        self.plan_for(&instance)
-                            .vip_spec(&instance, &vip, &self.ifindexes())
-                    {
-                        self.vips.push(VipOp::Remove(spec));
-                    }
-                }
+                self.push_vips(&instance, &vips, VipOp::Remove)
             }
             Action::Notify {
                 target,
@@ -138,6 +122,21 @@ impl Node {
                 logs.push(action);
             }
             action @ (Action::Transition { .. } | Action::Log(_)) => logs.push(action),
+        }
+    }
+
+    /// Hands VIP additions or removals to the VIP task.
+    fn push_vips(
+        &mut self,
+        instance: &str,
+        vips: &[crate::engine::Vip],
+        op: fn(crate::netlink::VipSpec) -> VipOp,
+    ) {
+        let ifindexes = self.ifindexes();
+        for vip in vips {
+            if let Some(spec) = self.plan_for(instance).vip_spec(instance, vip, &ifindexes) {
+                self.vips.push(op(spec));
+            }
         }
     }
 

@@ -143,6 +143,7 @@ fn render(results: &[(Impl, &Outcome)], window: Duration) -> String {
     let headers = [
         "impl",
         "master CPU s/s",
+        "master CPU µs / advert sent",
         "backup CPU s/s",
         "master RSS MiB",
         "backup RSS MiB",
@@ -180,6 +181,7 @@ fn render(results: &[(Impl, &Outcome)], window: Duration) -> String {
         rows.push(vec![
             imp.name().to_string(),
             format!("{:.3}", o.master.cpu_per_s),
+            format!("{:.1}", per_advert_us(o)),
             format!("{:.3}", o.backup.cpu_per_s),
             format!(
                 "{:.1} ({} proc)",
@@ -202,5 +204,27 @@ fn render(results: &[(Impl, &Outcome)], window: Duration) -> String {
         ]);
     }
     md.push_str(&report::table(&headers, &rows));
+    if let [(Impl::Vrrpd, ours), (Impl::Keepalived, theirs)]
+    | [(Impl::Keepalived, theirs), (Impl::Vrrpd, ours)] = results
+    {
+        let _ = writeln!(
+            md,
+            "\nvrrpd / keepalived (target ≤ 0.2 for both nodes): master CPU {:.2}, backup CPU {:.2}; \
+             master CPU per advert sent {:.3} (the fair figure when one of them does not keep up: \
+             CPU per second then compares unequal work).",
+            ours.master.cpu_per_s / theirs.master.cpu_per_s,
+            ours.backup.cpu_per_s / theirs.backup.cpu_per_s,
+            per_advert_us(ours) / per_advert_us(theirs),
+        );
+    }
     md
+}
+
+/// The master's CPU time per advert it sent, in µs.
+fn per_advert_us(o: &Outcome) -> f64 {
+    let sent: usize = o.master_adverts.values().map(Vec::len).sum();
+    if sent == 0 {
+        return f64::NAN;
+    }
+    o.master.cpu_per_s * o.seconds / sent as f64 * 1e6
 }

@@ -107,6 +107,8 @@ pub struct Receiver {
     view: RxLastView,
     last: HashMap<u32, Box<Last>>,
     scratch: Vec<AdvertEvent>,
+    /// (slot, replay, count it brings `seen` to), kept from call to call for its capacity.
+    replays: Vec<(u32, Received, u64)>,
 }
 
 /// Drain rounds before repeats are left for the next call: each round that finds new records
@@ -120,11 +122,8 @@ impl Receiver {
             view,
             last: HashMap::new(),
             scratch: Vec::new(),
+            replays: Vec::new(),
         }
-    }
-
-    pub fn ring(&self) -> &EventRing {
-        &self.ring
     }
 
     /// Moves every queued record into `out`, then every repeat counted since the last call, each
@@ -136,7 +135,7 @@ impl Receiver {
     /// read next to a record still in the ring could belong to that record, not to ours.
     pub fn drain(&mut self, out: &mut Vec<Received>) -> usize {
         let start = out.len();
-        let mut replays: Vec<(u32, Received, u64)> = Vec::new();
+        let mut replays = std::mem::take(&mut self.replays);
         for _ in 0..MAX_ROUNDS {
             if self.drain_ring(out) > 0 {
                 continue;
@@ -173,6 +172,8 @@ impl Receiver {
             }
             break;
         }
+        replays.clear();
+        self.replays = replays;
         out.len() - start
     }
 

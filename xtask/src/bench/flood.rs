@@ -44,6 +44,9 @@ struct Phase {
     end: i64,
     sent: Option<Sent>,
     backup_rx_pps: Option<f64>,
+    /// Adverts the backup's XDP program counted during the phase (vrrpd only): with the
+    /// master's sent adverts, whether adverts were lost before any software saw them.
+    backup_xdp_adverts: Option<u64>,
     master_lines_before: usize,
     master_lines_after: usize,
 }
@@ -108,17 +111,20 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
                      body: &mut dyn FnMut() -> anyhow::Result<Option<Sent>>|
      -> anyhow::Result<()> {
         let rx0 = lab_run::counter(&backup_node.ns, &backup_node.iface, "rx_packets");
+        let xdp0 = xdp_adverts(imp, &backup);
         let before = backup.count_lines("Entering MASTER STATE");
         let start = lab_run::now_ns();
         let sent = body()?;
         let end = lab_run::now_ns();
         let rx1 = lab_run::counter(&backup_node.ns, &backup_node.iface, "rx_packets");
+        let xdp1 = xdp_adverts(imp, &backup);
         let secs = (end - start) as f64 / 1e9;
         phases.push(Phase {
             name,
             start,
             end,
             backup_rx_pps: sent.map(|_| (rx1.saturating_sub(rx0)) as f64 / secs),
+            backup_xdp_adverts: xdp0.zip(xdp1).map(|(a, b)| b.saturating_sub(a)),
             sent,
             master_lines_before: before,
             master_lines_after: backup.count_lines("Entering MASTER STATE"),
@@ -209,6 +215,16 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
     })
 }
 
+/// The `adverts` counter of the backup's XDP program (vrrpd's status), `None` for keepalived or
+/// while the daemon is stopped (the stall phases read it around SIGSTOP, so only while running).
+fn xdp_adverts(imp: Impl, backup: &Daemon<'_>) -> Option<u64> {
+    if imp != Impl::Vrrpd {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(&backup.router().status_json()).ok()?;
+    json["interfaces"][0]["counters"]["adverts"].as_u64()
+}
+
 /// Adverts (priority > 0) from `src` in [start, end). The capture runs in the master's namespace,
 /// so the master's own adverts are the outgoing ones (timestamped as they leave) and the backup's
 /// the received ones.
@@ -257,6 +273,7 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
         "backup rx kpps",
         "master gap p99 ms",
         "master max gap ms",
+        "master's adverts / seen by backup XDP",
         "backup adverts",
         "backup `Entering MASTER`",
         "verdict",
@@ -265,7 +282,8 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
     let mut delays = Vec::new();
     for &(imp, o) in results {
         for p in &o.phases {
-            let gaps = gaps_ms(&adverts(o, o.master_ip, p.start, p.end));
+            let sent_adverts = adverts(o, o.master_ip, p.start, p.end);
+            let gaps = gaps_ms(&sent_adverts);
             let gap = summarize(&gaps);
             let backup = adverts(o, o.backup_ip, p.start, p.end).len();
             let claims = p.master_lines_after - p.master_lines_before;
@@ -277,6 +295,10 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
                     .map_or("–".into(), |r| format!("{:.0}", r / 1e3)),
                 gap.map_or("–".into(), |g| stats::ms(g.p99)),
                 gap.map_or("no adverts".into(), |g| stats::ms(g.max)),
+                match p.backup_xdp_adverts {
+                    Some(seen) => format!("{} / {seen}", sent_adverts.len()),
+                    None => format!("{} / –", sent_adverts.len()),
+                },
                 backup.to_string(),
                 claims.to_string(),
                 if backup == 0 && claims == 0 {

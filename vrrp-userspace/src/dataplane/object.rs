@@ -283,8 +283,7 @@ impl XdpObject {
     pub fn rx_last_view(&self) -> Result<RxLastView, DataplaneError> {
         match self.ebpf.map(MAP_RX_LAST) {
             Some(aya::maps::Map::Array(data)) => RxLastView::map(data.fd()),
-            Some(_) => Err(DataplaneError::MissingMap(MAP_RX_LAST)),
-            None => Err(DataplaneError::MissingMap(MAP_RX_LAST)),
+            _ => Err(DataplaneError::MissingMap(MAP_RX_LAST)),
         }
     }
 

@@ -178,32 +178,17 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
     let lines = backup.router().child().lines();
     // Repeats of an unchanged advert are counted by XDP and replayed when the daemon next
     // drains, by design (vrrp_common::RxLast): `repeat=true times=N` lines.
-    let rx_queued = lines
-        .iter()
-        .filter(|l| l.text.contains(RX_DELAY_MARKER) && l.text.contains("repeat=true"))
-        .filter_map(|l| {
-            let at = l.text.find("times=")? + "times=".len();
-            let digits: String = l.text[at..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse::<usize>().ok()
-        })
-        .sum();
-    let rx_delays_ms = lines
-        .iter()
-        .filter_map(|l| {
-            // The delay that matters is that of adverts that were queued and woke the daemon.
-            if l.text.contains("repeat=true") {
-                return None;
-            }
-            let at = l.text.find(RX_DELAY_MARKER)? + RX_DELAY_MARKER.len();
-            let digits: String = l.text[at..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse::<f64>().ok().map(|ns| ns / 1e6)
-        })
+    let advert_lines = lines.iter().filter(|l| l.text.contains(RX_DELAY_MARKER));
+    let rx_queued = advert_lines
+        .clone()
+        .filter(|l| l.text.contains("repeat=true"))
+        .filter_map(|l| number_after(&l.text, "times="))
+        .sum::<u64>() as usize;
+    // The delay that matters is that of adverts that were queued and woke the daemon.
+    let rx_delays_ms = advert_lines
+        .filter(|l| !l.text.contains("repeat=true"))
+        .filter_map(|l| number_after(&l.text, RX_DELAY_MARKER))
+        .map(|ns| ns as f64 / 1e6)
         .collect();
     Ok(Outcome {
         phases,
@@ -213,6 +198,16 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         rx_delays_ms,
         rx_queued,
     })
+}
+
+/// The decimal number right after `marker` in `text`.
+fn number_after(text: &str, marker: &str) -> Option<u64> {
+    let at = text.find(marker)? + marker.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// The `adverts` counter of the backup's XDP program (vrrpd's status), `None` for keepalived or

@@ -72,19 +72,18 @@ impl Switch {
     /// other end sends with XDP_TX (vrrpd's ARP/ND answers) unless the peer end runs XDP too.
     pub fn connect(&self, ns: &Netns, ifname: &str) -> String {
         let port = format!("p{}", self.ports.fetch_add(1, Ordering::Relaxed));
-        self.ns.exec(&[
-            "ip",
-            "link",
-            "add",
-            &port,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            ifname,
-            "netns",
-            ns.name(),
-        ]);
+        // A queue per CPU at both ends, as a host's NIC has: a benchmark can then keep the frames
+        // each CPU sends on a queue of their own (the flood bench's per-host CPUs).
+        let queues = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .to_string();
+        let q = ["numtxqueues", &queues, "numrxqueues", &queues];
+        let mut cmd = vec!["ip", "link", "add", &port];
+        cmd.extend(q);
+        cmd.extend(["type", "veth", "peer", "name", ifname]);
+        cmd.extend(q);
+        cmd.extend(["netns", ns.name()]);
+        self.ns.exec(&cmd);
         self.ns
             .exec(&["ip", "link", "set", "dev", &port, "master", BRIDGE]);
         self.ns.link_up(&port);

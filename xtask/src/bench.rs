@@ -4,6 +4,7 @@
 //! the tree is reported as not available (an error), never faked.
 
 mod config;
+mod cpu;
 mod daemon;
 mod failover;
 mod flood;

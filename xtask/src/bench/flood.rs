@@ -4,6 +4,12 @@
 //! failovers (backup adverts in a capture on the master's namespace, and its log), and the
 //! master's largest gap between its own adverts per phase.
 //!
+//! Two hosts, two CPUs ([`cpu`]): the master's processes run on CPU 0; the backup's and the
+//! flood sender (whose receive softirqs are the flooded host's work) on CPU 1; the backup's switch
+//! port has a transmit queue per CPU, so the master's adverts and the flood reach the backup's
+//! XDP program by different receive queues, each processed on its sender's CPU. The hogs may run
+//! anywhere.
+//!
 //! Delay from advert arrival to the daemon seeing it: a daemon that logs `rx_delay_ns=N` (the
 //! vrrpd backup runs at debug level for that) gets a summary; otherwise the table says it is not
 //! observable (keepalived does not log it).
@@ -21,6 +27,7 @@ use vrrpd_tests::wire::{self, Flow};
 use vrrpd_tests::{Impl, NsChild, observe};
 
 use super::config::{self, PairOptions, Timing};
+use super::cpu;
 use super::daemon::{Daemon, VrrpdBin};
 use super::interrupt;
 use super::lab_run::{self, SUBNET};
@@ -35,6 +42,9 @@ const TIMING: Timing = Timing {
 const BACKUP_PRIORITY: u8 = 80;
 const HOGS: usize = 8;
 const STALLS: [u32; 3] = [1, 2, 10];
+/// The master host's CPU, and the flooded backup host's (with one CPU, both share it).
+const MASTER_CPU: usize = 0;
+const BACKUP_CPU: usize = 1;
 /// Marker a daemon may log with the delay between an advert's arrival and its processing.
 pub const RX_DELAY_MARKER: &str = "rx_delay_ns=";
 
@@ -87,12 +97,22 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         backup_nopreempt: true,
     })?;
     let (master_node, backup_node) = (lab.router(0), lab.router(1));
-    let mut master = Daemon::start(imp, master_node, &pair.master, vrrpd)?;
+    let backup_cpu = BACKUP_CPU.min(cpu::available() - 1);
+    let mut master = {
+        let _on = cpu::pin(MASTER_CPU).context("pinning the master host")?;
+        Daemon::start(imp, master_node, &pair.master, vrrpd)?
+    };
     master
         .wait_state("MASTER", 1, Duration::from_secs(5))
         .context("master start-up")?;
     // At debug level vrrpd logs each advert's receive delay (`rx_delay_ns=`).
-    let mut backup = Daemon::start_logging(imp, backup_node, &pair.backup, vrrpd, "debug")?;
+    let mut backup = {
+        let _on = cpu::pin(backup_cpu).context("pinning the backup host")?;
+        Daemon::start_logging(imp, backup_node, &pair.backup, vrrpd, "debug")?
+    };
+    // The master's adverts and the flood reach the backup by different receive queues, each
+    // processed on the CPU of the host that sent it.
+    cpu::queue_per_cpu(lab.switch.ns(), &backup_node.port)?;
     backup
         .wait_state("BACKUP", 1, Duration::from_secs(5))
         .context("backup start-up")?;
@@ -146,6 +166,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
             flow,
             phase_len,
             Arc::clone(&stop),
+            backup_cpu,
         )?;
         while !handle.is_finished() {
             if interrupt::interrupted() {
@@ -261,8 +282,10 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
         md,
         "Master advertises every 10 ms (v3, advert_int 0.01; backup priority 80, MDI {:.3} ms). \
          Flood phases last {} s: one sender thread in the client namespace (AF_PACKET sendmmsg, \
-         60-byte frames, UDP and TCP SYN alternating) to the backup. Hogs: {HOGS} × `yes` in the \
-         master's namespace. Capture: the master's namespace, VRRP only.\n\n\
+         60-byte frames, UDP and TCP SYN alternating) to the backup. Two hosts on two CPUs: the \
+         master's processes on CPU {MASTER_CPU}, the backup's and the flood sender on CPU \
+         {BACKUP_CPU}, a receive queue per CPU at the backup. Hogs: {HOGS} × `yes`, on either CPU. Capture: the master's namespace, VRRP \
+         only.\n\n\
          Reference (keepalived, this kind of machine): max gap 18.8 ms at 458 kpps, 28.1 ms with 8 \
          hogs. Targets: no false failover; stalls must not make the backup claim master.\n",
         TIMING.master_down_ns(BACKUP_PRIORITY) as f64 / 1e6,

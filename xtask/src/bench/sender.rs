@@ -14,6 +14,8 @@ use vrrpd_tests::Netns;
 use vrrpd_tests::wire::{self, Flow};
 use vrrpd_tests::{capture, setns};
 
+use super::cpu;
+
 /// What the sender achieved.
 #[derive(Debug, Clone, Copy)]
 pub struct Sent {
@@ -30,13 +32,14 @@ impl Sent {
 const BATCH: usize = 256;
 
 /// Starts flooding along `flow` (its source port is the first of those the frames use) from
-/// `ifname` in `ns` for `duration` (or until `stop`).
+/// `ifname` in `ns` for `duration` (or until `stop`), from a thread pinned to `cpu`.
 pub fn spawn(
     ns: &Netns,
     ifname: &str,
     flow: Flow,
     duration: Duration,
     stop: Arc<AtomicBool>,
+    cpu: usize,
 ) -> anyhow::Result<JoinHandle<anyhow::Result<Sent>>> {
     let ifindex = setns::ifindex(ns, ifname);
     // The socket stays in `ns` whatever thread then uses it.
@@ -44,7 +47,10 @@ pub fn spawn(
         .with_context(|| format!("packet socket on {ifname} in {}", ns.name()))?;
     thread::Builder::new()
         .name("flood".into())
-        .spawn(move || flood(&socket, &flow, duration, &stop))
+        .spawn(move || {
+            cpu::pin_for_good(cpu).with_context(|| format!("pinning the flood to CPU {cpu}"))?;
+            flood(&socket, &flow, duration, &stop)
+        })
         .context("cannot start the flood thread")
 }
 

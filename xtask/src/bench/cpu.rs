@@ -1,0 +1,123 @@
+//! Which CPU a lab "host" runs on. Every namespace shares one kernel and its CPUs, so a flood aimed
+//! at one host runs its receive softirqs on whichever CPU sent it, and there no process priority
+//! preempts them: left to the scheduler, a flood at the backup stalls the master's sends for
+//! milliseconds, which separate hosts never do. A benchmark that models two hosts gives each its
+//! own CPU by pinning the thread that starts a host's processes (children inherit the mask) and
+//! the flood sender (its softirqs then run on its CPU too), and by giving the flooded host's
+//! switch port one transmit queue per CPU.
+
+use std::io;
+use std::mem;
+
+use anyhow::bail;
+use vrrpd_tests::Netns;
+
+/// CPUs this process may run on.
+pub fn available() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The calling thread pinned to one CPU; the previous mask comes back on drop.
+pub struct Pinned {
+    previous: libc::cpu_set_t,
+}
+
+/// Pins the calling thread to `cpu` until the guard drops.
+pub fn pin(cpu: usize) -> io::Result<Pinned> {
+    let previous = current()?;
+    set(&only(cpu))?;
+    Ok(Pinned { previous })
+}
+
+/// Pins the calling thread to `cpu` for good (a thread that does nothing else).
+pub fn pin_for_good(cpu: usize) -> io::Result<()> {
+    set(&only(cpu))
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // Nothing to do about a failure here: the thread keeps the narrower mask.
+        let _ = set(&self.previous);
+    }
+}
+
+fn only(cpu: usize) -> libc::cpu_set_t {
+    // SAFETY: cpu_set_t is a plain bit set; zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    // SAFETY: CPU_SET writes one bit of the set it is given (it ignores CPUs beyond its size).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    set
+}
+
+fn current() -> io::Result<libc::cpu_set_t> {
+    // SAFETY: as above.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    // SAFETY: the kernel writes at most size_of::<cpu_set_t>() bytes into `set`.
+    let rc = unsafe { libc::sched_getaffinity(0, mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(set)
+}
+
+fn set(mask: &libc::cpu_set_t) -> io::Result<()> {
+    // SAFETY: the kernel reads size_of::<cpu_set_t>() bytes from `mask`.
+    let rc = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), mask) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes `port` (a veth end) transmit on queue N what CPU N sends, so that the peer receives it
+/// on its queue N and that queue's NAPI runs on CPU N. A veth's NAPI runs on whichever CPU first
+/// scheduled it and stays there while frames keep coming; with one queue, an advert the master's
+/// CPU forwards while the flooded host's NAPI is idle moves the whole flood onto the master's CPU
+/// (as if a NIC's interrupts had moved to another host). Per-CPU queues keep each host's
+/// receive work on its own CPU, as separate hosts' NICs do.
+pub fn queue_per_cpu(ns: &Netns, port: &str) -> anyhow::Result<()> {
+    let queues = ns.exec(&["ls", &format!("/sys/class/net/{port}/queues")]);
+    let tx: Vec<usize> = queues
+        .split_whitespace()
+        .filter_map(|q| q.strip_prefix("tx-")?.parse().ok())
+        .collect();
+    if tx.len() < available() {
+        bail!(
+            "{port} in {} has {} transmit queues, fewer than the {} CPUs",
+            ns.name(),
+            tx.len(),
+            available()
+        );
+    }
+    for q in tx {
+        let mask = if q < available() { 1u64 << q } else { 0 };
+        let file = format!("/sys/class/net/{port}/queues/tx-{q}/xps_cpus");
+        let out = ns.output(&["sh", "-c", &format!("echo {mask:x} > {file}")]);
+        if !out.status.success() {
+            bail!("{file}: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pin_holds_until_dropped() {
+        let before = current().unwrap();
+        {
+            let _pinned = pin(0).unwrap();
+            let now = current().unwrap();
+            // SAFETY: CPU_COUNT / CPU_ISSET only read the set.
+            assert_eq!(unsafe { libc::CPU_COUNT(&now) }, 1);
+            assert!(unsafe { libc::CPU_ISSET(0, &now) });
+        }
+        let after = current().unwrap();
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::CPU_COUNT(&after) }, unsafe {
+            libc::CPU_COUNT(&before)
+        });
+    }
+}

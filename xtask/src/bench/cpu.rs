@@ -17,6 +17,20 @@ pub fn available() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The CPU of the lab's host `i` (0 = the master's, 1 = the backup's; all share one CPU on a
+/// one-CPU machine).
+pub fn host(i: usize) -> usize {
+    i.min(available() - 1)
+}
+
+/// Runs `start` (which starts host `i`'s processes) pinned to host `i`'s CPU, so that everything
+/// it starts inherits that CPU.
+pub fn on_host<T>(i: usize, start: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let cpu = host(i);
+    let _pinned = pin(cpu).map_err(|e| anyhow::anyhow!("pinning host {i} to CPU {cpu}: {e}"))?;
+    start()
+}
+
 /// The calling thread pinned to one CPU; the previous mask comes back on drop.
 pub struct Pinned {
     previous: libc::cpu_set_t,

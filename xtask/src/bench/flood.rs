@@ -42,9 +42,6 @@ const TIMING: Timing = Timing {
 const BACKUP_PRIORITY: u8 = 80;
 const HOGS: usize = 8;
 const STALLS: [u32; 3] = [1, 2, 10];
-/// The master host's CPU, and the flooded backup host's (with one CPU, both share it).
-const MASTER_CPU: usize = 0;
-const BACKUP_CPU: usize = 1;
 /// Marker a daemon may log with the delay between an advert's arrival and its processing.
 pub const RX_DELAY_MARKER: &str = "rx_delay_ns=";
 
@@ -97,19 +94,14 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         backup_nopreempt: true,
     })?;
     let (master_node, backup_node) = (lab.router(0), lab.router(1));
-    let backup_cpu = BACKUP_CPU.min(cpu::available() - 1);
-    let mut master = {
-        let _on = cpu::pin(MASTER_CPU).context("pinning the master host")?;
-        Daemon::start(imp, master_node, &pair.master, vrrpd)?
-    };
+    let mut master = cpu::on_host(0, || Daemon::start(imp, master_node, &pair.master, vrrpd))?;
     master
         .wait_state("MASTER", 1, Duration::from_secs(5))
         .context("master start-up")?;
     // At debug level vrrpd logs each advert's receive delay (`rx_delay_ns=`).
-    let mut backup = {
-        let _on = cpu::pin(backup_cpu).context("pinning the backup host")?;
-        Daemon::start_logging(imp, backup_node, &pair.backup, vrrpd, "debug")?
-    };
+    let mut backup = cpu::on_host(1, || {
+        Daemon::start_logging(imp, backup_node, &pair.backup, vrrpd, "debug")
+    })?;
     // The master's adverts and the flood reach the backup by different receive queues, each
     // processed on the CPU of the host that sent it.
     cpu::queue_per_cpu(lab.switch.ns(), &backup_node.port)?;
@@ -166,7 +158,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
             flow,
             phase_len,
             Arc::clone(&stop),
-            backup_cpu,
+            cpu::host(1),
         )?;
         while !handle.is_finished() {
             if interrupt::interrupted() {
@@ -283,8 +275,7 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
         "Master advertises every 10 ms (v3, advert_int 0.01; backup priority 80, MDI {:.3} ms). \
          Flood phases last {} s: one sender thread in the client namespace (AF_PACKET sendmmsg, \
          60-byte frames, UDP and TCP SYN alternating) to the backup. Two hosts on two CPUs: the \
-         master's processes on CPU {MASTER_CPU}, the backup's and the flood sender on CPU \
-         {BACKUP_CPU}, a receive queue per CPU at the backup. Hogs: {HOGS} × `yes`, on either CPU. Capture: the master's namespace, VRRP \
+         master's processes on CPU 0, the backup's and the flood sender on CPU 1, a receive queue per CPU at the backup. Hogs: {HOGS} × `yes`, on either CPU. Capture: the master's namespace, VRRP \
          only.\n\n\
          Reference (keepalived, this kind of machine): max gap 18.8 ms at 458 kpps, 28.1 ms with 8 \
          hogs. Targets: no false failover; stalls must not make the backup claim master.\n",

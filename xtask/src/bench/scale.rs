@@ -14,6 +14,7 @@ use vrrpd_tests::capture::{Capture, Filter};
 use vrrpd_tests::wire;
 
 use super::config::{self, Timing};
+use super::cpu;
 use super::daemon::{Daemon, VrrpdBin};
 use super::interrupt;
 use super::lab_run::{self, SUBNET};
@@ -70,26 +71,20 @@ fn usage(daemon: &Daemon, cpu0: f64, seconds: f64) -> Usage {
 
 fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome> {
     let lab = lab_run::lab("bsc", 2);
-    let (m, b) = (lab.router(0), lab.router(1));
+    let m = lab.router(0);
     let n = usize::from(INSTANCES);
-    let mut master = Daemon::start(
-        imp,
-        m,
-        &config::many(INSTANCES, 200, TIMING.advert_int, SUBNET, "master"),
-        vrrpd,
-    )?;
-    master
-        .wait_state("MASTER", n, Duration::from_secs(30))
-        .context("master start-up")?;
-    let mut backup = Daemon::start(
-        imp,
-        b,
-        &config::many(INSTANCES, 100, TIMING.advert_int, SUBNET, "backup"),
-        vrrpd,
-    )?;
-    backup
-        .wait_state("BACKUP", n, Duration::from_secs(30))
-        .context("backup start-up")?;
+    // Two hosts, a CPU each ([`cpu`]); host 0 is the master of every VRID.
+    let start = |host: usize, priority: u8, role: &str, state: &str| {
+        let node = lab.router(host);
+        let config = config::many(INSTANCES, priority, TIMING.advert_int, SUBNET, role);
+        let mut daemon = cpu::on_host(host, || Daemon::start(imp, node, &config, vrrpd))?;
+        daemon
+            .wait_state(state, n, Duration::from_secs(30))
+            .with_context(|| format!("{role} start-up"))?;
+        anyhow::Ok(daemon)
+    };
+    let master = start(0, 200, "master", "MASTER")?;
+    let backup = start(1, 100, "backup", "BACKUP")?;
     interrupt::sleep(Duration::from_secs(1))?;
     let claims0 = backup.count_lines("Entering MASTER STATE");
     let capture = Capture::start_filtered(&m.ns, &m.iface, Filter::VrrpOnly);

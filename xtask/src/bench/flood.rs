@@ -31,6 +31,7 @@ use super::cpu;
 use super::daemon::{Daemon, VrrpdBin};
 use super::interrupt;
 use super::lab_run::{self, SUBNET};
+use super::procstat;
 use super::report;
 use super::sender::{self, Sent};
 use super::stats::{self, summarize};
@@ -56,6 +57,8 @@ struct Phase {
     backup_xdp_adverts: Option<u64>,
     master_lines_before: usize,
     master_lines_after: usize,
+    /// Steal time of the master's CPU during the phase (the hypervisor running something else).
+    master_steal_ms: Option<f64>,
 }
 
 struct Outcome {
@@ -125,9 +128,11 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         let rx0 = lab_run::counter(&backup_node.ns, &backup_node.iface, "rx_packets");
         let xdp0 = xdp_adverts(imp, &backup);
         let before = backup.count_lines("Entering MASTER STATE");
+        let steal0 = procstat::steal_seconds(cpu::host(0));
         let start = lab_run::now_ns();
         let sent = body()?;
         let end = lab_run::now_ns();
+        let steal1 = procstat::steal_seconds(cpu::host(0));
         let rx1 = lab_run::counter(&backup_node.ns, &backup_node.iface, "rx_packets");
         let xdp1 = xdp_adverts(imp, &backup);
         let secs = (end - start) as f64 / 1e9;
@@ -140,6 +145,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
             sent,
             master_lines_before: before,
             master_lines_after: backup.count_lines("Entering MASTER STATE"),
+            master_steal_ms: steal0.zip(steal1).map(|(a, b)| (b - a) * 1e3),
         });
         Ok(())
     };
@@ -275,8 +281,11 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
         "Master advertises every 10 ms (v3, advert_int 0.01; backup priority 80, MDI {:.3} ms). \
          Flood phases last {} s: one sender thread in the client namespace (AF_PACKET sendmmsg, \
          60-byte frames, UDP and TCP SYN alternating) to the backup. Two hosts on two CPUs: the \
-         master's processes on CPU 0, the backup's and the flood sender on CPU 1, a receive queue per CPU at the backup. Hogs: {HOGS} × `yes`, on either CPU. Capture: the master's namespace, VRRP \
-         only.\n\n\
+         master's processes on CPU 0, the backup's and the flood sender on CPU 1, a receive queue \
+         per CPU at the backup. Hogs: {HOGS} × `yes`, on either CPU. Capture: the master's \
+         namespace, VRRP only. Steal: time the hypervisor took the master's virtual CPU away \
+         during the phase (/proc/stat, whole clock ticks); no process priority prevents that \
+         stall.\n\n\
          Reference (keepalived, this kind of machine): max gap 18.8 ms at 458 kpps, 28.1 ms with 8 \
          hogs. Targets: no false failover; stalls must not make the backup claim master.\n",
         TIMING.master_down_ns(BACKUP_PRIORITY) as f64 / 1e6,
@@ -289,6 +298,7 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
         "backup rx kpps",
         "master gap p99 ms",
         "master max gap ms",
+        "steal on master's CPU ms",
         "master's adverts / seen by backup XDP",
         "backup adverts",
         "backup `Entering MASTER`",
@@ -311,6 +321,8 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
                     .map_or("–".into(), |r| format!("{:.0}", r / 1e3)),
                 gap.map_or("–".into(), |g| stats::ms(g.p99)),
                 gap.map_or("no adverts".into(), |g| stats::ms(g.max)),
+                p.master_steal_ms
+                    .map_or("–".into(), |ms| format!("{ms:.0}")),
                 match p.backup_xdp_adverts {
                     Some(seen) => format!("{} / {seen}", sent_adverts.len()),
                     None => format!("{} / –", sent_adverts.len()),

@@ -1,5 +1,6 @@
 //! CPU time and peak memory of daemon processes, from /proc/PID/stat (utime + stime) and
-//! /proc/PID/status (VmHWM).
+//! /proc/PID/status (VmHWM); and a CPU's steal time from /proc/stat (time the hypervisor ran
+//! something else while this virtual CPU had work: a stall no process priority can prevent).
 
 /// Clock ticks per second of the stat times.
 fn clk_tck() -> f64 {
@@ -33,6 +34,22 @@ pub fn vm_hwm_kib(pid: i32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// Steal time of CPU `cpu` since boot, in seconds (`None` without the field, e.g. not a VM).
+pub fn steal_seconds(cpu: usize) -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    steal_in(&stat, cpu)
+}
+
+fn steal_in(stat: &str, cpu: usize) -> Option<f64> {
+    let name = format!("cpu{cpu}");
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
+    // user nice system idle iowait irq softirq steal: the 8th number.
+    let steal: u64 = line.split_whitespace().nth(8)?.parse().ok()?;
+    Some(steal as f64 / clk_tck())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +67,19 @@ mod tests {
         assert!(cpu_seconds(me).is_some_and(|s| s > 0.0));
         assert!(vm_hwm_kib(me).is_some_and(|k| k > 0));
         assert_eq!(cpu_seconds(-1), None);
+    }
+
+    #[test]
+    fn steal_is_the_eighth_number_of_a_cpu_line() {
+        let stat =
+            "cpu  1 2 3 4 5 6 7 900 0 0\ncpu0 1 2 3 4 5 6 7 300 0 0\ncpu1 1 2 3 4 5 6 7 600 0 0\n";
+        let tck = clk_tck();
+        assert_eq!(steal_in(stat, 0), Some(300.0 / tck));
+        assert_eq!(steal_in(stat, 1), Some(600.0 / tck));
+        assert_eq!(steal_in(stat, 2), None);
+        assert!(
+            steal_seconds(0).is_some(),
+            "this machine's /proc/stat has cpu0"
+        );
     }
 }

@@ -45,6 +45,8 @@ struct Outcome {
     /// Per VRID: every source that advertised with priority > 0.
     sources: BTreeMap<u8, BTreeSet<IpAddr>>,
     backup_claims: usize,
+    /// Steal time of the master's CPU over the window, ms (the hypervisor running something else).
+    master_steal_ms: Option<f64>,
 }
 
 pub fn run(quick: bool, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
@@ -90,9 +92,11 @@ fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome>
     let capture = Capture::start_filtered(&m.ns, &m.iface, Filter::VrrpOnly);
     let cpu_m = procstat::total_cpu_seconds(&master.pids());
     let cpu_b = procstat::total_cpu_seconds(&backup.pids());
+    let steal0 = procstat::steal_seconds(cpu::host(0));
     let t0 = lab_run::now_ns();
     interrupt::sleep(window)?;
     let seconds = (lab_run::now_ns() - t0) as f64 / 1e9;
+    let steal1 = procstat::steal_seconds(cpu::host(0));
     let master_usage = usage(&master, cpu_m, seconds);
     let backup_usage = usage(&backup, cpu_b, seconds);
     let mut master_adverts: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
@@ -119,6 +123,7 @@ fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome>
         master_adverts,
         sources,
         backup_claims: backup.count_lines("Entering MASTER STATE") - claims0,
+        master_steal_ms: steal0.zip(steal1).map(|(a, b)| (b - a) * 1e3),
     })
 }
 
@@ -132,7 +137,9 @@ fn render(results: &[(Impl, &Outcome)], window: Duration) -> String {
          stime per second of wall time, summed over the daemon's processes (keepalived: parent and \
          VRRP child); RSS = VmHWM summed likewise. Late = master advert more than 1.5 intervals \
          after the previous one of its VRID; missed = more than 2 intervals (an advert skipped). \
-         Masters per VRID = routers that advertised with priority > 0 during the window.\n",
+         Masters per VRID = routers that advertised with priority > 0 during the window. Each \
+         node runs on a CPU of its own (master 0, backup 1). Steal = time the hypervisor took the \
+         master's virtual CPU away (/proc/stat, whole clock ticks).\n",
         window.as_secs()
     );
     let headers = [
@@ -145,6 +152,7 @@ fn render(results: &[(Impl, &Outcome)], window: Duration) -> String {
         "adverts/s",
         "gap p99 ms",
         "max gap ms",
+        "steal on master's CPU ms",
         "late",
         "missed",
         "VRIDs w/ late",
@@ -191,6 +199,8 @@ fn render(results: &[(Impl, &Outcome)], window: Duration) -> String {
             format!("{:.0}", total as f64 / o.seconds),
             gap.map_or("–".into(), |g| stats::ms(g.p99)),
             gap.map_or("–".into(), |g| stats::ms(g.max)),
+            o.master_steal_ms
+                .map_or("–".into(), |ms| format!("{ms:.0}")),
             late.to_string(),
             missed.to_string(),
             vrids_late.to_string(),

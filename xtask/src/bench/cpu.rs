@@ -10,7 +10,7 @@ use std::io;
 use std::mem;
 
 use anyhow::bail;
-use vrrpd_tests::Netns;
+use vrrpd_tests::{Lab, Netns};
 
 /// CPUs this process may run on.
 pub fn available() -> usize {
@@ -110,6 +110,18 @@ pub fn queue_per_cpu(ns: &Netns, port: &str) -> anyhow::Result<()> {
         if !out.status.success() {
             bail!("{file}: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
+    }
+    Ok(())
+}
+
+/// [`queue_per_cpu`] on both ends of every node's link: whatever a CPU sends, in any namespace
+/// and in either direction, stays on that CPU's queues and NAPI instances. (A neighbour probe
+/// the client's kernel sends from the master's CPU would otherwise move the client port's NAPI,
+/// and with it the flood's forwarding, onto that CPU.)
+pub fn queues_per_cpu(lab: &Lab) -> anyhow::Result<()> {
+    for node in lab.routers.iter().chain([lab.client()]) {
+        queue_per_cpu(&node.ns, &node.iface)?;
+        queue_per_cpu(lab.switch.ns(), &node.port)?;
     }
     Ok(())
 }

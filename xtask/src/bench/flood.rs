@@ -5,9 +5,9 @@
 //! master's largest gap between its own adverts per phase.
 //!
 //! Two hosts, two CPUs ([`cpu`]): the master's processes run on CPU 0; the backup's and the
-//! flood sender (whose receive softirqs are the flooded host's work) on CPU 1; the backup's switch
-//! port has a transmit queue per CPU, so the master's adverts and the flood reach the backup's
-//! XDP program by different receive queues, each processed on its sender's CPU. The hogs may run
+//! flood sender (whose receive softirqs are the flooded host's work) on CPU 1; every veth end has
+//! a transmit queue per CPU, so the master's adverts and the flood reach the backup's XDP program
+//! by different receive queues, each processed on its sender's CPU. The hogs may run
 //! anywhere.
 //!
 //! Delay from advert arrival to the daemon seeing it: a daemon that logs `rx_delay_ns=N` (the
@@ -107,7 +107,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
     })?;
     // The master's adverts and the flood reach the backup by different receive queues, each
     // processed on the CPU of the host that sent it.
-    cpu::queue_per_cpu(lab.switch.ns(), &backup_node.port)?;
+    cpu::queues_per_cpu(&lab)?;
     backup
         .wait_state("BACKUP", 1, Duration::from_secs(5))
         .context("backup start-up")?;
@@ -281,8 +281,8 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
         "Master advertises every 10 ms (v3, advert_int 0.01; backup priority 80, MDI {:.3} ms). \
          Flood phases last {} s: one sender thread in the client namespace (AF_PACKET sendmmsg, \
          60-byte frames, UDP and TCP SYN alternating) to the backup. Two hosts on two CPUs: the \
-         master's processes on CPU 0, the backup's and the flood sender on CPU 1, a receive queue \
-         per CPU at the backup. Hogs: {HOGS} × `yes`, on either CPU. Capture: the master's \
+         master's processes on CPU 0, the backup's and the flood sender on CPU 1; each CPU sends \
+         on queues of its own on every link. Hogs: {HOGS} × `yes`, on either CPU. Capture: the master's \
          namespace, VRRP only. Steal: time the hypervisor took the master's virtual CPU away \
          during the phase (/proc/stat, whole clock ticks); no process priority prevents that \
          stall.\n\n\

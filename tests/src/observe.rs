@@ -28,6 +28,25 @@ pub fn addr_count(node: &Node, addr: IpAddr) -> usize {
         .count()
 }
 
+/// Waits up to `timeout` until `addr` is configured `n` times on `node`; returns the count last
+/// seen. A daemon logs a state before its VIPs are in place (keepalived: `Entering MASTER STATE`,
+/// then `setting VIPs.`), so a count read right after the state line can be early.
+pub fn wait_addr_count(node: &Node, addr: IpAddr, n: usize, timeout: Duration) -> usize {
+    poll_until(timeout, || addr_count(node, addr), |&now| now == n)
+}
+
+/// Reads `read()` every 50 ms until `done` holds or `timeout` passes; returns the last reading.
+fn poll_until<T>(timeout: Duration, mut read: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let now = read();
+        if done(&now) || Instant::now() >= deadline {
+            return now;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The indexes of the routers that have `addr` configured.
 pub fn holders(routers: &[Node], addr: IpAddr) -> Vec<usize> {
     routers
@@ -46,14 +65,7 @@ pub fn wait_holders(
     expected: &[usize],
     timeout: Duration,
 ) -> Vec<usize> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let now = holders(routers, addr);
-        if now == expected || Instant::now() >= deadline {
-            return now;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(timeout, || holders(routers, addr), |now| now == expected)
 }
 
 /// Whether the holders of `addr` stay exactly `expected` for the whole of `period`; returns the

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use vrrpd_tests::capture::Capture;
-use vrrpd_tests::observe::{addr_count, link_local, wait_holders, wait_ping};
+use vrrpd_tests::observe::{addr_count, link_local, wait_addr_count, wait_holders, wait_ping};
 use vrrpd_tests::scenario::Testbed;
 use vrrpd_tests::wire;
 use vrrpd_tests::{Impl, State};
@@ -196,7 +196,12 @@ fn interop(master: Impl, backup: Impl, combo: Combo, subnet: u8) {
     wait_all(&tb, BACKUP, combo, State::Master, crashed);
     for &f in combo.families {
         let vip = vip(&tb, f);
-        assert_eq!(addr_count(tb.node(BACKUP), vip), 1, "{}", tb.transcripts());
+        assert_eq!(
+            wait_addr_count(tb.node(BACKUP), vip, 1, SETTLE),
+            1,
+            "{}",
+            tb.transcripts()
+        );
         assert!(
             wait_ping(&tb.lab.client().ns, vip, SETTLE),
             "client cannot ping {vip} after the failover\n{}",

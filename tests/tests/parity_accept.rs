@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use vrrpd_tests::conf::{Instance, global_defs};
-use vrrpd_tests::observe::{wait_holders, wait_ping};
+use vrrpd_tests::observe::{wait_addr_count, wait_ping};
 use vrrpd_tests::scenario::Testbed;
 use vrrpd_tests::{Impl, State};
 
@@ -37,9 +37,12 @@ fn strict_master(which: Impl, subnet: u8, accept: bool) -> (Testbed, IpAddr) {
     let t0 = Instant::now();
     tb.start(0);
     tb.router(0).wait_state(VI, State::Master, t0);
-    // keepalived logs `Entering MASTER STATE` before it adds the VIP (`setting VIPs.`).
-    let holders = wait_holders(std::slice::from_ref(tb.node(0)), vip, &[0], SETTLE);
-    assert_eq!(holders, [0], "{}", tb.transcripts());
+    assert_eq!(
+        wait_addr_count(tb.node(0), vip, 1, SETTLE),
+        1,
+        "{}",
+        tb.transcripts()
+    );
     (tb, vip)
 }
 

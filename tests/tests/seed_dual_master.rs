@@ -6,7 +6,7 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use vrrpd_tests::observe::{addr_count, wait_holders, wait_ping};
+use vrrpd_tests::observe::{addr_count, wait_addr_count, wait_holders, wait_ping};
 use vrrpd_tests::scenario::Testbed;
 use vrrpd_tests::seed::Seed;
 use vrrpd_tests::{Impl, State};
@@ -59,8 +59,10 @@ fn each_holds_its_own_and_the_survivor_holds_both(which: Impl, subnet: u8) {
     tb.router(ANOTHER)
         .wait_state("VI_1", State::Master, crashed);
     // "one" is off the wire with its leftover VIP; only "another" counts now.
-    assert_eq!(addr_count(tb.node(ANOTHER), vip1.into()), 1);
-    assert_eq!(addr_count(tb.node(ANOTHER), vip2.into()), 1);
+    for vip in [vip1, vip2] {
+        let count = wait_addr_count(tb.node(ANOTHER), vip.into(), 1, SETTLE);
+        assert_eq!(count, 1, "{vip}\n{}", tb.transcripts());
+    }
     assert!(
         wait_ping(&tb.lab.client().ns, vip1.into(), SETTLE),
         "client cannot ping {vip1} on the survivor\n{}",

@@ -193,18 +193,28 @@ impl Node {
         if !self.ensure_socket(i, src) {
             return;
         }
+        let iface = &mut self.ifaces[i];
+        iface.ip_ident = iface.ip_ident.wrapping_add(1);
         let iface = &self.ifaces[i];
         let socket = &iface.sockets[&src];
         let repr = advert::repr(tx);
         for dst in advert::destinations(tx, mcast_group) {
             match advert::encode(&repr, src, dst, checksum) {
-                Ok(bytes) => match socket.send(&bytes, dst) {
-                    Ok(SendOutcome::Sent) => {}
-                    Ok(SendOutcome::Dropped) => {
-                        warn!("({instance}) advert to {dst} dropped: socket buffer full")
+                // Multicast leaves as a whole frame on the packet socket (see
+                // `advert::multicast_frame`); unicast needs the kernel's neighbour resolution.
+                Ok(bytes) => {
+                    match advert::multicast_frame(iface.mac, src, dst, &bytes, iface.ip_ident)
+                        .map_or_else(
+                            || socket.send(&bytes, dst),
+                            |frame| iface.l2.send_frame(&frame),
+                        ) {
+                        Ok(SendOutcome::Sent) => {}
+                        Ok(SendOutcome::Dropped) => {
+                            warn!("({instance}) advert to {dst} dropped: socket buffer full")
+                        }
+                        Err(e) => error!("({instance}) sending advert: {e}"),
                     }
-                    Err(e) => error!("({instance}) sending advert: {e}"),
-                },
+                }
                 Err(e) => error!("({instance}) building advert: {e}"),
             }
         }

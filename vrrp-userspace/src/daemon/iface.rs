@@ -24,6 +24,9 @@ pub(super) struct Iface {
     pub(super) mac: MacAddr,
     pub(super) xdp: Attachment,
     pub(super) l2: std::sync::Arc<L2Socket>,
+    /// The IPv4 identification of the last advert framed here (multicast adverts are whole
+    /// frames on `l2`, so their IP header is ours to number).
+    pub(super) ip_ident: u16,
     /// Advert sockets by source address (the interface's, or a configured `*_src_ip`).
     pub(super) sockets: HashMap<IpAddr, AdvertSocket>,
     /// The interface's own primary IPv4 / IPv6 link-local address, as last told to the engine.
@@ -158,6 +161,7 @@ pub(super) async fn attach(
         mac: MacAddr(link.mac.unwrap_or_default()),
         xdp,
         l2: std::sync::Arc::new(l2),
+        ip_ident: 0,
         sockets: HashMap::new(),
         src_v4: None,
         src_v6: None,

@@ -23,6 +23,13 @@ mod field {
 pub const HEADER_LEN: usize = field::DST.end;
 /// 224.0.0.18, the VRRP multicast group.
 pub const VRRP_MULTICAST: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// RFC 1112 §6.4: the Ethernet multicast address for an IPv4 multicast group (its low 23 bits
+/// under 01:00:5e).
+pub fn multicast_mac(group: &Ipv4Addr) -> crate::packet::MacAddr {
+    let o = group.octets();
+    crate::packet::MacAddr([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]])
+}
+
 /// keepalived's TOS for adverts: precedence "internetwork control".
 pub const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
 

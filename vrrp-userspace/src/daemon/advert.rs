@@ -158,7 +158,8 @@ pub fn encode(
 /// limit 255, DF clear, flow label 0. Sent on the interface's packet socket, an advert skips the
 /// route lookup and IP output path, which a takeover's first advert, after seconds of silence,
 /// runs cold: 12–34 µs of ftrace'd `sendto` before the frame reached the device, against 4–11
-/// µs for a frame. `None` for a unicast `dst`, which needs the kernel's neighbour resolution.
+/// µs for a frame. `None` for a unicast `dst`, which needs the kernel's neighbour resolution, and
+/// on a link without a MAC address (not Ethernet): the IP socket sends those.
 pub fn multicast_frame(
     src_mac: MacAddr,
     src: IpAddr,
@@ -166,6 +167,9 @@ pub fn multicast_frame(
     vrrp: &[u8],
     ident: u16,
 ) -> Option<Vec<u8>> {
+    if src_mac == MacAddr::default() {
+        return None;
+    }
     let payload_len = u16::try_from(vrrp.len()).ok()?;
     let (dst_mac, ethertype, ip_len) = match dst {
         IpAddr::V4(d) if d.is_multicast() => (
@@ -450,5 +454,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(multicast_frame(mac, unicast, unicast, &bytes, 7), None);
+        let group: IpAddr = "224.0.0.18".parse().unwrap();
+        assert_eq!(
+            multicast_frame(MacAddr::default(), unicast, group, &bytes, 7),
+            None,
+            "a link without a MAC gets no Ethernet frame"
+        );
     }
 }

@@ -203,11 +203,12 @@ impl Node {
                 // Multicast leaves as a whole frame on the packet socket (see
                 // `advert::multicast_frame`); unicast needs the kernel's neighbour resolution.
                 Ok(bytes) => {
-                    match advert::multicast_frame(iface.mac, src, dst, &bytes, iface.ip_ident)
-                        .map_or_else(
-                            || socket.send(&bytes, dst),
-                            |frame| iface.l2.send_frame(&frame),
-                        ) {
+                    let frame =
+                        advert::multicast_frame(iface.mac, src, dst, &bytes, iface.ip_ident);
+                    match frame.map_or_else(
+                        || socket.send(&bytes, dst),
+                        |frame| iface.l2.send_frame(&frame),
+                    ) {
                         Ok(SendOutcome::Sent) => {}
                         Ok(SendOutcome::Dropped) => {
                             warn!("({instance}) advert to {dst} dropped: socket buffer full")

@@ -258,6 +258,37 @@ mod tests {
         String::from_utf8_lossy(&name[..end]).into_owned()
     }
 
+    #[test]
+    fn the_spawner_takes_the_scheduling_of_the_thread_that_starts_it() {
+        let policy_of = || {
+            // SAFETY: reads this thread's policy.
+            unsafe { libc::sched_getscheduler(0) & !libc::SCHED_RESET_ON_FORK }
+        };
+        let engine = std::thread::spawn(move || {
+            let param = libc::sched_param { sched_priority: 1 };
+            // SAFETY: sched_setscheduler only reads `param`.
+            let rc = unsafe {
+                libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param)
+            };
+            if rc != 0 {
+                // Not root (CI runs as root): nothing to compare.
+                return None;
+            }
+            let scheduling = Scheduling::of_this_thread();
+            // A thread started from a SCHED_RESET_ON_FORK thread runs SCHED_OTHER ...
+            let spawner = std::thread::spawn(move || {
+                let before = policy_of();
+                scheduling.apply();
+                (before, policy_of())
+            });
+            Some(spawner.join().unwrap())
+        });
+        if let Some((before, after)) = engine.join().unwrap() {
+            // ... until it applies the engine's.
+            assert_eq!((before, after), (libc::SCHED_OTHER, libc::SCHED_RR));
+        }
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn scripts_are_forked_by_the_spawner_thread_not_the_caller() {
         assert_eq!(forking_thread_name().await, "vrrpd-spawn");

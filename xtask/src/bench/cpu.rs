@@ -146,4 +146,36 @@ mod tests {
             libc::CPU_COUNT(&before)
         });
     }
+
+    #[test]
+    fn each_cpu_transmits_on_its_own_queue() {
+        let ns = Netns::new("xps");
+        let n = available().to_string();
+        let q = ["numtxqueues", n.as_str(), "numrxqueues", n.as_str()];
+        let mut cmd = vec!["ip", "link", "add", "xa"];
+        cmd.extend(q);
+        cmd.extend(["type", "veth", "peer", "name", "xb"]);
+        cmd.extend(q);
+        ns.exec(&cmd);
+        queue_per_cpu(&ns, "xa").unwrap();
+        for cpu in 0..available() {
+            let file = format!("/sys/class/net/xa/queues/tx-{cpu}/xps_cpus");
+            let mask = u64::from_str_radix(
+                ns.exec(&["cat", &file]).trim().replace(',', "").as_str(),
+                16,
+            );
+            assert_eq!(mask, Ok(1 << cpu), "{file}");
+        }
+        if available() > 1 {
+            // One transmit queue cannot give each CPU its own.
+            let one = ["numtxqueues", "1", "numrxqueues", "1"];
+            let mut cmd = vec!["ip", "link", "add", "ya"];
+            cmd.extend(one);
+            cmd.extend(["type", "veth", "peer", "name", "yb"]);
+            cmd.extend(one);
+            ns.exec(&cmd);
+            let err = queue_per_cpu(&ns, "ya").unwrap_err().to_string();
+            assert!(err.contains("fewer than"), "{err}");
+        }
+    }
 }

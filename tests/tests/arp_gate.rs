@@ -16,7 +16,7 @@ use vrrpd_tests::capture::{Capture, Direction};
 use vrrpd_tests::observe::{addr_count, mac};
 use vrrpd_tests::scenario::Testbed;
 use vrrpd_tests::wire::{self, Arp, Mac};
-use vrrpd_tests::{Impl, Router, State};
+use vrrpd_tests::{Impl, Node, Router, State};
 
 const MASTER: usize = 0;
 const BACKUP: usize = 1;
@@ -87,27 +87,7 @@ fn gate(which: Impl, subnet: u8) {
     backup.ns.add_addr(&backup.iface, &format!("{vip6}/128"));
     assert_eq!(addr_count(backup, vip4.into()), 1);
     // The master's kernel never answers: only XDP can.
-    let master = tb.node(MASTER);
-    master
-        .ns
-        .sysctl(&format!("net.ipv4.conf.{}.arp_ignore", master.iface), "8");
-    master.ns.exec(&["nft", "add", "table", "ip6", "vt_gate"]);
-    master.ns.exec(&[
-        "nft",
-        "add chain ip6 vt_gate out { type filter hook output priority 0 ; }",
-    ]);
-    master.ns.exec(&[
-        "nft",
-        "add",
-        "rule",
-        "ip6",
-        "vt_gate",
-        "out",
-        "icmpv6",
-        "type",
-        "nd-neighbor-advert",
-        "drop",
-    ]);
+    kernel_never_answers(tb.node(MASTER));
 
     let (master_mac, backup_mac) = (mac(tb.node(MASTER)), mac(tb.node(BACKUP)));
     let before = [MASTER, BACKUP].map(|i| xdp_counters(tb.router(i)));
@@ -194,6 +174,81 @@ fn assert_counted(
             tb.transcripts()
         );
     }
+}
+
+/// `node`'s kernel stops answering ARP requests (`arp_ignore=8`) and sending neighbour
+/// advertisements (an nftables drop), so any answer from it is one XDP sent.
+fn kernel_never_answers(node: &Node) {
+    node.ns
+        .sysctl(&format!("net.ipv4.conf.{}.arp_ignore", node.iface), "8");
+    node.ns.exec(&["nft", "add", "table", "ip6", "vt_gate"]);
+    node.ns.exec(&[
+        "nft",
+        "add chain ip6 vt_gate out { type filter hook output priority 0 ; }",
+    ]);
+    node.ns.exec(&[
+        "nft",
+        "add",
+        "rule",
+        "ip6",
+        "vt_gate",
+        "out",
+        "icmpv6",
+        "type",
+        "nd-neighbor-advert",
+        "drop",
+    ]);
+}
+
+/// A new hardware address on the master's interface (`ip link set … address`, a bond failing
+/// over) is the one its adverts and XDP's ARP/NA answers carry from then on.
+#[test]
+fn a_new_hardware_address_is_used_at_once() {
+    let mut tb = Testbed::new("macchg", 63, &[Impl::Vrrpd], |i, s, _| config(i, s));
+    let (vip4, vip6) = (tb.lab.ipv4(200), tb.lab.ipv6(200));
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    tb.router(MASTER).wait_state("VI_4", State::Master, t0);
+    tb.router(MASTER).wait_state("VI_6", State::Master, t0);
+    let node = tb.node(MASTER);
+    kernel_never_answers(node);
+    let new = Mac([0x02, 0, 0, 0, 63, 0x01]);
+    assert_ne!(mac(node), new);
+    node.ns.exec(&[
+        "ip",
+        "link",
+        "set",
+        "dev",
+        &node.iface,
+        "address",
+        &new.to_string(),
+    ]);
+    tb.router(MASTER).wait_log("hardware address now");
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    // Adverts every 0.2 s.
+    thread::sleep(Duration::from_secs(1));
+    let advert_macs: Vec<Mac> = capture
+        .frames()
+        .iter()
+        .filter(|f| wire::advert(&f.data).is_some())
+        .filter_map(|f| Some(Mac(f.data.get(6..12)?.try_into().ok()?)))
+        .collect();
+    assert!(
+        !advert_macs.is_empty() && advert_macs.iter().all(|m| *m == new),
+        "advert source MACs {advert_macs:?}, want {new}\n{}",
+        tb.transcripts()
+    );
+    let (arp, na) = ask(&tb, vip4, vip6);
+    assert!(
+        arp.len() >= REQUESTS && arp.iter().all(|a| a.eth_src == new && a.sender_mac == new),
+        "ARP replies {arp:#?}, want {new}\n{}",
+        tb.transcripts()
+    );
+    assert!(
+        na.len() >= REQUESTS && na.iter().all(|n| n.eth_src == new),
+        "NA replies {na:#?}, want {new}\n{}",
+        tb.transcripts()
+    );
 }
 
 /// The client asks for both VIPs `REQUESTS` times; returns the ARP replies and solicited NAs.

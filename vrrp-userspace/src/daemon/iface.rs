@@ -101,9 +101,27 @@ impl Node {
         }
     }
 
+    /// Keeps the MAC that adverts, GARPs/NAs and XDP's ARP/NA answers carry equal to the
+    /// interface's, which can change while we run.
+    fn follow_mac(&mut self, name: &str, mac: Option<[u8; 6]>) {
+        let (Some(i), Some(mac)) = (self.iface_index(name), mac) else {
+            return;
+        };
+        let iface = &mut self.ifaces[i];
+        if iface.mac == MacAddr(mac) {
+            return;
+        }
+        iface.mac = MacAddr(mac);
+        info!("{name}: hardware address now {}", iface.mac);
+        if let Err(e) = iface.xdp.set_mac(mac) {
+            error!("{name}: ARP/ND answers keep the old hardware address: {e}");
+        }
+    }
+
     pub(super) async fn netlink_event(&mut self, event: NetlinkEvent) {
         match event {
             NetlinkEvent::Link(link) => {
+                self.follow_mac(&link.name, link.mac);
                 if self.plan.interfaces.contains(&link.name)
                     || self.plan.tracked_interfaces.contains(&link.name)
                 {

@@ -49,6 +49,8 @@ pub struct Attachment {
     iface: String,
     ifindex: u32,
     mode: XdpModeUsed,
+    /// What the program's `CONFIG` map holds.
+    config: XdpConfig,
 }
 
 impl Attachment {
@@ -114,7 +116,17 @@ impl Attachment {
             iface: iface.to_owned(),
             ifindex,
             mode,
+            config,
         })
+    }
+
+    /// The interface's MAC changed (`ip link set … address`, a bond's failover): the ARP/NA
+    /// answers XDP sends carry the new one from now on.
+    pub fn set_mac(&mut self, mac: [u8; 6]) -> Result<(), DataplaneError> {
+        let config = XdpConfig { mac, ..self.config };
+        self.object.set_config(config)?;
+        self.config = config;
+        Ok(())
     }
 
     pub fn ifindex(&self) -> u32 {

@@ -85,10 +85,12 @@ fn track_interface_fault(which: Impl, subnet: u8) {
         .filter(|(at, a, _)| *at >= wall && a.src == master_ip)
         .map(|(_, a, _)| a.priority)
         .collect();
-    // keepalived 2.2.7 sends the priority-0 advert twice; vrrpd once.
+    // keepalived 2.2.7 sends the priority-0 advert twice; vrrpd once. A regular advert may still
+    // leave between `wall` and the daemon hearing of the link (the `ip` command takes ms).
+    let resigned = ours.iter().position(|p| *p == 0);
     assert!(
-        !ours.is_empty() && ours.iter().all(|p| *p == 0),
-        "entering FAULT the master resigns with priority 0, then is silent: {ours:?}\n{}",
+        resigned.is_some_and(|i| ours[i..].iter().all(|p| *p == 0) && i <= 1),
+        "entering FAULT the master resigns with priority 0 (after at most one advert already due), then is silent: {ours:?}\n{}",
         tb.transcripts()
     );
 

@@ -9,7 +9,7 @@ use vrrp_common::{AF_INET, AF_INET6, AdvertEvent, IPPROTO_VRRP, VRRP_TTL};
 
 use crate::engine::{AdvertRx, AdvertTx, AuthField, Input, RxErrorReason};
 use crate::packet::vrrp::{self, Auth, ChecksumMode, PseudoHeader, Repr, Version};
-use crate::packet::{Family, MacAddr, ethernet, ipv4, ipv6, ndisc};
+use crate::packet::{Family, MacAddr, ethernet, ipv4, ipv6};
 use crate::time::Timestamp;
 
 /// How the instance that owns a (family, VRID) wants its adverts checked.
@@ -178,7 +178,7 @@ pub fn multicast_frame(
             ipv4::HEADER_LEN,
         ),
         IpAddr::V6(d) if d.is_multicast() => (
-            ndisc::multicast_mac(&d),
+            ipv6::multicast_mac(&d),
             ethernet::ETHERTYPE_IPV6,
             ipv6::HEADER_LEN,
         ),

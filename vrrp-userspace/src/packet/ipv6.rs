@@ -21,6 +21,11 @@ pub const HEADER_LEN: usize = field::DST.end;
 pub const VRRP_MULTICAST: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 /// ff02::1, all nodes.
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+/// RFC 2464 §7: the Ethernet multicast address for an IPv6 multicast group.
+pub fn multicast_mac(group: &Ipv6Addr) -> crate::packet::MacAddr {
+    let o = group.octets();
+    crate::packet::MacAddr([0x33, 0x33, o[12], o[13], o[14], o[15]])
+}
 
 const NAME: &str = "IPv6";
 

@@ -228,11 +228,7 @@ fn icmpv6_checksum(msg: &[u8], src: &Ipv6Addr, dst: &Ipv6Addr) -> u16 {
     ])
 }
 
-/// RFC 2464 §7: the Ethernet multicast address for an IPv6 multicast group.
-pub fn multicast_mac(group: &Ipv6Addr) -> MacAddr {
-    let o = group.octets();
-    MacAddr([0x33, 0x33, o[12], o[13], o[14], o[15]])
-}
+pub use super::ipv6::multicast_mac;
 
 /// RFC 4291 §2.7.1: the solicited-node multicast group of `addr`.
 pub fn solicited_node(addr: &Ipv6Addr) -> Ipv6Addr {

@@ -1,7 +1,7 @@
 //! Raw sockets: VRRP adverts out (IPv4/IPv6 IP sockets for unicast peers; multicast adverts,
-//! gratuitous ARP and unsolicited NA leave as whole frames on the AF_PACKET socket). Send-only: adverts are received by the XDP program, so these sockets drop
-//! everything the kernel would queue to them, and a full send buffer drops a packet (counted)
-//! rather than stall the daemon.
+//! gratuitous ARP and unsolicited NA leave as whole frames on the AF_PACKET socket). Send-only:
+//! adverts are received by the XDP program, so these sockets drop everything the kernel would
+//! queue to them, and a full send buffer drops a packet (counted) rather than stall the daemon.
 
 mod advert;
 mod l2;

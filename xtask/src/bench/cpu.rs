@@ -3,8 +3,8 @@
 //! preempts them: left to the scheduler, a flood at the backup stalls the master's sends for
 //! milliseconds, which separate hosts never do. A benchmark that models two hosts gives each its
 //! own CPU by pinning the thread that starts a host's processes (children inherit the mask) and
-//! the flood sender (its softirqs then run on its CPU too), and by giving the flooded host's
-//! switch port one transmit queue per CPU.
+//! the flood sender (its softirqs then run on its CPU too), and by giving every link a transmit
+//! queue per CPU.
 
 use std::io;
 use std::mem;

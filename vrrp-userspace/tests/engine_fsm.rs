@@ -264,6 +264,29 @@ fn backup_master_down_timer_fires_to_master_with_measured_reason() {
     assert!(has_line(&out, "(VI_1) Receive advertisement timeout"));
 }
 
+/// The daemon rehearses a coming takeover on a copy of the engine to warm its caches
+/// (`daemon::node`): the copy must share no state with the engine it was made from.
+#[test]
+fn a_copy_of_the_engine_takes_over_without_touching_the_original() {
+    let mut one = One::with(vi(100));
+    one.take();
+    let deadline = one.e.poll_timeout().unwrap();
+    let mut copy = one.e.clone();
+    copy.handle_timeout(deadline);
+    let mut rehearsed = Vec::new();
+    while let Some(a) = copy.poll_action() {
+        rehearsed.push(a);
+    }
+    assert_eq!(adverts(&rehearsed), vec![100]);
+    assert_eq!(copy.instances().next().unwrap().state, State::Master);
+    assert_eq!(one.state(), State::Backup);
+    assert_eq!(one.e.poll_timeout(), Some(deadline));
+    assert!(one.take().is_empty());
+    // At the deadline the original does just what its copy did.
+    one.e.handle_timeout(deadline);
+    assert_eq!(one.take(), rehearsed);
+}
+
 #[test]
 fn backup_accepts_higher_priority_and_resets_timer() {
     let mut one = One::with(vi(100));

@@ -19,6 +19,7 @@ use crate::time::Timestamp;
 const NANOS_PER_CENTI: u64 = 10_000_000;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
+#[derive(Clone)]
 pub(crate) struct Instance {
     pub cfg: InstanceConfig,
     pub state: State,

@@ -47,6 +47,7 @@ use sync_group::SyncGroup;
 use crate::time::Timestamp;
 
 /// All VRRP instances and sync groups of one node.
+#[derive(Clone)]
 pub struct Engine {
     instances: Vec<Instance>,
     groups: Vec<SyncGroup>,

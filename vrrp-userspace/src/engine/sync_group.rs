@@ -10,6 +10,7 @@ use super::io::{Action, NotifyTarget};
 use super::log::Log;
 use crate::time::Timestamp;
 
+#[derive(Clone)]
 pub(crate) struct SyncGroup {
     pub name: String,
     /// Indexes into `Engine::instances`.

@@ -169,9 +169,25 @@ pub fn run(opts: &Options, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
     report::cdf_svg(&svg, "detection lateness (ms)", &panels(&cells, &timings))?;
     println!("{md}");
     println!("written: {} and {}", path.display(), svg.display());
-    let failed: usize = cells.values().map(|c| c.failures.len()).sum();
-    if failed > 0 {
-        bail!("failover: {failed} of {total} runs failed (see the table)");
+    // A failed vrrpd run fails the benchmark. keepalived's are the reference misbehaving (its
+    // 10 ms backup sometimes claims master before t0): the table counts and explains them.
+    let failed = |who: Impl| -> usize {
+        cells
+            .iter()
+            .filter(|((_, _, imp), _)| *imp == who)
+            .map(|(_, c)| c.failures.len())
+            .sum()
+    };
+    let reference = failed(Impl::Keepalived);
+    if reference > 0 {
+        println!("failover: {reference} keepalived runs failed (see the table)");
+    }
+    let ours = failed(Impl::Vrrpd);
+    if ours > 0 {
+        bail!(
+            "failover: {ours} of {} vrrpd runs failed (see the table)",
+            total / 2
+        );
     }
     Ok(md)
 }

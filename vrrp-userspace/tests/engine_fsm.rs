@@ -1166,7 +1166,7 @@ fn transition_display_adds_the_reason_in_alternate_form() {
     assert_eq!(a.to_string(), "(VI_1) Entering BACKUP STATE");
     assert_eq!(
         format!("{a:#}"),
-        "(VI_1) Entering BACKUP STATE (priority 0 advert from 10.0.0.2)"
+        "(VI_1) Entering BACKUP STATE (priority 0 advert from 10.0.0.2, 0 ns past skew_time)"
     );
 }
 

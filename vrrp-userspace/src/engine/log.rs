@@ -471,7 +471,11 @@ impl fmt::Display for Reason {
                     DisplayDuration(*master_down_interval)
                 )
             }
-            Reason::PriorityZero { from, .. } => write!(f, "priority 0 advert from {from}"),
+            Reason::PriorityZero { from, late } => write!(
+                f,
+                "priority 0 advert from {from}, {} past skew_time",
+                DisplayDuration(*late)
+            ),
             Reason::HigherPriority {
                 from,
                 priority,

@@ -27,8 +27,8 @@ fn advert_frame(repr: &Repr, ph: &PseudoHeader, mode: ChecksumMode) -> Vec<u8> {
     // The group's multicast MAC: 01:00:5e:00:00:12 for 224.0.0.18 (RFC 1112), 33:33:00:00:00:12
     // for ff02::12 (RFC 2464).
     let dst = match *ph {
-        PseudoHeader::V4 { .. } => MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]),
-        PseudoHeader::V6 { dst, .. } => ndisc::multicast_mac(&dst),
+        PseudoHeader::V4 { dst, .. } => ipv4::multicast_mac(&dst),
+        PseudoHeader::V6 { dst, .. } => ipv6::multicast_mac(&dst),
     };
     let eth = ethernet::Header {
         dst,

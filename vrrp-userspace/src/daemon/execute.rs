@@ -178,7 +178,7 @@ impl Node {
     }
 
     fn send_advert(&mut self, instance: &str, tx: &crate::engine::AdvertTx) {
-        let (i, src) = match self.advert_origin(instance, tx) {
+        let origin = match self.advert_origin(instance, tx) {
             Ok(origin) => origin,
             Err(Unsent::Interface) => {
                 warn!("({instance}) no interface {} to send on", tx.interface);
@@ -190,16 +190,16 @@ impl Node {
             }
             Err(Unsent::Instance) => return,
         };
-        if !self.ensure_socket(i, src) {
+        if !self.ensure_socket(origin.iface, origin.src) {
             return;
         }
-        let iface = &mut self.ifaces[i];
+        let iface = &mut self.ifaces[origin.iface];
         iface.ip_ident = iface.ip_ident.wrapping_add(1);
-        let iface = &self.ifaces[i];
-        for (dst, packet) in self.advert_packets(instance, tx, i, src) {
+        let iface = &self.ifaces[origin.iface];
+        for (dst, packet) in self.advert_packets(&origin, tx) {
             let sent = match packet {
                 Ok(Outgoing::Frame(frame)) => iface.l2.send_frame(&frame),
-                Ok(Outgoing::Vrrp(bytes)) => iface.sockets[&src].send(&bytes, dst),
+                Ok(Outgoing::Vrrp(bytes)) => iface.sockets[&origin.src].send(&bytes, dst),
                 Err(e) => {
                     error!("({instance}) building advert: {e}");
                     continue;
@@ -215,47 +215,54 @@ impl Node {
         }
     }
 
-    /// The attached interface and source address an advert action leaves from.
+    /// Where and how an advert action leaves: its attached interface, its source address and
+    /// its instance's checksum mode and multicast group.
     fn advert_origin(
         &self,
         instance: &str,
         tx: &crate::engine::AdvertTx,
-    ) -> Result<(usize, IpAddr), Unsent> {
-        let i = self.iface_index(&tx.interface).ok_or(Unsent::Interface)?;
+    ) -> Result<AdvertOrigin, Unsent> {
+        let iface = self.iface_index(&tx.interface).ok_or(Unsent::Interface)?;
         let src = tx.src.ok_or(Unsent::Source)?;
-        self.plan_for(instance)
+        let p = self
+            .plan_for(instance)
             .instance(instance)
             .ok_or(Unsent::Instance)?;
-        Ok((i, src))
+        Ok(AdvertOrigin {
+            iface,
+            src,
+            checksum: p.checksum,
+            mcast_group: p.mcast_group,
+        })
     }
 
-    /// What an advert action puts on the wire from interface `i`, per destination. Multicast
-    /// leaves as a whole frame on the packet socket (see `advert::multicast_frame`); unicast
-    /// needs the kernel's neighbour resolution, so the IP socket sends the VRRP bytes.
-    fn advert_packets(
-        &self,
-        instance: &str,
+    /// What an advert action puts on the wire, per destination. Multicast leaves as a whole
+    /// frame on the packet socket (see `advert::multicast_frame`); unicast needs the kernel's
+    /// neighbour resolution, so the IP socket sends the VRRP bytes.
+    fn advert_packets<'a>(
+        &'a self,
+        origin: &'a AdvertOrigin,
         tx: &crate::engine::AdvertTx,
-        i: usize,
-        src: IpAddr,
-    ) -> Vec<(IpAddr, Result<Outgoing, advert::EncodeError>)> {
-        let Some(p) = self.plan_for(instance).instance(instance) else {
-            return Vec::new();
-        };
-        let iface = &self.ifaces[i];
+    ) -> impl Iterator<Item = (IpAddr, Result<Outgoing, advert::EncodeError>)> + 'a {
+        let iface = &self.ifaces[origin.iface];
         let repr = advert::repr(tx);
-        advert::destinations(tx, p.mcast_group)
+        advert::destinations(tx, origin.mcast_group)
             .into_iter()
-            .map(|dst| {
-                let packet = advert::encode(&repr, src, dst, p.checksum).map(|bytes| {
-                    match advert::multicast_frame(iface.mac, src, dst, &bytes, iface.ip_ident) {
+            .map(move |dst| {
+                let packet = advert::encode(&repr, origin.src, dst, origin.checksum).map(|bytes| {
+                    match advert::multicast_frame(
+                        iface.mac,
+                        origin.src,
+                        dst,
+                        &bytes,
+                        iface.ip_ident,
+                    ) {
                         Some(frame) => Outgoing::Frame(frame),
                         None => Outgoing::Vrrp(bytes),
                     }
                 });
                 (dst, packet)
             })
-            .collect()
     }
 
     /// Runs `rehearsal` (a copy of the engine that was handed the coming deadline) and builds
@@ -267,8 +274,10 @@ impl Node {
         while let Some(action) = rehearsal.poll_action() {
             match action {
                 Action::SendAdvert { instance, tx } => {
-                    if let Ok((i, src)) = self.advert_origin(&instance, &tx) {
-                        std::hint::black_box(self.advert_packets(&instance, &tx, i, src));
+                    if let Ok(origin) = self.advert_origin(&instance, &tx) {
+                        // Built to be dropped: the rehearsal only warms the path.
+                        let built: Vec<_> = self.advert_packets(&origin, &tx).collect();
+                        std::hint::black_box(built);
                     }
                 }
                 Action::SendGarp {
@@ -423,6 +432,15 @@ pub(super) fn open_fifos(specs: &[FifoSpec], mut running: Vec<NotifyFifo>) -> Ve
                 .ok()
         })
         .collect()
+}
+
+/// See [`Node::advert_origin`].
+struct AdvertOrigin {
+    /// Index into `Node::ifaces`.
+    iface: usize,
+    src: IpAddr,
+    checksum: crate::packet::vrrp::ChecksumMode,
+    mcast_group: Option<IpAddr>,
 }
 
 /// What an advert action lacked, so that it was not sent.

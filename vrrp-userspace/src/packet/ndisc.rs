@@ -228,8 +228,6 @@ fn icmpv6_checksum(msg: &[u8], src: &Ipv6Addr, dst: &Ipv6Addr) -> u16 {
     ])
 }
 
-pub use super::ipv6::multicast_mac;
-
 /// RFC 4291 §2.7.1: the solicited-node multicast group of `addr`.
 pub fn solicited_node(addr: &Ipv6Addr) -> Ipv6Addr {
     let o = addr.octets();
@@ -241,7 +239,7 @@ pub fn solicited_node(addr: &Ipv6Addr) -> Ipv6Addr {
 fn frame(src_mac: MacAddr, src: Ipv6Addr, dst: Ipv6Addr, repr: &Repr) -> [u8; FRAME_LEN] {
     let mut frame = [0u8; FRAME_LEN];
     let eth = ethernet::Header {
-        dst: multicast_mac(&dst),
+        dst: ipv6::multicast_mac(&dst),
         src: src_mac,
         vlan: None,
         ethertype: ethernet::ETHERTYPE_IPV6,

@@ -30,6 +30,7 @@ pub struct LabBuilder {
     tag: String,
     routers: usize,
     subnet: u8,
+    xdp_peers: bool,
 }
 
 impl LabBuilder {
@@ -51,8 +52,16 @@ impl LabBuilder {
         self
     }
 
+    /// Whether the switch's ports hold pass-through XDP programs (default true; see
+    /// [`Switch::with_xdp_peers`]): without them, no router's XDP_TX answer (ARP/ND for a VIP)
+    /// gets through.
+    pub fn xdp_peers(mut self, on: bool) -> LabBuilder {
+        self.xdp_peers = on;
+        self
+    }
+
     pub fn build(self) -> Lab {
-        let switch = Switch::new(&self.tag);
+        let switch = Switch::with_xdp_peers(&self.tag, self.xdp_peers);
         let routers = (0..self.routers)
             .map(|i| {
                 node(
@@ -93,6 +102,7 @@ impl Lab {
             tag: tag.to_string(),
             routers: 2,
             subnet: 1,
+            xdp_peers: true,
         }
     }
 

@@ -18,13 +18,23 @@ pub struct Switch {
     peers: Mutex<Vec<NsChild>>,
     ns: Netns,
     ports: AtomicU32,
+    xdp_peers: bool,
 }
 
 impl Switch {
     /// A namespace `vt-{tag}-sw-…` holding an up bridge that forwards at once (no STP, no
     /// forwarding delay) and floods multicast (no snooping, so VRRP's 224.0.0.18 and ff02::12
-    /// reach every port whatever the group memberships).
+    /// reach every port whatever the group memberships). Its ports hold pass-through XDP
+    /// programs (see [`Switch::connect`]).
     pub fn new(tag: &str) -> Switch {
+        Switch::with_xdp_peers(tag, true)
+    }
+
+    /// [`Switch::new`], with `xdp_peers` false for ports without the pass-through XDP program:
+    /// for a lab where nothing answers with XDP_TX (no client asks for a VIP's MAC). On veth that
+    /// program costs the sending host a copy of every frame into a page for XDP, in its own send
+    /// call, which a switch port on a real network never charges to the host.
+    pub fn with_xdp_peers(tag: &str, xdp_peers: bool) -> Switch {
         let ns = Netns::new(&format!("{tag}-sw"));
         // The switch only forwards frames; its ports must not speak IPv6 themselves.
         ns.sysctl("net.ipv6.conf.all.disable_ipv6", "1");
@@ -44,6 +54,20 @@ impl Switch {
             "0",
         ]);
         ns.link_up(BRIDGE);
+        // Multicast that reaches the bridge (every advert) is also passed up to the bridge device
+        // itself, and this namespace's IP stack then parses it and drops it, in the sender's
+        // softirq: a switch has no host behind it, so its bridge device drops what it receives,
+        // at ingress. Captures on the bridge device still see every frame (taps come first).
+        ns.exec(&["nft", "add", "table", "netdev", "switch"]);
+        ns.exec(&[
+            "nft",
+            "add",
+            "chain",
+            "netdev",
+            "switch",
+            "host",
+            &format!("{{ type filter hook ingress device {BRIDGE} priority 0 ; policy drop ; }}"),
+        ]);
         // A switch forwards frames; it does not firewall them. Where br_netfilter is loaded (a
         // container runtime's doing, host-wide), every bridged frame would also go through this
         // namespace's (empty) IP hooks: a quarter of a sender's CPU per frame in `bench scale`,
@@ -57,6 +81,7 @@ impl Switch {
             peers: Mutex::new(Vec::new()),
             ns,
             ports: AtomicU32::new(0),
+            xdp_peers,
         }
     }
 
@@ -68,8 +93,9 @@ impl Switch {
     /// Plugs `ns` into the bridge with a veth pair: `ifname` inside `ns` (left down, so the caller
     /// can configure it before it speaks), and a port `pN` on the bridge, up. Returns the port name.
     ///
-    /// Each port holds `vrrpd xdp-peer`'s pass-through XDP program: veth drops the frames the
-    /// other end sends with XDP_TX (vrrpd's ARP/ND answers) unless the peer end runs XDP too.
+    /// Each port holds `vrrpd xdp-peer`'s pass-through XDP program (unless the switch was made
+    /// without): veth drops the frames the other end sends with XDP_TX (vrrpd's ARP/ND answers)
+    /// unless the peer end runs XDP too.
     pub fn connect(&self, ns: &Netns, ifname: &str) -> String {
         let port = format!("p{}", self.ports.fetch_add(1, Ordering::Relaxed));
         // A queue per CPU at both ends, as a host's NIC has: a benchmark can then keep the frames
@@ -87,6 +113,9 @@ impl Switch {
         self.ns
             .exec(&["ip", "link", "set", "dev", &port, "master", BRIDGE]);
         self.ns.link_up(&port);
+        if !self.xdp_peers {
+            return port;
+        }
         let bin = vrrpd_bin();
         let peer = self.ns.spawn(&[
             bin.to_str().expect("vrrpd path is UTF-8"),

@@ -54,11 +54,23 @@ pub struct Node {
     pub(super) stopping: bool,
     /// A Master_Down_Timer deadline the timerfd was armed early for (see [`MASTER_DOWN_EARLY`]).
     pub(super) precise: Option<Timestamp>,
+    /// How the last wait for a Master_Down deadline went, for the debug log after the takeover.
+    pub(super) master_down_wait: Option<MasterDownWait>,
     pub(super) garp: GarpSender,
     /// GARP/NA frames this action batch may still send inline (see `execute::GARP_INLINE_PER_BATCH`).
     pub(super) garp_inline_budget: usize,
     /// Status requests and transition history (`crate::status`).
     pub(super) ops: crate::status::NodeOps,
+}
+
+/// A wait for a Master_Down deadline that ended at the deadline (the takeover's run-up).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct MasterDownWait {
+    /// How long before the deadline the wait began: [`MASTER_DOWN_EARLY`] less the timerfd's
+    /// lateness.
+    woke_before: Duration,
+    /// How long the rehearsal took, if there was one.
+    rehearsal: Option<Duration>,
 }
 
 /// How early the timerfd wakes before a Master_Down_Timer deadline; the rest is spent polling
@@ -126,6 +138,7 @@ impl Node {
             events: Vec::with_capacity(64),
             stopping: false,
             precise: None,
+            master_down_wait: None,
             garp: GarpSender::spawn().context("GARP thread")?,
             garp_inline_budget: 0,
             ops: crate::status::NodeOps::default(),
@@ -330,6 +343,18 @@ impl Node {
         self.spin_to_master_down();
         self.engine.handle_timeout(Timestamp::now());
         self.execute().await;
+        // Logged after the takeover it describes, never in its way.
+        if let Some(w) = self.master_down_wait.take() {
+            debug!(
+                "Master_Down wait: woke {:.1} µs before the deadline (timerfd armed {} µs before), rehearsal {}",
+                w.woke_before.as_nanos() as f64 / 1e3,
+                MASTER_DOWN_EARLY.as_micros(),
+                w.rehearsal.map_or("skipped".into(), |d| format!(
+                    "took {:.1} µs",
+                    d.as_nanos() as f64 / 1e3
+                ))
+            );
+        }
     }
 
     /// Woken early for a Master_Down_Timer: poll until its deadline, feeding any advert that
@@ -341,9 +366,17 @@ impl Node {
             return;
         };
         let mut rehearsed = false;
+        let mut wait = MasterDownWait {
+            woke_before: deadline.saturating_since(Timestamp::now()),
+            rehearsal: None,
+        };
         loop {
             let now = Timestamp::now();
-            if now >= deadline || deadline.saturating_since(now) > MASTER_DOWN_EARLY {
+            if now >= deadline {
+                self.master_down_wait = Some(wait);
+                return;
+            }
+            if deadline.saturating_since(now) > MASTER_DOWN_EARLY {
                 return;
             }
             if self.engine.poll_timeout() != Some(deadline) {
@@ -357,6 +390,7 @@ impl Node {
                 let mut rehearsal = self.engine.clone();
                 rehearsal.handle_timeout(deadline);
                 self.rehearse(rehearsal);
+                wait.rehearsal = Some(Timestamp::now().saturating_since(now));
             }
             self.drain_rings();
             std::hint::spin_loop();

@@ -112,17 +112,26 @@ fn timings(quick: bool) -> Vec<Timing> {
 /// writing them) when any run failed.
 pub fn run(opts: &Options, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
     let runs = if opts.quick { 3 } else { opts.runs };
-    let timings = timings(opts.quick);
-    // Debugging aid: `BENCH_FAILOVER_SCENARIOS=tracker` runs only the scenarios listed.
-    let only = std::env::var("BENCH_FAILOVER_SCENARIOS").ok();
+    // Debugging aids: `BENCH_FAILOVER_SCENARIOS=tracker`, `BENCH_FAILOVER_TIMINGS=v3 0.01s` and
+    // `BENCH_FAILOVER_IMPLS=vrrpd` run only the variants listed (comma-separated).
+    let listed = |var: &str, name: &str| {
+        std::env::var(var)
+            .ok()
+            .is_none_or(|o| o.split(',').any(|n| n.trim() == name))
+    };
+    let timings: Vec<Timing> = timings(opts.quick)
+        .into_iter()
+        .filter(|t| listed("BENCH_FAILOVER_TIMINGS", &t.label()))
+        .collect();
     let scenarios: Vec<Scenario> = Scenario::ALL
         .into_iter()
-        .filter(|s| {
-            only.as_deref()
-                .is_none_or(|o| o.split(',').any(|n| n == s.name()))
-        })
+        .filter(|s| listed("BENCH_FAILOVER_SCENARIOS", s.name()))
         .collect();
-    let total = (runs * scenarios.len() * timings.len() * Impl::BOTH.len()) as u64;
+    let impls: Vec<Impl> = Impl::BOTH
+        .into_iter()
+        .filter(|i| listed("BENCH_FAILOVER_IMPLS", i.name()))
+        .collect();
+    let total = (runs * scenarios.len() * timings.len() * impls.len()) as u64;
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("failover [{bar:30}] {pos}/{len} {elapsed} eta {eta} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -134,6 +143,9 @@ pub fn run(opts: &Options, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
         for &scenario in &scenarios {
             for (ti, timing) in timings.iter().enumerate() {
                 for imp in daemon::interleaved(run) {
+                    if !impls.contains(&imp) {
+                        continue;
+                    }
                     interrupt::check()?;
                     bar.set_message(format!(
                         "run {} {} {} {}",
@@ -188,7 +200,7 @@ pub fn run(opts: &Options, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
     if ours > 0 {
         bail!(
             "failover: {ours} of {} vrrpd runs failed (see the table)",
-            total / Impl::BOTH.len() as u64
+            total / impls.len() as u64
         );
     }
     Ok(md)

@@ -43,6 +43,19 @@ impl Timestamp {
         Timestamp(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
     }
 
+    /// This instant on CLOCK_REALTIME, the clock of packet capture timestamps (for logs that
+    /// are compared with captures; good to the microsecond the two clock reads take).
+    pub fn to_realtime_ns(self) -> i128 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes into the timespec we own; CLOCK_REALTIME always exists.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+        let realtime = ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128;
+        realtime - Timestamp::now().0 as i128 + self.0 as i128
+    }
+
     pub const fn from_nanos(ns: u64) -> Timestamp {
         Timestamp(ns)
     }

@@ -16,6 +16,7 @@ use crate::engine::{Action, NotifyTarget};
 use crate::notify::{FifoSpec, NotifyFifo};
 use crate::packet::{arp, ndisc};
 use crate::socket::{AdvertSocket, SendOutcome};
+use crate::time::Timestamp;
 
 /// How long STOP notify scripts may run at shutdown (keepalived's 1 s).
 const STOP_SCRIPT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -196,7 +197,13 @@ impl Node {
         let iface = &mut self.ifaces[origin.iface];
         iface.ip_ident = iface.ip_ident.wrapping_add(1);
         let iface = &self.ifaces[origin.iface];
+        // Timed only for a takeover's first advert (see `MasterDownWait`).
+        let timed = self
+            .master_down_wait
+            .is_some_and(|w| w.first_send.is_none());
+        let mut first_send = None;
         for (dst, packet) in self.advert_packets(&origin, tx) {
+            let began = timed.then(Timestamp::now);
             let sent = match packet {
                 Ok(Outgoing::Frame(frame)) => iface.l2.send_frame(&frame),
                 Ok(Outgoing::Vrrp(bytes)) => iface.sockets[&origin.src].send(&bytes, dst),
@@ -205,6 +212,9 @@ impl Node {
                     continue;
                 }
             };
+            if let Some(began) = began {
+                first_send.get_or_insert((began, Timestamp::now()));
+            }
             match sent {
                 Ok(SendOutcome::Sent) => {}
                 Ok(SendOutcome::Dropped) => {
@@ -212,6 +222,9 @@ impl Node {
                 }
                 Err(e) => error!("({instance}) sending advert: {e}"),
             }
+        }
+        if let Some(w) = self.master_down_wait.as_mut() {
+            w.first_send = w.first_send.or(first_send);
         }
     }
 

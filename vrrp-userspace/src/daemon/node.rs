@@ -63,14 +63,48 @@ pub struct Node {
     pub(super) ops: crate::status::NodeOps,
 }
 
-/// A wait for a Master_Down deadline that ended at the deadline (the takeover's run-up).
+/// A wait for a Master_Down deadline that ended at the deadline: the takeover's run-up, for a
+/// debug line that splits a takeover's time between the VM's timer, the daemon and the kernel.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct MasterDownWait {
+    deadline: Timestamp,
     /// How long before the deadline the wait began: [`MASTER_DOWN_EARLY`] less the timerfd's
     /// lateness.
     woke_before: Duration,
     /// How long the rehearsal took, if there was one.
     rehearsal: Option<Duration>,
+    /// When the first advert's send call began and returned.
+    pub(super) first_send: Option<(Timestamp, Timestamp)>,
+}
+
+impl std::fmt::Display for MasterDownWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let us = |d: Duration| d.as_nanos() as f64 / 1e3;
+        write!(
+            f,
+            "Master_Down wait: woke {:.1} µs before the deadline (timerfd armed {} µs before), rehearsal ",
+            us(self.woke_before),
+            MASTER_DOWN_EARLY.as_micros()
+        )?;
+        match self.rehearsal {
+            Some(d) => write!(f, "took {:.1} µs", us(d))?,
+            None => write!(f, "skipped")?,
+        }
+        if let Some((began, ended)) = self.first_send {
+            write!(
+                f,
+                "; first advert's send from {:.1} to {:.1} µs past the deadline",
+                us(began.saturating_since(self.deadline)),
+                us(ended.saturating_since(self.deadline))
+            )?;
+        }
+        // The same deadline on the wall clock, which capture timestamps use.
+        write!(
+            f,
+            "; deadline_realtime_ns={}",
+            self.deadline.to_realtime_ns()
+        )
+    }
 }
 
 /// How early the timerfd wakes before a Master_Down_Timer deadline; the rest is spent polling
@@ -345,15 +379,7 @@ impl Node {
         self.execute().await;
         // Logged after the takeover it describes, never in its way.
         if let Some(w) = self.master_down_wait.take() {
-            debug!(
-                "Master_Down wait: woke {:.1} µs before the deadline (timerfd armed {} µs before), rehearsal {}",
-                w.woke_before.as_nanos() as f64 / 1e3,
-                MASTER_DOWN_EARLY.as_micros(),
-                w.rehearsal.map_or("skipped".into(), |d| format!(
-                    "took {:.1} µs",
-                    d.as_nanos() as f64 / 1e3
-                ))
-            );
+            debug!("{w}");
         }
     }
 
@@ -367,8 +393,10 @@ impl Node {
         };
         let mut rehearsed = false;
         let mut wait = MasterDownWait {
+            deadline,
             woke_before: deadline.saturating_since(Timestamp::now()),
             rehearsal: None,
+            first_send: None,
         };
         loop {
             let now = Timestamp::now();

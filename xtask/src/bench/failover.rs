@@ -80,12 +80,53 @@ const SCRIPT_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy)]
 struct Measure {
     lateness: f64,
-    /// vrrpd's own lateness after its deadline, from its transition line (µs).
-    own: Option<f64>,
+    /// The capture times lateness is measured between (ns): the reference point (last advert +
+    /// Master_Down_Interval, or priority 0 + Skew_Time) and the new master's first advert.
+    reference_ns: i64,
+    first_advert_ns: i64,
+    /// Where vrrpd's lateness went, from its log (µs).
+    split: Option<Split>,
     garp: Option<f64>,
     reach: Option<f64>,
     /// Duration of two masters advertising at once, if it happened.
     dual: Option<f64>,
+}
+
+/// vrrpd's lateness in three parts that add up to it (µs): `xdp`, how much later the backup's
+/// deadline is than the capture's reference point (its XDP program stamps the advert after the
+/// client's capture does); `daemon`, from its deadline to the first advert's send call; `send`,
+/// from that call to the client's capture (the kernel's veth and bridge path, in the call).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Split {
+    xdp: f64,
+    daemon: f64,
+    send: f64,
+}
+
+impl Split {
+    /// From the new master's `Master_Down wait` debug line: its deadline on the wall clock and
+    /// when the first advert's send call began.
+    fn from_log(line: &str, m: &Measure) -> Option<Split> {
+        let deadline: i64 = line
+            .split("deadline_realtime_ns=")
+            .nth(1)?
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()?;
+        let send_from = line.split("first advert's send from ").nth(1)?;
+        let began_us: f64 = send_from.split(' ').next()?.parse().ok()?;
+        let send_ns = deadline as f64 + began_us * 1e3;
+        Some(Split {
+            xdp: (deadline - m.reference_ns) as f64 / 1e3,
+            daemon: began_us,
+            send: (m.first_advert_ns as f64 - send_ns) / 1e3,
+        })
+    }
+
+    fn cell(&self) -> String {
+        format!("{:.0} / {:.0} / {:.0}", self.xdp, self.daemon, self.send)
+    }
 }
 
 #[derive(Default)]
@@ -236,7 +277,8 @@ fn one_run(
     master
         .wait_state("MASTER", 1, startup)
         .context("master start-up")?;
-    let mut backup = Daemon::start(imp, new, &pair.backup, vrrpd)?;
+    // At debug level vrrpd logs how each takeover went (the `Master_Down wait` line).
+    let mut backup = Daemon::start_logging(imp, new, &pair.backup, vrrpd, "debug")?;
     backup
         .wait_state("BACKUP", 1, Duration::from_secs(5))
         .context("backup start-up")?;
@@ -272,7 +314,14 @@ fn one_run(
     interrupt::sleep((interval * 3).max(Duration::from_millis(300)))?;
     let frames = capture.finish();
     if std::env::var_os(DUMP_ENV).is_some() {
-        dump(&frames, imp, scenario, timing)?;
+        let log: Vec<String> = backup
+            .router()
+            .child()
+            .lines()
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        dump(&frames, &log, imp, scenario, timing)?;
     }
     if scenario == Scenario::Graceful
         && let Some(status) = master.wait_exit(Duration::from_secs(3))
@@ -280,10 +329,14 @@ fn one_run(
     {
         bail!("{imp} exited with {status} on SIGTERM");
     }
-    let own = match imp {
-        Impl::Vrrpd => own_lateness(backup.router().child().lines().iter().map(|l| &l.text)),
-        Impl::Keepalived => None,
-    };
+    let wait_line = backup
+        .router()
+        .child()
+        .lines()
+        .into_iter()
+        .rev()
+        .find(|l| l.text.contains("Master_Down wait"))
+        .map(|l| l.text);
     analyse(&Run {
         frames: &frames,
         scenario,
@@ -296,32 +349,23 @@ fn one_run(
         backup_priority,
         t0,
     })
-    .map(|m| Measure { own, ..m })
-}
-
-/// How late after its deadline vrrpd says it took over, in µs: the last `Entering MASTER STATE`
-/// line's `…, 21.31 µs past master_down_interval 3.688 s` or `…, 140 ns past skew_time`. The
-/// rest of the bench's lateness is the lab's and the kernel's.
-fn own_lateness<'a>(lines: impl DoubleEndedIterator<Item = &'a String>) -> Option<f64> {
-    let line = lines.rev().find(|l| l.contains("Entering MASTER STATE"))?;
-    let head = &line[..line.find(" past ")?];
-    let amount = &head[head.rfind(", ")? + 2..];
-    let (value, unit) = amount.split_once(' ')?;
-    let value: f64 = value.parse().ok()?;
-    let per_us = match unit {
-        "ns" => 1e-3,
-        "µs" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        _ => return None,
-    };
-    Some(value * per_us)
+    .map(|m| Measure {
+        split: wait_line.as_deref().and_then(|l| Split::from_log(l, &m)),
+        ..m
+    })
 }
 
 /// Set to write each run's adverts, GARPs and first replies to target/bench/dump/ (debugging).
 const DUMP_ENV: &str = "BENCH_DUMP";
 
-fn dump(frames: &[Frame], imp: Impl, scenario: Scenario, timing: Timing) -> anyhow::Result<()> {
+/// Writes the run's captured adverts, GARPs and first echo replies, then the new master's log.
+fn dump(
+    frames: &[Frame],
+    log: &[String],
+    imp: Impl,
+    scenario: Scenario,
+    timing: Timing,
+) -> anyhow::Result<()> {
     let dir = report::out_dir()?.join("dump");
     std::fs::create_dir_all(&dir)?;
     let mut text = String::new();
@@ -344,6 +388,10 @@ fn dump(frames: &[Frame], imp: Impl, scenario: Scenario, timing: Timing) -> anyh
             continue;
         };
         let _ = writeln!(text, "{:.6} {line}", ts_ns as f64 / 1e9);
+    }
+    let _ = writeln!(text, "--- the new master's log");
+    for line in log {
+        let _ = writeln!(text, "{line}");
     }
     let name = format!(
         "{}-{}-v{}-{}-{}.txt",
@@ -431,7 +479,9 @@ fn analyse(r: &Run<'_>) -> anyhow::Result<Measure> {
         .map(|f| ms(frame_ns(f) - new_first));
     Ok(Measure {
         lateness: ms(new_first - reference),
-        own: None,
+        reference_ns: reference,
+        first_advert_ns: new_first,
+        split: None,
         garp,
         reach,
         dual: dual_masters(&adverts, old, new_first),
@@ -447,6 +497,24 @@ fn dual_masters(adverts: &[(i64, IpAddr, u8)], old: IpAddr, new_first: i64) -> O
         .map(|a| a.0)
         .max()
         .map(|last| ms(last - new_first))
+}
+
+/// The median of each part of the split, and the split of the slowest run.
+fn split_cells(m: &[Measure]) -> [String; 2] {
+    let splits: Vec<Split> = m.iter().filter_map(|x| x.split).collect();
+    let median = |f: fn(&Split) -> f64| {
+        summarize(&splits.iter().map(f).collect::<Vec<_>>()).map(|s| s.median)
+    };
+    let med = match (median(|s| s.xdp), median(|s| s.daemon), median(|s| s.send)) {
+        (Some(xdp), Some(daemon), Some(send)) => Split { xdp, daemon, send }.cell(),
+        _ => "–".into(),
+    };
+    let slowest = m
+        .iter()
+        .max_by(|a, b| a.lateness.total_cmp(&b.lateness))
+        .and_then(|x| x.split)
+        .map_or("–".into(), |s| s.cell());
+    [med, slowest]
 }
 
 fn summary_cells(s: Option<Summary>) -> [String; 4] {
@@ -475,11 +543,12 @@ fn render(cells: &BTreeMap<Key, Cell>, timings: &[Timing], runs: usize) -> Strin
     md.push_str(
         "Targets: vrrpd detection lateness ≤ 0.1 ms p99 and ≤ 0.5× keepalived; first GARP ≤ 0.05 ms \
          after the first advert; two masters never longer than one interval. \"2 masters\" = the \
-         old master still advertising after the new master's first advert. \"own\" = how late, in µs, \
-         after its own deadline (the last advert's receive time in its XDP program + \
-         Master_Down_Interval, or the priority-0 advert's + Skew_Time) vrrpd's log says it took \
-         over; the rest of its lateness is the lab's path: the backup's XDP stamp comes after the \
-         client's, and the advert crosses veth and bridge to the capture.\n\n",
+         old master still advertising after the new master's first advert. \"split\" = vrrpd's \
+         lateness in three parts, µs, from its debug log and the capture: xdp = its deadline \
+         (its XDP program's receive stamp + Master_Down_Interval, or + Skew_Time) after the \
+         capture's reference point; daemon = its deadline to the first advert's send call; send \
+         = that call to the client's capture (the kernel's veth and bridge path, inside the \
+         call). Medians of each part, and the parts of the slowest run.\n\n",
     );
     let headers = [
         "scenario",
@@ -490,8 +559,8 @@ fn render(cells: &BTreeMap<Key, Cell>, timings: &[Timing], runs: usize) -> Strin
         "p90",
         "p99",
         "max",
-        "own med µs",
-        "own p99 µs",
+        "split med µs: xdp / daemon / send",
+        "slowest run's split",
         "GARP med",
         "GARP p99",
         "GARP max",
@@ -526,12 +595,7 @@ fn render(cells: &BTreeMap<Key, Cell>, timings: &[Timing], runs: usize) -> Strin
                     format!("{}/{}", m.len(), m.len() + cell.failures.len()),
                 ];
                 row.extend(summary_cells(late));
-                // Microseconds: the daemon's own share is far below the table's ms resolution.
-                let own = summarize(&col(&|x| x.own));
-                row.extend(match own {
-                    Some(o) => [format!("{:.1}", o.median), format!("{:.1}", o.p99)],
-                    None => ["–".to_string(), "–".to_string()],
-                });
+                row.extend(split_cells(m));
                 row.extend([garp[0].clone(), garp[2].clone(), garp[3].clone()]);
                 row.extend([reach[0].clone(), reach[2].clone(), reach[3].clone()]);
                 row.push(duals.len().to_string());
@@ -621,21 +685,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn own_lateness_reads_the_last_transition_line() {
-        let lines = [
-            "(VI_1) Entering BACKUP STATE (init)",
-            "(VI_1) Entering MASTER STATE (no advert for 3.688 s, 21.31 µs past master_down_interval 3.688 s)",
-        ]
-        .map(String::from);
-        let us = own_lateness(lines.iter()).unwrap();
-        assert!((us - 21.31).abs() < 1e-9, "{us}");
-        let p0 = [
-            "(VI_1) Entering MASTER STATE (priority 0 advert from 10.0.0.1, 140 ns past skew_time)",
-        ]
-        .map(String::from);
-        assert!((own_lateness(p0.iter()).unwrap() - 0.14).abs() < 1e-12);
-        let none = ["(VI_1) Entering MASTER STATE (address owner)"].map(String::from);
-        assert_eq!(own_lateness(none.iter()), None);
+    fn split_adds_up_to_the_lateness() {
+        let line = "2026-12-02T09:02:57.267110Z DEBUG Master_Down wait: woke 901.7 µs before the \
+                    deadline (timerfd armed 1000 µs before), rehearsal took 62.5 µs; first \
+                    advert's send from 10.5 to 30.6 µs past the deadline; \
+                    deadline_realtime_ns=1000012000";
+        // Reference point 1 ms in, first advert captured 1.05 ms in: 50 µs late.
+        let m = Measure {
+            lateness: 0.05,
+            reference_ns: 1_000_000_000,
+            first_advert_ns: 1_000_050_000,
+            split: None,
+            garp: None,
+            reach: None,
+            dual: None,
+        };
+        let s = Split::from_log(line, &m).unwrap();
+        assert_eq!(s.xdp, 12.0);
+        assert_eq!(s.daemon, 10.5);
+        assert!((s.send - 27.5).abs() < 1e-9, "{s:?}");
+        assert!((s.xdp + s.daemon + s.send - m.lateness * 1e3).abs() < 1e-9);
+        let skipped = "DEBUG Master_Down wait: woke 300.0 µs before the deadline (timerfd armed \
+                       1000 µs before), rehearsal skipped; deadline_realtime_ns=5";
+        assert_eq!(Split::from_log(skipped, &m), None, "no send, no split");
     }
 
     #[test]

@@ -387,8 +387,10 @@ impl Engine {
     /// Finds the instance for (interface, family, VRID); with unicast several instances may share a
     /// VRID on one interface, told apart by their peers.
     fn route(&self, interface: &str, family: Family, vrid: u8, src: IpAddr) -> Option<usize> {
+        // The VRID first: with hundreds of instances this runs per advert, and only instances of
+        // that VRID need their interface name compared.
         let mut candidates = self.instances.iter().enumerate().filter(|(_, i)| {
-            i.cfg.interface == interface && i.cfg.family == family && i.cfg.vrid == vrid
+            i.cfg.vrid == vrid && i.cfg.family == family && i.cfg.interface == interface
         });
         let first = candidates.next()?;
         let by_peer = std::iter::once(first)
@@ -401,12 +403,13 @@ impl Engine {
     /// `vrrp_state_backup` rules (keepalived-behaviour.md §2.3, §2.5).
     fn backup_rx(&mut self, idx: usize, rx: &AdvertRx, at: Timestamp) {
         let inst = &mut self.instances[idx];
-        let name = inst.cfg.name.clone();
+        // Cloned only for a log line: a steady backup takes every advert through here.
+        let name = || inst.cfg.name.clone();
         // RFC 5798 §6.4.2: priority 0 → Master_Down_Timer = Skew_Time.
         if rx.priority == 0 {
             self.actions
                 .push_back(Action::Log(Log::BackupRxPriorityZero {
-                    instance: name,
+                    instance: name(),
                     from: rx.src,
                 }));
             inst.down_reason = Some(Reason::PriorityZero {
@@ -425,7 +428,7 @@ impl Engine {
         if !(inst.cfg.nopreempt || rx.priority >= ours || in_preempt_window) {
             self.actions
                 .push_back(Action::Log(Log::LowerPriorityDiscarded {
-                    instance: name,
+                    instance: name(),
                     from: rx.src,
                     priority: rx.priority,
                 }));
@@ -435,12 +438,12 @@ impl Engine {
             if rx.priority >= ours {
                 if inst.preempt_until.take().is_some() {
                     self.actions
-                        .push_back(Action::Log(Log::PreemptDelayStop { instance: name }));
+                        .push_back(Action::Log(Log::PreemptDelayStop { instance: name() }));
                 }
             } else if inst.preempt_until.is_none() {
                 inst.preempt_until = Some(at + delay);
                 self.actions.push_back(Action::Log(Log::PreemptDelayStart {
-                    instance: name,
+                    instance: name(),
                     delay,
                 }));
             }

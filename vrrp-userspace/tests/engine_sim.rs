@@ -813,7 +813,14 @@ proptest! {
                 "split brain {:?} for {:?} with {} adverts lost", split, lasted, lost
             );
         }
-        prop_assert_eq!(lan.masters("VI"), vec![0]);
+        // The hour may end inside a split (about one seed in thirty): then the false master
+        // belongs to the open split, whose length so far was bounded above like the others.
+        let masters = lan.masters("VI");
+        prop_assert!(masters.contains(&0), "the best node is not master: {:?}", masters);
+        if masters.len() > 1 {
+            let open = lan.monitors["VI"].splits.last().filter(|s| s.end.is_none());
+            prop_assert!(open.is_some(), "masters {:?} outside any split", masters);
+        }
     }
 }
 

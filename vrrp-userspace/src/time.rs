@@ -34,26 +34,14 @@ impl Timestamp {
 
     /// Reads CLOCK_MONOTONIC. For the daemon's edges only.
     pub fn now() -> Timestamp {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC always exists.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        Timestamp(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+        Timestamp(clock_ns(libc::CLOCK_MONOTONIC))
     }
 
     /// This instant on CLOCK_REALTIME, the clock of packet capture timestamps (for logs that
     /// are compared with captures; good to the microsecond the two clock reads take).
     pub fn to_realtime_ns(self) -> i128 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes into the timespec we own; CLOCK_REALTIME always exists.
-        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-        let realtime = ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128;
-        realtime - Timestamp::now().0 as i128 + self.0 as i128
+        let realtime = clock_ns(libc::CLOCK_REALTIME);
+        realtime as i128 - Timestamp::now().0 as i128 + self.0 as i128
     }
 
     pub const fn from_nanos(ns: u64) -> Timestamp {
@@ -68,6 +56,17 @@ impl Timestamp {
     pub fn saturating_since(self, earlier: Timestamp) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
+}
+
+/// Nanoseconds on `clock` (one that always exists: CLOCK_MONOTONIC, CLOCK_REALTIME).
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; the callers' clocks always exist.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 impl Add<Duration> for Timestamp {

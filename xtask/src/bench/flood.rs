@@ -85,13 +85,7 @@ pub fn run(quick: bool, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
 }
 
 fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome> {
-    // Nothing here asks for a VIP's MAC, so nothing answers with XDP_TX: the switch's ports go
-    // without the pass-through XDP program that would make each sender copy its every frame.
-    let lab = vrrpd_tests::Lab::builder("bfl")
-        .routers(2)
-        .subnet(SUBNET)
-        .xdp_peers(false)
-        .build();
+    let lab = lab_run::lab_without_xdp_tx("bfl", 2);
     // The seed's track script, always succeeding: the flood must not move the VIP on its own.
     let check = CheckScript::new();
     let pair = config::pair(&PairOptions {

@@ -35,6 +35,17 @@ pub fn lab(tag: &str, routers: usize) -> Lab {
     Lab::builder(tag).routers(routers).subnet(SUBNET).build()
 }
 
+/// [`lab`] for a benchmark where no client asks for a VIP's MAC, so nothing answers with XDP_TX:
+/// the switch's ports go without the pass-through XDP program that would make each sender copy
+/// its every frame (see `Switch::with_xdp_peers`).
+pub fn lab_without_xdp_tx(tag: &str, routers: usize) -> Lab {
+    Lab::builder(tag)
+        .routers(routers)
+        .subnet(SUBNET)
+        .xdp_peers(false)
+        .build()
+}
+
 /// The benchmark `bench` with one run per implementation (`one`, guarded) under a progress bar:
 /// writes `{bench}.md` (`render` of the successful runs, then the failed ones with their errors),
 /// prints it, returns it, and fails (after writing it) naming the implementations whose run failed.

@@ -72,13 +72,7 @@ fn usage(daemon: &Daemon, cpu0: f64, seconds: f64) -> Usage {
 }
 
 fn one(imp: Impl, window: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outcome> {
-    // No client asks for a VIP's MAC here, so nothing answers with XDP_TX: the switch's ports go
-    // without the pass-through XDP program that would make each sender copy its every frame.
-    let lab = vrrpd_tests::Lab::builder("bsc")
-        .routers(2)
-        .subnet(SUBNET)
-        .xdp_peers(false)
-        .build();
+    let lab = lab_run::lab_without_xdp_tx("bsc", 2);
     let m = lab.router(0);
     let n = usize::from(INSTANCES);
     // Two hosts, a CPU each ([`cpu`]); host 0 is the master of every VRID.

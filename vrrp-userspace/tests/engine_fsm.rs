@@ -1365,3 +1365,136 @@ fn master_down_log_reason_gives_the_measured_times() {
         "(VI_1) Entering MASTER STATE (no advert heard, 1.50 ms past master_down_interval 3.609 s)"
     );
 }
+
+// ===== repeats =====
+
+/// An instance in one of the states a repeat can meet, with the rules that act on repeats.
+fn repeat_subject(
+    priority: u8,
+    v3: bool,
+    nopreempt: bool,
+    preempt_delay: bool,
+    lower_prio_no_advert: bool,
+    as_master: bool,
+    grouped: bool,
+) -> One {
+    let mut cfg = vi(priority);
+    if v3 {
+        cfg.version = Version::V3;
+    }
+    cfg.nopreempt = nopreempt;
+    if preempt_delay {
+        cfg.preempt_delay = 2 * SEC;
+    }
+    cfg.lower_prio_no_advert = lower_prio_no_advert;
+    let mut one = if grouped {
+        // A sync group member: what the repeats do to VI_1 moves its group too.
+        let mut other = instance("VI_2", 2, priority, "10.0.0.200".parse().unwrap());
+        other.version = cfg.version;
+        One::new(EngineConfig {
+            instances: vec![cfg, other],
+            sync_groups: vec![SyncGroupConfig {
+                name: "G".into(),
+                members: vec!["VI_1".into(), "VI_2".into()],
+            }],
+            ..EngineConfig::default()
+        })
+    } else {
+        One::with(cfg)
+    };
+    if as_master {
+        one.advance(4 * SEC);
+    } else {
+        one.advance(SEC);
+    }
+    one.take();
+    one
+}
+
+proptest::proptest! {
+    /// `handle_repeated(n)` is `n` calls of `handle`: the same actions in the same order, the
+    /// same counters and state, and the same behaviour afterwards, whatever the advert meets
+    /// (backup or master, higher, equal, lower or zero priority, a wrong TTL, version or
+    /// interval, preempt_delay, nopreempt).
+    #[test]
+    fn repeats_fold_like_one_advert_each(
+        ours in 1u8..=254,
+        theirs in 0u8..=255,
+        src in 2u8..=3,
+        ttl_ok in proptest::bool::weighted(0.8),
+        v3 in proptest::bool::ANY,
+        advert_v3 in proptest::bool::ANY,
+        interval_ok in proptest::bool::weighted(0.8),
+        nopreempt in proptest::bool::ANY,
+        preempt_delay in proptest::bool::ANY,
+        lower_prio_no_advert in proptest::bool::ANY,
+        as_master in proptest::bool::ANY,
+        grouped in proptest::bool::ANY,
+        heard_first in proptest::bool::ANY,
+        times in 1u64..=7,
+    ) {
+        let mut a = repeat_subject(
+            ours,
+            v3,
+            nopreempt,
+            preempt_delay,
+            lower_prio_no_advert,
+            as_master,
+            grouped,
+        );
+        if heard_first {
+            // A master already known, so the repeats meet a backup that has learned one.
+            a.advert(src, 255);
+            a.take();
+        }
+        let mut rx = a.rx(src, theirs);
+        rx.ttl = if ttl_ok { 255 } else { 254 };
+        rx.version = if advert_v3 { Version::V3 } else { Version::V2 };
+        if advert_v3 {
+            rx.auth = None;
+        }
+        if !interval_ok {
+            rx.max_advert_int = 200;
+        }
+        let input = Input::Advert {
+            interface: "eth0".into(),
+            family: Family::Ipv4,
+            rx,
+        };
+        let mut b = One { e: a.e.clone(), now: a.now, out: Vec::new() };
+        a.e.handle_repeated(a.now, input.clone(), times);
+        for _ in 0..times {
+            b.e.handle(b.now, input.clone());
+        }
+        proptest::prop_assert_eq!(a.take(), b.take());
+        proptest::prop_assert_eq!(a.e.instances().collect::<Vec<_>>(), b.e.instances().collect::<Vec<_>>());
+        proptest::prop_assert_eq!(a.e.next_timer(), b.e.next_timer());
+        // And what follows: the timers run alike.
+        a.advance(10 * SEC);
+        b.advance(10 * SEC);
+        proptest::prop_assert_eq!(a.take(), b.take());
+        proptest::prop_assert_eq!(a.e.instances().collect::<Vec<_>>(), b.e.instances().collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn a_steady_backups_repeats_are_counted_each() {
+    let mut one = One::with(vi(100));
+    one.advance(SEC);
+    one.advert(2, 150);
+    one.take();
+    let before = one.status().stats.advert_rcvd;
+    let rx = one.rx(2, 150);
+    one.e.handle_repeated(
+        one.now,
+        Input::Advert {
+            interface: "eth0".into(),
+            family: Family::Ipv4,
+            rx,
+        },
+        1000,
+    );
+    assert!(one.take().is_empty());
+    assert_eq!(one.status().stats.advert_rcvd, before + 1000);
+    assert_eq!(one.state(), State::Backup);
+}

@@ -161,8 +161,13 @@ fn a_replay_is_the_last_record_at_the_latest_repeat_time_with_the_count() {
     assert!(replay.repeat);
     assert_eq!(replay.times, 40);
     assert!(
-        replay.event.ktime_ns > record.ktime_ns,
+        replay.ktime_ns > first[0].ktime_ns,
         "the latest repeat's time"
+    );
+    assert_eq!(first[0].ktime_ns, record.ktime_ns, "a record's own time");
+    assert!(
+        std::sync::Arc::ptr_eq(&first[0].event, &replay.event),
+        "the replay shares the record"
     );
     assert_eq!(replay.event.vrrp_bytes(), record.vrrp_bytes());
     assert_eq!(replay.event.source(), record.source());
@@ -199,7 +204,7 @@ fn counts_never_go_to_another_record_nor_get_lost() {
             (100, true, 3)
         ]
     );
-    let times: Vec<u64> = out.iter().map(|r| r.event.ktime_ns).collect();
+    let times: Vec<u64> = out.iter().map(|r| r.ktime_ns).collect();
     assert!(times.is_sorted(), "in receive order: {times:?}");
     assert!(h.drain().is_empty());
 }

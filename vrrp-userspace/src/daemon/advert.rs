@@ -30,11 +30,13 @@ pub fn event_addrs(ev: &AdvertEvent) -> Option<(Family, IpAddr, IpAddr)> {
     Some((family, ev.source(), ev.destination()))
 }
 
-/// Decodes one XDP event for `interface`. `policy` looks up the instance of (family, VRID);
+/// Decodes one XDP event for `interface`, received at `recv_time` (a replayed repeat's, not the
+/// record's own). `policy` looks up the instance of (family, VRID);
 /// `None` there means no instance wants it (XDP filters those, but a reload can race).
 pub fn decode_event(
     interface: &str,
     ev: &AdvertEvent,
+    recv_time: Timestamp,
     policy: impl Fn(Family, u8) -> Option<RxPolicy>,
 ) -> Option<Input> {
     let (family, src, dst) = event_addrs(ev)?;
@@ -58,7 +60,7 @@ pub fn decode_event(
         Ok(repr) => Some(Input::Advert {
             interface: interface.to_string(),
             family,
-            rx: advert_rx(&repr, src, dst, ev.ttl, Timestamp::from_nanos(ev.ktime_ns)),
+            rx: advert_rx(&repr, src, dst, ev.ttl, recv_time),
         }),
         Err(e) => Some(error(rx_error_reason(&e))),
     }
@@ -276,6 +278,10 @@ mod tests {
     }
 
     const MULTICAST: ChecksumMode = ChecksumMode::Rfc5798;
+    fn at(ev: &AdvertEvent) -> Timestamp {
+        Timestamp::from_nanos(ev.ktime_ns)
+    }
+
     fn policy(_: Family, _: u8) -> Option<RxPolicy> {
         Some(RxPolicy {
             checksum: MULTICAST,
@@ -292,7 +298,7 @@ mod tests {
             let t = tx(version, EFamily::Ipv4, vec![vip]);
             let bytes = encode(&repr(&t), src, dst, MULTICAST).unwrap();
             let ev = event_for(&bytes, src, dst, 255);
-            let Some(Input::Advert { rx, .. }) = decode_event("eth0", &ev, policy) else {
+            let Some(Input::Advert { rx, .. }) = decode_event("eth0", &ev, at(&ev), policy) else {
                 panic!("{version:?} advert did not decode");
             };
             assert_eq!(
@@ -317,7 +323,7 @@ mod tests {
         let bytes = encode(&repr(&t), src, dst, MULTICAST).unwrap();
         let ev = event_for(&bytes, src, dst, 255);
         assert!(matches!(
-            decode_event("eth0", &ev, policy),
+            decode_event("eth0", &ev, at(&ev), policy),
             Some(Input::Advert {
                 family: Family::Ipv6,
                 ..
@@ -335,7 +341,7 @@ mod tests {
             vec!["10.0.0.100".parse().unwrap()],
         );
         let bytes = encode(&repr(&t), src, dst, MULTICAST).unwrap();
-        let reason = |ev: &AdvertEvent| match decode_event("eth0", ev, policy) {
+        let reason = |ev: &AdvertEvent| match decode_event("eth0", ev, at(ev), policy) {
             Some(Input::RxError { reason, .. }) => reason,
             other => panic!("expected an RxError, got {other:?}"),
         };
@@ -360,7 +366,12 @@ mod tests {
             })
         };
         assert!(matches!(
-            decode_event("eth0", &event_for(&bytes, src, dst, 64), unicast),
+            decode_event(
+                "eth0",
+                &event_for(&bytes, src, dst, 64),
+                Timestamp::from_nanos(42),
+                unicast
+            ),
             Some(Input::Advert { .. })
         ));
     }

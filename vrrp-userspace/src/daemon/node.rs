@@ -470,33 +470,31 @@ impl Node {
             if self.events.is_empty() {
                 continue;
             }
-            self.events.sort_by_key(|r| r.event.ktime_ns);
+            self.events.sort_by_key(|r| r.ktime_ns);
             // Taken and put back so the buffer keeps its capacity from one wake-up to the next.
             let events = std::mem::take(&mut self.events);
             let name = &self.ifaces[i].name;
             for received in &events {
                 let ev = &received.event;
+                let recv_time = Timestamp::from_nanos(received.ktime_ns);
                 let policy = |family, vrid| self.plan.rx_policy(name, family, vrid);
-                let Some(input) = advert::decode_event(name, ev, policy) else {
+                let Some(input) = advert::decode_event(name, ev, recv_time, policy) else {
                     continue;
                 };
-                let now = Timestamp::now().max(Timestamp::from_nanos(ev.ktime_ns));
+                let now = Timestamp::now().max(recv_time);
                 // From the XDP receive time to the engine: what a flood or a stall costs. A
                 // replay of repeats is late on purpose: repeats never wake us.
                 debug!(
                     "{name}: advert vrid {} from {}: rx_delay_ns={} repeat={} times={}",
                     ev.vrid,
                     ev.source(),
-                    now.as_nanos() - ev.ktime_ns,
+                    now.as_nanos() - received.ktime_ns,
                     received.repeat,
                     received.times
                 );
                 // Each repeat is one advert to the engine (counters, logs), all at the time of
                 // the latest: they were identical, and only the latest moves a timer.
-                for _ in 1..received.times {
-                    self.engine.handle(now, input.clone());
-                }
-                self.engine.handle(now, input);
+                self.engine.handle_repeated(now, input, received.times);
             }
             self.events = events;
         }

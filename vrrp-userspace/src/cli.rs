@@ -48,6 +48,10 @@ pub enum Command {
     /// Hold a pass-through XDP program on veth peer ends, so that the ARP/ND answers vrrpd sends
     /// with XDP_TX on the other end are delivered (veth drops XDP_TX frames otherwise).
     XdpPeer(XdpPeerArgs),
+    /// Internal: how the daemon starts its scripts (see `track::exec`): sets the parent-death
+    /// signal and the user, then becomes the script.
+    #[command(hide = true)]
+    ScriptExec(ScriptExecArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -164,6 +168,20 @@ pub struct CheckArgs {
     /// Config-id for `@ID` conditional lines.
     #[arg(short = 'i', long)]
     pub config_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScriptExecArgs {
+    /// The daemon's pid: if it is no longer the parent, the script is not run.
+    #[arg(long)]
+    pub parent: u32,
+    #[arg(long)]
+    pub uid: Option<u32>,
+    #[arg(long)]
+    pub gid: Option<u32>,
+    /// The script's program and arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub argv: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Clone, Args)]

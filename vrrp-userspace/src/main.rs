@@ -19,6 +19,14 @@ fn main() -> ExitCode {
             }
         };
     }
+    // Scripts start through this binary (`script-exec`), never by forking the daemon. The link
+    // keeps working when the file is replaced by an upgrade.
+    let own_binary = std::path::Path::new("/proc/self/exe");
+    if own_binary.exists() {
+        vrrpd::track::exec::use_helper(own_binary.into());
+    } else if let Ok(path) = std::env::current_exe() {
+        vrrpd::track::exec::use_helper(path);
+    }
     let result = match cli.command {
         Some(Command::Watch(args)) => {
             // Before attaching: the dataplane reports through tracing (the `--xdp-mode auto`
@@ -28,6 +36,16 @@ fn main() -> ExitCode {
         }
         Some(Command::Check(args)) => return vrrpd::config::check::main(args),
         Some(Command::XdpPeer(args)) => vrrpd::dataplane::peer::main(args),
+        Some(Command::ScriptExec(args)) => {
+            // Returns only if the script could not be started; a shell's exit codes.
+            let e = vrrpd::track::exec::script_exec(&args);
+            eprintln!("vrrpd script-exec: {e}");
+            return ExitCode::from(if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            });
+        }
         Some(Command::Run(args)) => vrrpd::daemon::main(args),
         Some(Command::Reload(args)) => vrrpd::daemon::reload(args),
         Some(Command::Status(args)) => vrrpd::status::client::main(args),

@@ -2,13 +2,19 @@
 //! kills everything it started), stdio on /dev/null, the configured user, SIGTERM if vrrpd dies
 //! (keepalived sets the same parent-death signal). Shared by `vrrp_script` and notify scripts.
 //!
-//! The fork happens on a spawner thread of its own, never on the engine's: the pre-exec hook
-//! rules out `posix_spawn`, and a fork copies the page tables of the whole daemon (ring buffer
-//! and map mappings included), which blocked the engine for about 0.75 ms per script run.
+//! The daemon never forks itself for a script. A fork copies the page tables of the whole daemon
+//! (ring buffer and map mappings included) while it holds the memory map locked, and leaves
+//! every page copy-on-write: the engine waited about 0.75 ms per script run, and more with busy
+//! CPUs. Instead the daemon starts its own binary, `vrrpd script-exec`, which needs no pre-exec
+//! hook, so the standard library uses `posix_spawn` (a vfork: nothing copied); that helper sets
+//! the parent-death signal and the user and then execs the script in the same process. The
+//! start still happens on a spawner thread of its own, the scripts' parent for that signal.
+//! Library users and unit tests, which have no such binary, fork with a pre-exec hook instead.
 
 use std::fmt;
 use std::io;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt as _, ExitStatusExt};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::OnceLock;
 use std::sync::mpsc;
@@ -75,16 +81,51 @@ impl Drop for GroupGuard {
     }
 }
 
+/// The subcommand of the daemon's binary that starts a script (see the module doc).
+const HELPER_SUBCOMMAND: &str = "script-exec";
+
+/// The daemon's binary, once [`use_helper`] named it.
+static HELPER: OnceLock<PathBuf> = OnceLock::new();
+
+/// Starts every later script through `binary script-exec` (the daemon calls this with its own
+/// binary at start-up).
+pub fn use_helper(binary: PathBuf) {
+    let _ = HELPER.set(binary);
+}
+
 /// How every script is started: `cmd` with `extra` arguments as `run_as`, stdio on /dev/null, in
 /// a process group of its own, with SIGTERM as its parent-death signal, killed if dropped.
 pub fn command(cmd: &ScriptCommand, extra: &[String], run_as: RunAs) -> tokio::process::Command {
-    let mut command = tokio::process::Command::from(cmd.to_command(extra));
+    let script = cmd.to_command(extra);
+    let mut command = match HELPER.get() {
+        Some(helper) => {
+            let mut c = std::process::Command::new(helper);
+            c.arg(HELPER_SUBCOMMAND)
+                .arg("--parent")
+                .arg(std::process::id().to_string());
+            if run_as != RunAs::ROOT {
+                c.arg("--uid").arg(run_as.uid.to_string());
+                c.arg("--gid").arg(run_as.gid.to_string());
+            }
+            c.arg("--")
+                .arg(script.get_program())
+                .args(script.get_args());
+            tokio::process::Command::from(c)
+        }
+        None => forked(script, run_as),
+    };
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
+    command
+}
+
+/// Without the helper: the user and the parent-death signal set between fork and exec.
+fn forked(script: std::process::Command, run_as: RunAs) -> tokio::process::Command {
+    let mut command = tokio::process::Command::from(script);
     if run_as != RunAs::ROOT {
         command.uid(run_as.uid).gid(run_as.gid);
     }
@@ -98,6 +139,36 @@ pub fn command(cmd: &ScriptCommand, extra: &[String], run_as: RunAs) -> tokio::p
         });
     }
     command
+}
+
+/// `vrrpd script-exec`: becomes the script, or returns why it could not. The parent-death signal
+/// is set first, then the parent checked: had the daemon died before, no signal would come.
+pub fn script_exec(args: &crate::cli::ScriptExecArgs) -> io::Error {
+    // SAFETY: sets this process's parent-death signal; no memory is passed.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } < 0 {
+        return io::Error::last_os_error();
+    }
+    // SAFETY: getppid cannot fail.
+    let parent = unsafe { libc::getppid() };
+    if u32::try_from(parent).ok() != Some(args.parent) {
+        return io::Error::other(format!(
+            "the daemon (pid {}) is no longer the parent",
+            args.parent
+        ));
+    }
+    let Some((program, rest)) = args.argv.split_first() else {
+        return io::Error::new(io::ErrorKind::InvalidInput, "no program");
+    };
+    let mut script = std::process::Command::new(program);
+    script.args(rest);
+    // As the fork path does: supplementary groups dropped, then the group, then the user.
+    if let Some(gid) = args.gid {
+        script.gid(gid);
+    }
+    if let Some(uid) = args.uid {
+        script.uid(uid);
+    }
+    script.exec()
 }
 
 /// A command for the spawner thread, the runtime its child belongs to, and where the child goes.

@@ -19,14 +19,6 @@ fn main() -> ExitCode {
             }
         };
     }
-    // Scripts start through this binary (`script-exec`), never by forking the daemon. The link
-    // keeps working when the file is replaced by an upgrade.
-    let own_binary = std::path::Path::new("/proc/self/exe");
-    if own_binary.exists() {
-        vrrpd::track::exec::use_helper(own_binary.into());
-    } else if let Ok(path) = std::env::current_exe() {
-        vrrpd::track::exec::use_helper(path);
-    }
     let result = match cli.command {
         Some(Command::Watch(args)) => {
             // Before attaching: the dataplane reports through tracing (the `--xdp-mode auto`
@@ -46,7 +38,7 @@ fn main() -> ExitCode {
                 126
             });
         }
-        Some(Command::Run(args)) => vrrpd::daemon::main(args),
+        Some(Command::Run(args)) => run_daemon(args),
         Some(Command::Reload(args)) => vrrpd::daemon::reload(args),
         Some(Command::Status(args)) => vrrpd::status::client::main(args),
         None if cli.config_test => {
@@ -62,7 +54,7 @@ fn main() -> ExitCode {
                 all_config: cli.all_config,
             });
         }
-        None => vrrpd::daemon::main(cli.run),
+        None => run_daemon(cli.run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,4 +63,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The daemon, whose scripts start through this binary (`script-exec`), never by forking the
+/// daemon. `/proc/self/exe` keeps working when an upgrade replaces the file.
+fn run_daemon(args: vrrpd::cli::RunArgs) -> anyhow::Result<()> {
+    let own_binary = std::path::Path::new("/proc/self/exe");
+    if own_binary.exists() {
+        vrrpd::track::exec::use_helper(own_binary.into());
+    } else if let Ok(path) = std::env::current_exe() {
+        vrrpd::track::exec::use_helper(path);
+    }
+    vrrpd::daemon::main(args)
 }

@@ -85,14 +85,7 @@ impl One {
     }
 
     fn feed(&mut self, rx: AdvertRx) {
-        self.e.handle(
-            self.now,
-            Input::Advert {
-                interface: "eth0".into(),
-                family: Family::Ipv4,
-                rx,
-            },
-        );
+        self.e.handle(self.now, on_eth0(rx));
         self.drain();
     }
 
@@ -112,6 +105,15 @@ impl One {
 
     fn status(&self) -> vrrpd::engine::InstanceStatus {
         self.e.instances().next().unwrap()
+    }
+}
+
+/// An IPv4 advert received on eth0.
+fn on_eth0(rx: AdvertRx) -> Input {
+    Input::Advert {
+        interface: "eth0".into(),
+        family: Family::Ipv4,
+        rx,
     }
 }
 
@@ -1456,11 +1458,7 @@ proptest::proptest! {
         if !interval_ok {
             rx.max_advert_int = 200;
         }
-        let input = Input::Advert {
-            interface: "eth0".into(),
-            family: Family::Ipv4,
-            rx,
-        };
+        let input = on_eth0(rx);
         let mut b = One { e: a.e.clone(), now: a.now, out: Vec::new() };
         a.e.handle_repeated(a.now, input.clone(), times);
         for _ in 0..times {
@@ -1485,15 +1483,7 @@ fn a_steady_backups_repeats_are_counted_each() {
     one.take();
     let before = one.status().stats.advert_rcvd;
     let rx = one.rx(2, 150);
-    one.e.handle_repeated(
-        one.now,
-        Input::Advert {
-            interface: "eth0".into(),
-            family: Family::Ipv4,
-            rx,
-        },
-        1000,
-    );
+    one.e.handle_repeated(one.now, on_eth0(rx), 1000);
     assert!(one.take().is_empty());
     assert_eq!(one.status().stats.advert_rcvd, before + 1000);
     assert_eq!(one.state(), State::Backup);

@@ -445,17 +445,25 @@ impl Engine {
     /// Finds the instance for (interface, family, VRID); with unicast several instances may share a
     /// VRID on one interface, told apart by their peers.
     fn route(&self, interface: &str, family: Family, vrid: u8, src: IpAddr) -> Option<usize> {
-        let mut candidates = self
-            .routes
-            .get(route_slot(family, vrid))?
-            .iter()
-            .map(|&idx| (idx, &self.instances[idx]))
-            .filter(|(_, i)| i.cfg.interface == interface);
+        let mut candidates = self.instances_of(interface, family, vrid);
         let first = candidates.next()?;
         let by_peer = std::iter::once(first)
             .chain(candidates)
-            .find(|(_, i)| i.cfg.unicast_peers.contains(&src));
-        Some(by_peer.unwrap_or(first).0)
+            .find(|&idx| self.instances[idx].cfg.unicast_peers.contains(&src));
+        Some(by_peer.unwrap_or(first))
+    }
+
+    /// The instances of (interface, family, VRID), through [`Engine::routes`].
+    fn instances_of<'a>(
+        &'a self,
+        interface: &'a str,
+        family: Family,
+        vrid: u8,
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.routes[route_slot(family, vrid)]
+            .iter()
+            .copied()
+            .filter(move |&idx| self.instances[idx].cfg.interface == interface)
     }
 
     /// RFC 5798 §6.4.2 "If an ADVERTISEMENT is received" in BACKUP, with keepalived's
@@ -640,13 +648,9 @@ impl Engine {
         vrid: Option<u8>,
         reason: RxErrorReason,
     ) {
-        if let Some(v) = vrid
-            && let Some(inst) = self
-                .instances
-                .iter_mut()
-                .find(|i| i.cfg.interface == interface && i.cfg.family == family && i.cfg.vrid == v)
-        {
-            let s = &mut inst.stats;
+        let idx = vrid.and_then(|v| self.instances_of(interface, family, v).next());
+        if let Some(idx) = idx {
+            let s = &mut self.instances[idx].stats;
             match reason {
                 RxErrorReason::PacketLength => s.packet_len_err += 1,
                 RxErrorReason::IpTtl => s.ip_ttl_err += 1,

@@ -379,6 +379,71 @@ fn backup_preempt_delay_accepts_lower_priority_during_the_window() {
 }
 
 #[test]
+fn backup_preempt_delay_window_starts_afresh_after_fault() {
+    // keepalived `vrrp_state_leave_fault` clears `preempt_time`.
+    let mut cfg = vi(200);
+    cfg.preempt_delay = Duration::from_secs(30);
+    let mut one = One::with(cfg);
+    one.advert(2, 100);
+    assert!(has_line(
+        &one.take(),
+        "(VI_1) start preempt delay (30.000 s)"
+    ));
+    let link = |up| Input::LinkChanged {
+        interface: "eth0".into(),
+        up,
+    };
+    one.input(link(false));
+    one.advance(100 * SEC);
+    one.input(link(true));
+    assert_eq!(one.state(), State::Backup);
+    one.advert(2, 100);
+    assert!(has_line(
+        &one.take(),
+        "(VI_1) start preempt delay (30.000 s)"
+    ));
+    // Accepted all through the new window: still backup 20 s on.
+    for _ in 0..20 {
+        one.advance(SEC);
+        one.advert(2, 100);
+    }
+    assert_eq!(one.state(), State::Backup);
+}
+
+#[test]
+fn backup_priority_change_moves_the_running_down_timer() {
+    // keepalived `vrrp_set_effective_priority`: the down timer keeps its start and takes the new
+    // Skew_Time, so a backup that rises takes over sooner.
+    let mut cfg = vi(100);
+    cfg.trackers = vec![tracked("chk", 100, false)];
+    let mut one = One::with(cfg);
+    one.advance(SEC);
+    one.advert(2, 150);
+    let heard = one.now;
+    assert_eq!(
+        one.e.poll_timeout(),
+        Some(heard + Duration::from_nanos(3_609_375_000))
+    );
+    one.advance(SEC / 2);
+    one.input(script("chk", true));
+    assert_eq!(one.status().effective_priority, 200);
+    // 3 s + (256 − 200)/256 s.
+    assert_eq!(
+        one.e.poll_timeout(),
+        Some(heard + Duration::from_nanos(3_218_750_000))
+    );
+    // The same after a priority-0 advert: Skew_Time of the new priority.
+    one.advert(2, 150);
+    let zero = one.now;
+    one.advert(2, 0);
+    one.input(script("chk", false));
+    assert_eq!(
+        one.e.poll_timeout(),
+        Some(zero + Duration::from_nanos(609_375_000))
+    );
+}
+
+#[test]
 fn backup_preempt_delay_is_stopped_by_a_higher_advert() {
     let mut cfg = vi(100);
     cfg.preempt_delay = Duration::from_secs(10);
@@ -777,20 +842,25 @@ fn two_owners_the_one_that_does_not_back_off_makes_us_lower_to_254() {
         vec![255],
         "a lower-address owner forces a new election"
     );
-    // Still the rule above for 3.2 intervals…
-    for _ in 0..3 {
-        one.advance(SEC);
-        one.advert(0, 255);
-    }
+    assert!(has_line(
+        &first,
+        "(VI_1) CONFIGURATION ERROR: local instance and 10.0.0.0 are both configured as address \
+         owner, please resolve"
+    ));
+    // Still the rule above until we have sent two adverts of our own…
+    one.advance(SEC);
+    one.advert(0, 255);
     assert_eq!(one.status().effective_priority, 255);
-    // …then keepalived gives up.
+    // …then one heard within 1.2 intervals makes keepalived give up, and that advert beats us.
     one.advance(SEC);
     one.advert(0, 255);
     let out = one.take();
     assert!(
-        lines(&out)
-            .iter()
-            .any(|l| l.contains("both configured as address owner")),
+        has_line(
+            &out,
+            "(VI_1) 10.0.0.0 is still advertising as address owner, please resolve - reducing our \
+             priority"
+        ),
         "{out:?}"
     );
     assert!(has_line(
@@ -798,8 +868,36 @@ fn two_owners_the_one_that_does_not_back_off_makes_us_lower_to_254() {
         "(VI_1) Changing effective priority from 255 to 254"
     ));
     assert_eq!(one.status().effective_priority, 254);
-    one.advert(0, 255);
     assert_eq!(one.state(), State::Backup);
+    // A reload builds the instance afresh: the owner is 255 again.
+    let mut cfg = vi(255);
+    cfg.initial_state = WantedState::Master;
+    one.input(Input::Reload(config(vec![cfg])));
+    assert_eq!(one.status().effective_priority, 255);
+}
+
+#[test]
+fn a_rogue_owner_that_went_quiet_ends_the_episode() {
+    let mut cfg = vi(255);
+    cfg.initial_state = WantedState::Master;
+    let mut one = One::with(cfg);
+    one.advert(0, 255);
+    // Two of our adverts, then a window of 1.2 s with nothing from the other owner.
+    one.advance(4 * SEC);
+    one.take();
+    // Much later it is heard once more: a new episode, which starts with the warning again
+    // instead of demoting at once.
+    one.advance(3600 * SEC);
+    one.advert(0, 255);
+    let out = one.take();
+    assert!(
+        lines(&out)
+            .iter()
+            .any(|l| l.contains("CONFIGURATION ERROR")),
+        "{out:?}"
+    );
+    assert_eq!(one.status().effective_priority, 255);
+    assert_eq!(one.state(), State::Master);
 }
 
 #[test]
@@ -868,10 +966,13 @@ fn dont_track_primary_ignores_link_down() {
 }
 
 #[test]
-fn owner_leaving_fault_goes_straight_to_master() {
+fn owner_leaving_a_run_time_fault_comes_back_as_backup() {
+    // keepalived `down_instance` sets wantstate FAULT, so `try_up_instance` brings even an owner
+    // back as a backup that waits Master_Down_Interval.
     let mut cfg = vi(255);
     cfg.initial_state = WantedState::Master;
     let mut one = One::with(cfg);
+    assert_eq!(one.state(), State::Master);
     one.input(Input::LinkChanged {
         interface: "eth0".into(),
         up: false,
@@ -881,7 +982,103 @@ fn owner_leaving_fault_goes_straight_to_master() {
         interface: "eth0".into(),
         up: true,
     });
+    assert_eq!(one.state(), State::Backup);
+    let back = one.now;
+    one.take();
+    one.advance(4 * SEC);
     assert_eq!(one.state(), State::Master);
+    // 3 × 1 s + (256 − 255)/256 s.
+    assert_eq!(
+        one.status().since.saturating_since(back),
+        Duration::from_nanos(3_003_906_250)
+    );
+}
+
+#[test]
+fn owner_whose_fault_dates_from_start_up_goes_master_as_soon_as_it_clears() {
+    // The owner waits in FAULT (init) for its weight-0 script; keepalived's wantstate is still
+    // MASTER, so the first good result makes it master at once.
+    let mut cfg = vi(255);
+    cfg.initial_state = WantedState::Master;
+    cfg.trackers = vec![tracked("chk", 0, false)];
+    let mut one = One::with(cfg);
+    assert_eq!(one.state(), State::Fault);
+    one.take();
+    one.input(script("chk", true));
+    assert_eq!(one.state(), State::Master);
+    assert_eq!(adverts(&one.take()), vec![255]);
+}
+
+#[test]
+fn a_weight_zero_script_without_a_result_holds_the_instance_in_fault_init() {
+    // keepalived `num_script_init`: no MASTER before the script has said the node is healthy,
+    // and no notify until its first result.
+    let mut cfg = vi(100);
+    cfg.trackers = vec![tracked("chk", 0, false)];
+    let mut one = One::with(cfg);
+    let out = one.take();
+    assert!(
+        has_line(&out, "(VI_1) Entering FAULT STATE (init)"),
+        "{out:?}"
+    );
+    assert!(
+        !out.iter().any(|a| matches!(a, Action::Notify { .. })),
+        "{out:?}"
+    );
+    assert_eq!(
+        one.status().fault.map(|f| f.to_string()).as_deref(),
+        Some("VRRP_Script(chk) has no result yet")
+    );
+    one.advance(10 * SEC);
+    assert_eq!(one.state(), State::Fault);
+    assert!(adverts(&one.take()).is_empty());
+    // The first result is good: BACKUP, notified, with a full down timer from now.
+    one.input(script("chk", true));
+    assert_eq!(one.state(), State::Backup);
+    let up = one.now;
+    let out = one.take();
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Notify {
+            state: NotifyState::Backup,
+            ..
+        }
+    )));
+    one.advance(4 * SEC);
+    assert_eq!(one.state(), State::Master);
+    assert_eq!(
+        one.status().since.saturating_since(up),
+        Duration::from_nanos(3_609_375_000)
+    );
+}
+
+#[test]
+fn a_weight_zero_scripts_failing_first_result_notifies_fault_once() {
+    let mut cfg = vi(100);
+    cfg.trackers = vec![tracked("chk", 0, false), tracked("other", -10, false)];
+    let mut one = One::with(cfg);
+    one.take();
+    // A weighted script's result does not release the hold.
+    one.input(script("other", true));
+    assert_eq!(one.state(), State::Fault);
+    assert!(
+        !one.take()
+            .iter()
+            .any(|a| matches!(a, Action::Notify { .. }))
+    );
+    one.input(script("chk", false));
+    assert_eq!(one.state(), State::Fault);
+    let notifies: Vec<NotifyState> = one
+        .take()
+        .iter()
+        .filter_map(|a| match a {
+            Action::Notify { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notifies, vec![NotifyState::Fault]);
+    one.input(script("chk", true));
+    assert_eq!(one.state(), State::Backup);
 }
 
 fn tracked(name: &str, weight: i32, reverse: bool) -> Tracked {
@@ -986,9 +1183,19 @@ fn state_of(one: &One, name: &str) -> State {
     one.e.instance(name).unwrap().state
 }
 
+/// The group of [`group_config`] after VI_A's weight-0 script reported OK (until then keepalived
+/// holds both members in FAULT (init)).
+fn group() -> One {
+    let mut one = One::new(group_config());
+    assert_eq!(state_of(&one, "VI_B"), State::Fault);
+    one.input(script("chk", true));
+    assert_eq!(state_of(&one, "VI_B"), State::Backup);
+    one
+}
+
 #[test]
 fn sync_group_goes_master_only_when_every_member_wants_it() {
-    let mut one = One::new(group_config());
+    let mut one = group();
     // VI_B keeps hearing a master; VI_A times out but must wait.
     for _ in 0..8 {
         one.advance(SEC);
@@ -1019,7 +1226,7 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
 
 #[test]
 fn sync_group_member_to_backup_pulls_the_others() {
-    let mut one = One::new(group_config());
+    let mut one = group();
     one.advance(5 * SEC);
     assert_eq!(state_of(&one, "VI_B"), State::Master);
     one.take();
@@ -1034,7 +1241,7 @@ fn sync_group_member_to_backup_pulls_the_others() {
 
 #[test]
 fn sync_group_member_fault_pulls_the_others() {
-    let mut one = One::new(group_config());
+    let mut one = group();
     one.advance(5 * SEC);
     one.take();
     one.input(script("chk", false));
@@ -1093,6 +1300,45 @@ fn reload_matches_by_vrid_not_name() {
         }
     )));
     assert_eq!(one.status().vrid, 2);
+}
+
+#[test]
+fn reload_removing_an_instance_in_fault_notifies_nothing() {
+    // keepalived `clear_diff_vrrp`: it said FAULT when it got there.
+    let mut cfg = vi(100);
+    cfg.trackers = vec![tracked("chk", 0, false)];
+    let mut one = One::with(cfg);
+    one.input(script("chk", false));
+    assert_eq!(one.state(), State::Fault);
+    one.take();
+    one.input(Input::Reload(config(vec![instance("VI_2", 2, 100, vip())])));
+    let out = one.take();
+    assert!(
+        !out.iter().any(
+            |a| matches!(a, Action::Notify { target: NotifyTarget::Instance(n), .. } if n == "VI_1")
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn reload_times_a_kept_v2_backup_with_the_new_interval() {
+    // keepalived starts the reloaded instance with the new advert_int: a backup must not keep
+    // timing its master with the old one (it would flap when the interval grows).
+    let mut one = One::with(vi(100));
+    one.advance(SEC);
+    one.advert(2, 150);
+    let heard = one.now;
+    let mut cfg = vi(100);
+    cfg.advert_int = 500;
+    one.input(Input::Reload(config(vec![cfg])));
+    assert_eq!(one.state(), State::Backup);
+    assert_eq!(one.status().master_adver_int, 500);
+    // 3 × 5 s + 0.609375 s from the advert heard before the reload.
+    assert_eq!(
+        one.e.poll_timeout(),
+        Some(heard + Duration::from_nanos(15_609_375_000))
+    );
 }
 
 // ===== stalls =====

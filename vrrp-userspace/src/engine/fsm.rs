@@ -59,6 +59,9 @@ pub enum FaultReason {
     NoSourceAddress(Family),
     /// A weight-0 tracker failed (or is up with `reverse`), or a track_file result ≤ −254.
     Tracker(TrackerId),
+    /// Start-up only: a weight-0 `track_script` has no first result yet (keepalived holds the
+    /// instance in FAULT (init) until it has, and notifies nothing meanwhile).
+    AwaitingScript(String),
     /// Another member of the sync group is in FAULT.
     SyncGroup(String),
 }

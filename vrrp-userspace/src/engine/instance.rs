@@ -13,7 +13,7 @@ use super::fsm::{FaultReason, Reason, State};
 use super::io::{Action, AdvertRx, AuthField};
 use super::log::Log;
 use super::stats::Stats;
-use super::timer::TimerTable;
+use super::timer::{Timer, TimerTable};
 use crate::time::Timestamp;
 
 const NANOS_PER_CENTI: u64 = 10_000_000;
@@ -46,10 +46,20 @@ pub(crate) struct Instance {
     /// Fault conditions of this instance alone (not its sync group).
     pub own_fault: Option<FaultReason>,
     pub group: Option<usize>,
-    /// When we, an address owner in MASTER, first heard another owner that does not back off.
-    pub owner_conflict_since: Option<Timestamp>,
+    /// keepalived's `rogue_counter`: our own adverts still to send, after another address owner
+    /// was heard, before the rogue-owner window opens.
+    pub rogue_counter: u8,
+    /// The rogue owner's advertised interval, centiseconds.
+    pub rogue_adver_int: u16,
+    /// End of keepalived's rogue window: another owner heard until then did not back off.
+    pub rogue_until: Option<Timestamp>,
     /// keepalived lowered this owner to 254 to end a two-owners stalemate.
     pub owner_demoted: bool,
+    /// The current FAULT began at start-up (keepalived's `wantstate` still says what the
+    /// configuration wants), not at run time (`down_instance` sets `wantstate = FAULT`).
+    pub fault_from_init: bool,
+    /// In FAULT (init) only because a weight-0 script has no result yet: nothing notified.
+    pub init_hold: bool,
 }
 
 impl Instance {
@@ -72,9 +82,35 @@ impl Instance {
             down_reason: None,
             own_fault: None,
             group: None,
-            owner_conflict_since: None,
+            rogue_counter: 0,
+            rogue_adver_int: 0,
+            rogue_until: None,
             owner_demoted: false,
+            fault_from_init: false,
+            init_hold: false,
         }
+    }
+
+    /// What the armed Master_Down_Timer counts from: the receive time of the advert that armed
+    /// it (a full Master_Down_Interval, or Skew_Time after a priority-0 advert). `None` when
+    /// none is armed or it is the owner's immediate start.
+    pub fn master_down_base(&self) -> Option<Timestamp> {
+        let deadline = self.timers.get(Timer::MasterDown)?;
+        match self.down_reason {
+            Some(Reason::Owner) => None,
+            Some(Reason::PriorityZero { .. }) => Some(deadline - self.skew_time()),
+            _ => Some(deadline - self.master_down_interval()),
+        }
+    }
+
+    /// Re-arms the Master_Down_Timer from `base` with the current priority and interval, as
+    /// keepalived moves `sands` when the down timer's length changes.
+    pub fn rearm_master_down(&mut self, base: Timestamp) {
+        let length = match self.down_reason {
+            Some(Reason::PriorityZero { .. }) => self.skew_time(),
+            _ => self.master_down_interval(),
+        };
+        self.timers.set(Timer::MasterDown, base + length);
     }
 
     pub fn is_owner(&self) -> bool {

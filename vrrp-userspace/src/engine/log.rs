@@ -142,6 +142,12 @@ pub enum Log {
         instance: String,
         from: IpAddr,
     },
+    /// keepalived: another address owner from a lower address, which should back off; the
+    /// rogue-owner wait starts.
+    RogueOwner {
+        instance: String,
+        from: IpAddr,
+    },
     /// keepalived: two address owners, and the other did not back off.
     BothOwners {
         instance: String,
@@ -169,6 +175,7 @@ impl Log {
             | Log::OwnerIgnoresAdvert { .. }
             | Log::UnknownVrid { .. } => Level::Debug,
             Log::BothOwners { .. }
+            | Log::RogueOwner { .. }
             | Log::WrongVersion { .. }
             | Log::InvalidTtl { .. }
             | Log::IntervalMismatch { .. }
@@ -343,10 +350,15 @@ impl fmt::Display for Log {
             Log::OwnerIgnoresAdvert { instance, from } => {
                 write!(f, "({instance}) address owner ignoring advert from {from}")
             }
+            Log::RogueOwner { instance, from } => write!(
+                f,
+                "({instance}) CONFIGURATION ERROR: local instance and {from} are both configured \
+                 as address owner, please resolve"
+            ),
             Log::BothOwners { instance, from } => write!(
                 f,
-                "({instance}) CONFIGURATION ERROR: local instance and a remote instance ({from}) \
-                 are both configured as address owner, please fix - reducing local priority to 254"
+                "({instance}) {from} is still advertising as address owner, please resolve - \
+                 reducing our priority"
             ),
             Log::FaultCause { instance, reason } => {
                 write!(f, "({instance}) entering FAULT state ({reason})")
@@ -446,6 +458,7 @@ impl fmt::Display for FaultReason {
                 TrackerId::Process(n) => write!(f, "track_process {n} failed"),
                 TrackerId::Bfd(n) => write!(f, "track_bfd {n} down"),
             },
+            FaultReason::AwaitingScript(n) => write!(f, "VRRP_Script({n}) has no result yet"),
             FaultReason::SyncGroup(g) => write!(f, "sync group {g} member in FAULT"),
         }
     }

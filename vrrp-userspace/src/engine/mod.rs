@@ -311,12 +311,20 @@ impl Engine {
         });
         match fault {
             Some(reason) => {
+                let held = self.held_for_scripts(idx);
                 self.change_state(now, idx, State::Fault, Reason::Init);
-                self.actions.push_back(Action::Log(Log::FaultCause {
-                    instance: self.instances[idx].cfg.name.clone(),
-                    reason,
-                }));
-                self.notify_instance(idx, NotifyState::Fault);
+                let inst = &mut self.instances[idx];
+                inst.fault_from_init = true;
+                inst.init_hold = held;
+                // keepalived `vrrp_init_state`: FAULT (init) waiting for a weight-0 script's
+                // first result notifies nothing; that result decides.
+                if !held {
+                    self.actions.push_back(Action::Log(Log::FaultCause {
+                        instance: inst.cfg.name.clone(),
+                        reason,
+                    }));
+                    self.notify_instance(idx, NotifyState::Fault);
+                }
             }
             None => {
                 self.change_state(now, idx, State::Backup, Reason::Init);
@@ -350,6 +358,15 @@ impl Engine {
                 let prio = inst.effective_priority;
                 let next = now + inst.advert_interval();
                 inst.timers.set(Timer::Advert, next);
+                // keepalived `vrrp_state_master_tx`: after two of our adverts, the rogue window.
+                if inst.rogue_counter > 0 {
+                    inst.rogue_counter -= 1;
+                    if inst.rogue_counter == 0 {
+                        let longer = inst.rogue_adver_int.max(inst.cfg.advert_int);
+                        let window = std::time::Duration::from_millis(u64::from(longer) * 12);
+                        inst.rogue_until = Some(now + window);
+                    }
+                }
                 self.send_advert(idx, prio);
             }
             // RFC 5798 §6.4.2: "If the Master_Down_Timer fires" → MASTER.
@@ -587,19 +604,31 @@ impl Engine {
             }
             return;
         }
-        // keepalived §2.3: two address owners. The one with the lower address backs off by the
-        // rule above; if the other keeps advertising 255 for two adverts plus about 1.2 intervals
-        // of ours, keepalived lowers itself to 254 so that one of them wins.
+        // keepalived §2.3 (`vrrp_state_master_rx`): two address owners. The one with the lower
+        // address backs off by the rule above. We wait for two adverts of our own, then for
+        // 1.2 × the longer interval (the rogue window, armed in `on_timer`): the other owner
+        // heard inside that window does not back off, so we lower ourselves to 254 and let the
+        // same advert beat us. A window that closes quietly ends the episode.
         if inst.is_owner() && rx.priority == 255 && !inst.owner_demoted {
-            let since = *inst.owner_conflict_since.get_or_insert(at);
-            if at.saturating_since(since) > inst.advert_interval() * 16 / 5 {
+            if inst.rogue_until.is_some_and(|until| at <= until) {
                 inst.owner_demoted = true;
+                inst.rogue_until = None;
                 self.actions.push_back(Action::Log(Log::BothOwners {
                     instance: name.clone(),
                     from: rx.src,
                 }));
                 self.refresh_tracking(idx, true);
+                self.master_rx(now, idx, rx, at);
                 return;
+            }
+            inst.rogue_adver_int = rx.max_advert_int;
+            if inst.rogue_counter == 0 {
+                inst.rogue_counter = 2;
+                inst.rogue_until = None;
+                self.actions.push_back(Action::Log(Log::RogueOwner {
+                    instance: name.clone(),
+                    from: rx.src,
+                }));
             }
         }
         let inst = &mut self.instances[idx];
@@ -683,6 +712,9 @@ impl Engine {
         }
         if from == State::Master {
             inst.stats.release_master += 1;
+            // keepalived `vrrp_state_leave_master` cancels the rogue-owner episode.
+            inst.rogue_counter = 0;
+            inst.rogue_until = None;
         }
         inst.state = to;
         inst.since = now;
@@ -754,6 +786,8 @@ impl Engine {
         }
         self.change_state(now, idx, State::Fault, Reason::Fault(reason));
         let inst = &mut self.instances[idx];
+        inst.fault_from_init = false;
+        inst.init_hold = false;
         inst.wants_master = false;
         inst.timers.stop_all();
         inst.master_addr = None;
@@ -764,11 +798,20 @@ impl Engine {
         self.notify_instance(idx, NotifyState::Fault);
     }
 
-    /// Leaving FAULT goes to BACKUP with a full down timer; an owner that wants MASTER (and is
-    /// not held by a sync group) goes straight to MASTER.
+    /// Leaving FAULT goes to BACKUP with a full down timer (keepalived `try_up_instance` +
+    /// `vrrp_state_leave_fault`). Only a fault present since start-up leaves an owner that wants
+    /// MASTER (and is not held by a sync group) going straight to MASTER: a run-time fault set
+    /// keepalived's `wantstate` to FAULT, so the owner comes back as a backup like anyone else.
     fn leave_fault(&mut self, now: Timestamp, idx: usize) {
-        let inst = &self.instances[idx];
-        if inst.is_owner() && inst.cfg.initial_state == WantedState::Master && inst.group.is_none()
+        let inst = &mut self.instances[idx];
+        let from_init = std::mem::take(&mut inst.fault_from_init);
+        inst.init_hold = false;
+        // keepalived clears `preempt_time`: a new preempt_delay window starts afresh.
+        inst.preempt_until = None;
+        if from_init
+            && inst.is_owner()
+            && inst.cfg.initial_state == WantedState::Master
+            && inst.group.is_none()
         {
             self.become_master(now, idx, Reason::FaultCleared);
             return;
@@ -918,12 +961,20 @@ impl Engine {
         });
         let link_down =
             !inst.cfg.dont_track_primary && self.links.get(&inst.cfg.interface) == Some(&false);
+        // Only an instance that has not left start-up waits for its scripts' first results
+        // (keepalived's `num_script_init`); a script added by a reload never holds a running one.
+        let starting = inst.state == State::Init || inst.fault_from_init;
         let fault = if link_down {
             Some(FaultReason::LinkDown(inst.cfg.interface.clone()))
         } else if self.our_addr(idx).is_none() {
             Some(FaultReason::NoSourceAddress(inst.cfg.family))
+        } else if let Some(t) = tracking.fault {
+            Some(FaultReason::Tracker(t))
         } else {
-            tracking.fault.map(FaultReason::Tracker)
+            tracking
+                .pending
+                .filter(|_| starting)
+                .map(FaultReason::AwaitingScript)
         };
         let inst = &mut self.instances[idx];
         let from = inst.effective_priority;
@@ -932,7 +983,15 @@ impl Engine {
         } else {
             tracking.effective
         };
+        // keepalived `vrrp_set_effective_priority`: a backup's running down timer keeps its
+        // start but takes the new Skew_Time.
+        let down_base = (inst.state == State::Backup)
+            .then(|| inst.master_down_base())
+            .flatten();
         inst.effective_priority = effective;
+        if let Some(base) = down_base.filter(|_| from != effective) {
+            inst.rearm_master_down(base);
+        }
         inst.own_fault = fault;
         // keepalived-behaviour.md §2.1: a priority change never transitions by itself; it goes
         // into the next advert.
@@ -959,6 +1018,21 @@ impl Engine {
         })
     }
 
+    /// Whether every fault holding this instance (its own and its sync group's) is a weight-0
+    /// script that has not reported yet.
+    fn held_for_scripts(&self, idx: usize) -> bool {
+        let inst = &self.instances[idx];
+        let members = match inst.group {
+            Some(g) => self.groups[g].members.clone(),
+            None => vec![idx],
+        };
+        let mut faults = members
+            .iter()
+            .filter_map(|&m| self.instances[m].own_fault.as_ref())
+            .peekable();
+        faults.peek().is_some() && faults.all(|f| matches!(f, FaultReason::AwaitingScript(_)))
+    }
+
     /// After any change of tracker, link or address facts: new priorities, FAULT in or out.
     fn reevaluate(&mut self, now: Timestamp) {
         if self.startup_at.is_some() {
@@ -979,6 +1053,18 @@ impl Engine {
             match (self.fault_of(idx), state) {
                 (Some(reason), State::Backup | State::Master) => self.enter_fault(now, idx, reason),
                 (None, State::Fault) => self.leave_fault(now, idx),
+                // keepalived: a held instance whose script's first result is a failure
+                // notifies FAULT now (it logged FAULT (init) already).
+                (Some(reason), State::Fault)
+                    if self.instances[idx].init_hold && !self.held_for_scripts(idx) =>
+                {
+                    self.instances[idx].init_hold = false;
+                    self.actions.push_back(Action::Log(Log::FaultCause {
+                        instance: self.instances[idx].cfg.name.clone(),
+                        reason,
+                    }));
+                    self.notify_instance(idx, NotifyState::Fault);
+                }
                 _ => {}
             }
         }
@@ -991,7 +1077,7 @@ impl Engine {
     fn shutdown(&mut self, now: Timestamp) {
         if self.startup_at.is_none() {
             for idx in 0..self.instances.len() {
-                self.stop_instance(now, idx, Reason::Shutdown, NotifyState::Stop);
+                self.stop_instance(now, idx, Reason::Shutdown, Some(NotifyState::Stop));
             }
         }
         self.startup_at = None;
@@ -999,7 +1085,13 @@ impl Engine {
         self.stopped = true;
     }
 
-    fn stop_instance(&mut self, now: Timestamp, idx: usize, reason: Reason, notify: NotifyState) {
+    fn stop_instance(
+        &mut self,
+        now: Timestamp,
+        idx: usize,
+        reason: Reason,
+        notify: Option<NotifyState>,
+    ) {
         let state = self.instances[idx].state;
         if matches!(state, State::Init | State::Stop) {
             return;
@@ -1012,7 +1104,9 @@ impl Engine {
         if state == State::Master {
             self.uninstall_vips(idx, None);
         }
-        self.notify_instance(idx, notify);
+        if let Some(notify) = notify {
+            self.notify_instance(idx, notify);
+        }
     }
 
     /// keepalived-behaviour.md §2.12 reload: instances matched by `vrrp_exist`'s key keep their
@@ -1031,9 +1125,17 @@ impl Engine {
             match matched.and_then(|p| old[p].take()) {
                 Some(mut inst) => {
                     let old_vips = inst.all_vips();
+                    let down_base = (inst.state == State::Backup)
+                        .then(|| inst.master_down_base())
+                        .flatten();
                     inst.cfg = cfg;
                     inst.group = None;
-                    kept.push((self.instances.len(), old_vips));
+                    // keepalived builds the instance afresh: the priority comes from the
+                    // configuration again and a rogue-owner episode is forgotten.
+                    inst.owner_demoted = false;
+                    inst.rogue_counter = 0;
+                    inst.rogue_until = None;
+                    kept.push((self.instances.len(), old_vips, down_base));
                     self.instances.push(inst);
                 }
                 None => self.instances.push(Instance::new(cfg, now)),
@@ -1044,10 +1146,14 @@ impl Engine {
         let first_removed = self.instances.len();
         self.instances.extend(removed);
         for idx in first_removed..self.instances.len() {
+            // keepalived `clear_diff_vrrp`: FAULT unless notify_deleted, and nothing for an
+            // instance already in FAULT (it said so when it got there).
             let notify = if self.instances[idx].cfg.notify_deleted {
-                NotifyState::Deleted
+                Some(NotifyState::Deleted)
+            } else if self.instances[idx].state == State::Fault {
+                None
             } else {
-                NotifyState::Fault
+                Some(NotifyState::Fault)
             };
             self.stop_instance(now, idx, Reason::Removed, notify);
         }
@@ -1057,7 +1163,7 @@ impl Engine {
         if self.startup_at.is_some() {
             return;
         }
-        for &(idx, ref old_vips) in &kept {
+        for &(idx, ref old_vips, _) in &kept {
             let inst = &mut self.instances[idx];
             self.actions.push_back(Action::Log(Log::ReloadKept {
                 instance: inst.cfg.name.clone(),
@@ -1090,6 +1196,21 @@ impl Engine {
             }
         }
         self.reevaluate(now);
+        // A kept backup times its master with the new configuration (keepalived starts it with
+        // `master_adver_int = adver_int`; a v3 backup that has heard its master keeps what the
+        // master advertises), from the advert that armed the timer.
+        for &(idx, _, down_base) in &kept {
+            let inst = &mut self.instances[idx];
+            if inst.state != State::Backup {
+                continue;
+            }
+            if inst.cfg.version == Version::V2 || inst.last_advert.is_none() {
+                inst.master_adver_int = inst.cfg.advert_int;
+            }
+            if let Some(base) = down_base {
+                inst.rearm_master_down(base);
+            }
+        }
         for idx in 0..self.instances.len() {
             if self.instances[idx].state == State::Init {
                 self.refresh_tracking(idx, false);
@@ -1097,7 +1218,7 @@ impl Engine {
             }
         }
         // keepalived `reload_master`: a kept master advertises at once (new priority, VIPs).
-        for &(idx, _) in &kept {
+        for &(idx, _, _) in &kept {
             if self.instances[idx].state == State::Master {
                 let prio = self.instances[idx].effective_priority;
                 self.send_advert(idx, prio);

@@ -28,10 +28,15 @@ pub struct Tracking {
     pub effective: u8,
     /// The first tracker that puts the instance in FAULT.
     pub fault: Option<TrackerId>,
+    /// The first weight-0 `track_script` that has not reported yet. keepalived holds an instance
+    /// that is starting in FAULT (init) until every such script has a first result
+    /// (`num_script_init`), so that it never becomes master before its health is known.
+    pub pending: Option<String>,
 }
 
 /// Applies `trackers` to `base`. `state_of` gives the last reported state; a tracker never
-/// reported yet (keepalived's script "init" state) neither adjusts nor faults.
+/// reported yet (keepalived's script "init" state) neither adjusts nor faults, but a weight-0
+/// script among them is `pending`.
 pub fn evaluate<'a>(
     base: u8,
     trackers: &'a [Tracked],
@@ -39,8 +44,12 @@ pub fn evaluate<'a>(
 ) -> Tracking {
     let mut total = i64::from(base);
     let mut fault = None;
+    let mut pending = None;
     for t in trackers {
         let Some(state) = state_of(&t.tracker) else {
+            if let (0, TrackerId::Script(name), None) = (t.weight, &t.tracker, &pending) {
+                pending = Some(name.clone());
+            }
             continue;
         };
         match adjustment(t, state) {
@@ -58,7 +67,11 @@ pub fn evaluate<'a>(
     } else {
         total.clamp(1, 254) as u8
     };
-    Tracking { effective, fault }
+    Tracking {
+        effective,
+        fault,
+        pending,
+    }
 }
 
 enum Adjust {
@@ -80,9 +93,10 @@ fn adjustment(t: &Tracked, state: TrackerState) -> Adjust {
     let multiplier = if t.reverse { -1 } else { 1 };
     match state {
         TrackerState::Value(value) => {
-            // keepalived: track_file with weight 0 faults on any non-zero value.
+            // keepalived (track.c `!!last_status == (multiplier == 1)`): track_file with weight 0
+            // faults on any non-zero value, or with `reverse` on zero.
             if weight == 0 {
-                return if value != 0 {
+                return if (value != 0) != t.reverse {
                     Adjust::Fault
                 } else {
                     Adjust::By(0)
@@ -244,14 +258,50 @@ mod tests {
     }
 
     #[test]
-    fn unreported_tracker_is_neutral() {
+    fn track_file_weight_zero_reverse_faults_on_zero() {
+        // keepalived track.c: `!!last_status == (weight_multiplier == 1)` is FAULT.
+        assert!(
+            eval(100, tracked(0, true), TrackerState::Value(0))
+                .fault
+                .is_some()
+        );
+        assert!(
+            eval(100, tracked(0, true), TrackerState::Value(5))
+                .fault
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn only_unreported_weight_zero_scripts_are_pending() {
+        let file = Tracked {
+            tracker: TrackerId::File("f".into()),
+            weight: 0,
+            reverse: false,
+        };
+        let trackers = [tracked(-20, false), file, tracked(0, false)];
+        let none = evaluate(100, &trackers, |_| None);
+        assert_eq!(none.pending.as_deref(), Some("chk"));
+        assert_eq!((none.effective, none.fault), (100, None));
+        let reported = evaluate(100, &trackers[..2], |_| None);
+        assert_eq!(
+            reported.pending, None,
+            "weighted scripts and files never hold"
+        );
+        let up = evaluate(100, &trackers, |_| Some(TrackerState::Up));
+        assert_eq!(up.pending, None);
+    }
+
+    #[test]
+    fn unreported_tracker_is_neutral_but_a_weight_zero_script_is_pending() {
         let t = tracked(0, false);
         let r = evaluate(100, std::slice::from_ref(&t), |_| None);
         assert_eq!(
             r,
             Tracking {
                 effective: 100,
-                fault: None
+                fault: None,
+                pending: Some("chk".into()),
             }
         );
     }

@@ -392,6 +392,7 @@ fn fault_text(f: &FaultReason) -> String {
             let (kind, name) = tracker_name(t);
             format!("{kind} {name} failed")
         }
+        FaultReason::AwaitingScript(n) => format!("script {n} has no result yet"),
         FaultReason::SyncGroup(g) => format!("sync group {g} member in FAULT"),
     }
 }

@@ -46,6 +46,8 @@ impl Daemon {
                 &p("keepalived.data"),
                 "--stats-file",
                 &p("keepalived.stats"),
+                "--json-file",
+                &p("keepalived.json"),
                 "--metrics-listen",
                 &metrics,
             ],
@@ -423,11 +425,14 @@ fn operator_outputs_of_a_master_backup_pair() {
     assert_eq!(before[VI]["Packet Errors/TTL"], 0);
     assert_eq!(before[VI]["Authentication Errors/Failure"], 0);
 
-    let out = Command::new(vrrpd_bin())
-        .arg("--signum=STATS_CLEAR")
-        .output()
-        .unwrap();
-    let clear: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let signum = |name: &str| -> i32 {
+        let out = Command::new(vrrpd_bin())
+            .arg(format!("--signum={name}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    let clear = signum("STATS_CLEAR");
     let at_clear = parse_stats(&backup.dump(clear, "keepalived.stats"));
     assert!(at_clear[VI]["Advertisements/Received"] >= received);
     let after = parse_stats(&backup.dump(libc::SIGUSR2, "keepalived.stats"));
@@ -437,6 +442,31 @@ fn operator_outputs_of_a_master_backup_pair() {
     );
     // The status socket keeps the running totals (only the keepalived file is cleared).
     assert!(u(&backup.instance()["stats"]["advert_rcvd"]) >= received);
+
+    // ---- SIGRTMIN+2: .json with vrrp_json.c's keys; SIGRTMAX (thread dump) is only logged
+    let json: serde_json::Value =
+        serde_json::from_str(&master.dump(signum("JSON"), "keepalived.json")).unwrap();
+    assert_eq!(json[0]["data"]["iname"], VI, "{json:#}");
+    assert_eq!(
+        json[0]["data"]["state"], 2,
+        "MASTER is keepalived's 2: {json:#}"
+    );
+    assert!(
+        json[0]["data"]["vips"][0]
+            .as_str()
+            .is_some_and(|v| v.starts_with(&format!("{vip} dev eth0"))),
+        "{json:#}"
+    );
+    assert!(u(&json[0]["stats"]["advert_sent"]) >= 4, "{json:#}");
+    let pid: i32 = std::fs::read_to_string(master.path("vrrpd.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) with a pid this test started.
+    assert_eq!(unsafe { libc::kill(pid, signum("TDUMP")) }, 0);
+    master.router.wait_log("Thread dump requested");
+    assert_eq!(master.instance()["state"], "MASTER", "still running");
 
     // A clean stop removes the socket and the pid file.
     let mut master = master;

@@ -123,6 +123,9 @@ pub struct RunArgs {
     /// stats_file_location [default: /tmp/keepalived.stats].
     #[arg(long, value_name = "PATH")]
     pub stats_file: Option<PathBuf>,
+    /// Where SIGRTMIN+2 writes the keepalived-format JSON dump [default: /tmp/keepalived.json].
+    #[arg(long, value_name = "PATH")]
+    pub json_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

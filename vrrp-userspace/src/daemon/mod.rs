@@ -21,7 +21,7 @@ use tracing::{info, warn};
 
 use crate::cli::{DEFAULT_CONFIG, RunArgs, WatchArgs};
 use crate::config::{LoadOptions, load};
-use crate::status::ops::{DATA_FILE_NAME, STATS_FILE_NAME};
+use crate::status::ops::{DATA_FILE_NAME, DEFAULT_JSON_FILE, STATS_FILE_NAME};
 
 /// Logs to stderr; without timestamps under journald (it adds its own), without colours when
 /// stderr is not a terminal.
@@ -261,9 +261,20 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
             &globals.stats_file_location,
             STATS_FILE_NAME,
         ),
+
+        json_file: args
+            .json_file
+            .clone()
+            .unwrap_or_else(|| DEFAULT_JSON_FILE.into()),
     };
     runtime.block_on(async move {
         // Before the node: dump signals queue from here on instead of killing the process.
+        // SIGHUP's handler is installed now too (tokio keeps it for the process), so a reload
+        // asked for while XDP is being attached is dropped instead of killing the daemon.
+        drop(
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .context("SIGHUP handler")?,
+        );
         let (handle, requests) = crate::status::channel();
         let _ops = crate::status::Ops::start(&ops_config, handle).await?;
         let mut node = node::Node::start(source, plan).await?;

@@ -1,6 +1,7 @@
 //! keepalived's dump files, from a [`Status`]: the SIGUSR1 `.data` file (keepalived 2.2.7's
 //! vrrp_data.c layout: a section line, ` VRRP Instance = NAME` at one space, its fields at three,
-//! list items at five) and the SIGUSR2 `.stats` file (vrrp_print.c layout). Exporters such as
+//! list items at five), the SIGUSR2 `.stats` file (vrrp_print.c layout) and the SIGRTMIN+2
+//! `.json` file (vrrp_json.c: one `{"data", "stats"}` object per instance). Exporters such as
 //! keepalived-exporter parse them by indentation and key, so both are reproduced exactly, in
 //! keepalived's order, for the keys vrrpd can fill; keys for features vrrpd does not have (VMAC,
 //! sockets, notify scripts) are left out rather than invented.
@@ -196,6 +197,81 @@ where
     }
 }
 
+/// The `.json` text (keepalived `/tmp/keepalived.json`): vrrp_json.c's keys and types (times and
+/// intervals as seconds in floats, states as keepalived's numbers), for what vrrpd has.
+pub fn json_file(status: &Status) -> String {
+    let secs = |ms: u64| ms as f64 / 1000.0;
+    let instances: Vec<serde_json::Value> = status
+        .instances
+        .iter()
+        .map(|i| {
+            let (vips, excluded): (Vec<&VipView>, Vec<&VipView>) =
+                i.vips.iter().partition(|v| !v.excluded);
+            let addrs = |list: Vec<&VipView>| -> Vec<String> {
+                list.into_iter().map(|v| vip_line(v, false)).collect()
+            };
+            let mut data = serde_json::json!({
+                "iname": i.name,
+                "ifp_ifname": i.interface,
+                "master_priority": i.master.as_ref().map_or(0, |m| m.priority),
+                "last_transition": secs(i.since.unix_ms),
+                "garp_delay": i.garp_master_delay_s as f64,
+                "vrid": i.vrid,
+                "base_priority": i.base_priority,
+                "effective_priority": i.effective_priority,
+                "vipset": i.gate_open,
+                "adver_int": secs(i.advert_int_ms),
+                "master_adver_int": secs(i.master_adver_int_ms),
+                "nopreempt": !i.preempt,
+                "state": i.state_number,
+                // keepalived's wantstate is the state it is heading for; vrrpd changes state in
+                // one step.
+                "wantstate": i.state_number,
+                "version": i.version,
+            });
+            // keepalived writes each list only when it is not empty.
+            let lists = [
+                ("vips", addrs(vips)),
+                ("evips", addrs(excluded)),
+                (
+                    "track_ifp",
+                    i.trackers
+                        .iter()
+                        .filter(|t| t.kind == "interface")
+                        .map(|t| t.name.clone())
+                        .collect(),
+                ),
+            ];
+            for (key, list) in lists {
+                if !list.is_empty() {
+                    data[key] = list.into();
+                }
+            }
+            let s = &i.stats;
+            serde_json::json!({
+                "data": data,
+                "stats": {
+                    "advert_rcvd": s.advert_rcvd,
+                    "advert_sent": s.advert_sent,
+                    "become_master": s.become_master,
+                    "release_master": s.release_master,
+                    "packet_len_err": s.packet_len_err,
+                    "advert_interval_err": s.advert_interval_err,
+                    "ip_ttl_err": s.ip_ttl_err,
+                    "invalid_type_rcvd": s.invalid_type_rcvd,
+                    "addr_list_err": s.addr_list_err,
+                    "invalid_authtype": s.invalid_authtype,
+                    "authtype_mismatch": s.authtype_mismatch,
+                    "auth_failure": s.auth_failure,
+                    "pri_zero_rcvd": s.pri_zero_rcvd,
+                    "pri_zero_sent": s.pri_zero_sent,
+                },
+            })
+        })
+        .collect();
+    serde_json::Value::Array(instances).to_string()
+}
+
 /// The `.stats` text (keepalived `/tmp/keepalived.stats`). `baseline` holds the counts at the
 /// last STATS_CLEAR per instance; they are subtracted.
 pub fn stats_file(status: &Status, baseline: &dyn Fn(&str) -> Stats) -> String {
@@ -328,6 +404,31 @@ mod tests {
 
     fn has(lines: &[String], line: &str) -> bool {
         lines.iter().any(|l| l == line)
+    }
+
+    #[test]
+    fn json_dump_has_keepalived_keys_and_types() {
+        let v: serde_json::Value = serde_json::from_str(&json_file(&sample())).unwrap();
+        let i = &v[0];
+        assert_eq!(i["data"]["iname"], "VI_1");
+        assert_eq!(i["data"]["ifp_ifname"], "eth0");
+        assert_eq!(i["data"]["vrid"], 51);
+        assert_eq!(i["data"]["state"], 2, "MASTER is keepalived's 2");
+        assert_eq!(i["data"]["effective_priority"], 80);
+        assert_eq!(i["data"]["adver_int"], 1.0);
+        assert_eq!(i["data"]["last_transition"], 1_795_584_219.694);
+        assert_eq!(i["data"]["vipset"], true);
+        assert_eq!(
+            i["data"]["vips"],
+            serde_json::json!([
+                "10.9.0.200 dev eth0 scope global",
+                "10.9.0.201/24 dev eth0 scope global"
+            ])
+        );
+        assert!(i["data"].get("evips").is_none(), "empty lists are left out");
+        assert_eq!(i["stats"]["advert_sent"], 112);
+        assert_eq!(i["stats"]["addr_list_err"], 2);
+        assert_eq!(i["stats"]["pri_zero_sent"], 1);
     }
 
     #[test]

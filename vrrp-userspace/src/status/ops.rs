@@ -18,6 +18,8 @@ use crate::engine::Stats;
 /// keepalived's default dump paths.
 pub const DEFAULT_DATA_FILE: &str = "/tmp/keepalived.data";
 pub const DEFAULT_STATS_FILE: &str = "/tmp/keepalived.stats";
+/// keepalived writes its JSON dump here whatever `state_file_location` says (KA_TMP_DIR).
+pub const DEFAULT_JSON_FILE: &str = "/tmp/keepalived.json";
 /// Their file names, used in a `state_file_location` / `stats_file_location` directory.
 pub const DATA_FILE_NAME: &str = "keepalived.data";
 pub const STATS_FILE_NAME: &str = "keepalived.stats";
@@ -29,6 +31,7 @@ pub struct OpsConfig {
     pub metrics_listen: Option<SocketAddr>,
     pub data_file: PathBuf,
     pub stats_file: PathBuf,
+    pub json_file: PathBuf,
 }
 
 /// The running tasks; dropping it stops them and removes the socket file.
@@ -70,6 +73,7 @@ impl Ops {
             handle,
             data_file: config.data_file.clone(),
             stats_file: config.stats_file.clone(),
+            json_file: config.json_file.clone(),
             baseline: HashMap::new(),
         };
         tasks.push(dumps.spawn()?);
@@ -92,6 +96,7 @@ struct Dumps {
     handle: StatusHandle,
     data_file: PathBuf,
     stats_file: PathBuf,
+    json_file: PathBuf,
     /// Counts at the last STATS_CLEAR, per instance.
     baseline: HashMap<String, Stats>,
 }
@@ -102,16 +107,38 @@ impl Dumps {
         let mut usr2 = signal(SignalKind::user_defined2()).map_err(StatusError::Signal)?;
         let mut clear =
             signal(SignalKind::from_raw(stats_clear_signal())).map_err(StatusError::Signal)?;
+        // keepalived's other two dump signals; unhandled, their default action would kill the
+        // daemon without a priority-0 advert and leave its VIPs behind.
+        let mut json = signal(SignalKind::from_raw(json_signal())).map_err(StatusError::Signal)?;
+        let mut tdump =
+            signal(SignalKind::from_raw(tdump_signal())).map_err(StatusError::Signal)?;
         Ok(tokio::spawn(async move {
             loop {
                 tokio::select! {
                     Some(()) = usr1.recv() => self.write_data().await,
                     Some(()) = usr2.recv() => self.write_stats(false).await,
                     Some(()) = clear.recv() => self.write_stats(true).await,
+                    Some(()) = json.recv() => self.write_json().await,
+                    Some(()) = tdump.recv() => {
+                        info!("Thread dump requested: vrrpd has no keepalived threads; `vrrpd status` shows its state");
+                    }
                     else => break,
                 }
             }
         }))
+    }
+
+    async fn write_json(&self) {
+        let Some(status) = self.handle.get().await else {
+            return;
+        };
+        info!(
+            "Printing VRRP as json on signal to {}",
+            self.json_file.display()
+        );
+        if let Err(e) = write_atomic(&self.json_file, &keepalived::json_file(&status)) {
+            error!("{e}");
+        }
     }
 
     async fn write_data(&self) {
@@ -195,7 +222,17 @@ fn stats_clear_signal() -> i32 {
     libc::SIGRTMAX() - 1
 }
 
-/// keepalived `--signum=NAME`: the signal a name stands for. vrrpd has no JSON or thread dump.
+/// keepalived's JSON dump signal.
+fn json_signal() -> i32 {
+    libc::SIGRTMIN() + 2
+}
+
+/// keepalived's thread dump signal.
+fn tdump_signal() -> i32 {
+    libc::SIGRTMAX()
+}
+
+/// keepalived `--signum=NAME`: the signal a name stands for.
 pub fn signum(name: &str) -> Option<i32> {
     Some(match name {
         "STOP" => libc::SIGTERM,
@@ -203,6 +240,8 @@ pub fn signum(name: &str) -> Option<i32> {
         "DATA" => libc::SIGUSR1,
         "STATS" => libc::SIGUSR2,
         "STATS_CLEAR" => stats_clear_signal(),
+        "JSON" => json_signal(),
+        "TDUMP" => tdump_signal(),
         _ => return None,
     })
 }
@@ -262,7 +301,9 @@ mod tests {
         assert_eq!(signum("STATS"), Some(12));
         // glibc: SIGRTMAX is 64.
         assert_eq!(signum("STATS_CLEAR"), Some(63));
-        assert_eq!(signum("JSON"), None);
+        // glibc: SIGRTMIN is 34 (the first two are the thread library's).
+        assert_eq!(signum("JSON"), Some(36));
+        assert_eq!(signum("TDUMP"), Some(64));
         assert_eq!(signum("data"), None);
     }
 }

@@ -211,6 +211,16 @@ fn events_report_link_and_address_changes() {
         })
         .await;
 
+        // A MAC change with the link up is reported, also after other link events (an MTU
+        // change, itself not reported, came first).
+        ip(&["link", "set", "va", "mtu", "1400"]);
+        ip(&["link", "set", "va", "address", "02:00:00:00:15:99"]);
+        next_matching(&mut events, &|e| {
+            matches!(e, NetlinkEvent::Link(l) if l.ifindex == ifindex
+                && l.mac == Some([2, 0, 0, 0, 0x15, 0x99]))
+        })
+        .await;
+
         let vip: IpAddr = "10.15.0.9".parse().unwrap();
         ip(&["addr", "add", "10.15.0.9/32", "dev", "va"]);
         next_matching(&mut events, &|e| {

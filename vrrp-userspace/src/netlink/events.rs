@@ -31,8 +31,9 @@ const RCVBUF: usize = 4 << 20;
 /// One change the kernel reported.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetlinkEvent {
-    /// A link was seen for the first time, or its up state (admin up, running) changed.
-    /// Other link changes (statistics, MTU) are not reported.
+    /// A link was seen for the first time, or its up state (admin up, running) or hardware
+    /// address changed (a bond with `fail_over_mac`, `ip link set … address`). Other link
+    /// changes (statistics, MTU) are not reported.
     Link(LinkInfo),
     /// A link was deleted.
     LinkRemoved {
@@ -51,8 +52,8 @@ pub enum NetlinkEvent {
 /// state, so that no change falls between the two.
 pub struct NetlinkEvents {
     messages: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
-    /// Last reported (admin_up, running) per ifindex, to report only changes.
-    link_state: HashMap<u32, (bool, bool)>,
+    /// Last reported (admin_up, running, MAC) per ifindex, to report only changes.
+    link_state: HashMap<u32, (bool, bool, Option<[u8; 6]>)>,
     connection: JoinHandle<()>,
 }
 
@@ -110,7 +111,7 @@ impl NetlinkEvents {
             NetlinkPayload::InnerMessage(inner) => match inner {
                 RouteNetlinkMessage::NewLink(link) => {
                     let info = LinkInfo::from_message(&link);
-                    let state = (info.admin_up, info.running);
+                    let state = (info.admin_up, info.running, info.mac);
                     match self.link_state.insert(info.ifindex, state) {
                         Some(previous) if previous == state => None,
                         _ => Some(NetlinkEvent::Link(info)),

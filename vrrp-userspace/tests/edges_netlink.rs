@@ -112,8 +112,16 @@ fn vips_add_and_remove_idempotently_with_attributes() {
     let v6 = VipSpec::new(ifindex, "fd00:13::100".parse().unwrap(), 128);
     let mut v4_link = VipSpec::new(ifindex, "10.14.0.1".parse().unwrap(), 32);
     v4_link.scope = Scope::Link;
+    // `peer`, `noprefixroute`, `preferred_lft N` as keepalived passes them on.
+    let mut v4_peer = VipSpec::new(ifindex, "10.16.0.1".parse().unwrap(), 32);
+    v4_peer.peer = Some("10.16.0.2".parse().unwrap());
+    v4_peer.noprefixroute = true;
+    let mut v6_lft = VipSpec::new(ifindex, "fd00:16::1".parse().unwrap(), 64);
+    v6_lft.preferred_lft_secs = Some(300);
+    v6_lft.noprefixroute = true;
 
     let (v4c, v6c, v4lc) = (v4.clone(), v6.clone(), v4_link.clone());
+    let (v4pc, v6lc) = (v4_peer.clone(), v6_lft.clone());
     a.block_on(move || async move {
         let nl = Netlink::new().unwrap();
         assert_eq!(nl.add_vip(&v4c).await.unwrap(), VipChange::Added);
@@ -121,6 +129,8 @@ fn vips_add_and_remove_idempotently_with_attributes() {
         assert_eq!(nl.add_vip(&v6c).await.unwrap(), VipChange::Added);
         assert_eq!(nl.add_vip(&v6c).await.unwrap(), VipChange::AlreadyPresent);
         assert_eq!(nl.add_vip(&v4lc).await.unwrap(), VipChange::Added);
+        assert_eq!(nl.add_vip(&v4pc).await.unwrap(), VipChange::Added);
+        assert_eq!(nl.add_vip(&v6lc).await.unwrap(), VipChange::Added);
     });
     let shown4 = a.ip(&["-4", "addr", "show", "dev", "va"]);
     assert!(
@@ -131,6 +141,13 @@ fn vips_add_and_remove_idempotently_with_attributes() {
         shown4.contains("inet 10.14.0.1/32 scope link va"),
         "{shown4}"
     );
+    assert!(
+        shown4.contains("inet 10.16.0.1 peer 10.16.0.2/32 scope global noprefixroute va"),
+        "{shown4}"
+    );
+    // No prefix route for the peer address.
+    let routes = a.ip(&["-4", "route", "show", "dev", "va"]);
+    assert!(!routes.contains("10.16.0.2"), "{routes}");
     let shown6 = a.ip(&["-6", "addr", "show", "dev", "va"]);
     let line = shown6
         .lines()
@@ -142,10 +159,22 @@ fn vips_add_and_remove_idempotently_with_attributes() {
     assert!(line.contains("deprecated"), "{shown6}");
     assert!(line.contains("preferred_lft 0sec"), "{shown6}");
     assert!(!line.contains("tentative"), "{shown6}");
+    let line = shown6
+        .lines()
+        .skip_while(|l| !l.contains("fd00:16::1/64"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(line.contains("noprefixroute"), "{shown6}");
+    assert!(
+        line.contains("preferred_lft 300sec") || line.contains("preferred_lft 299sec"),
+        "{shown6}"
+    );
+    assert!(line.contains("valid_lft forever"), "{shown6}");
 
     a.block_on(move || async move {
         let nl = Netlink::new().unwrap();
-        for vip in [&v4, &v6, &v4_link] {
+        for vip in [&v4, &v6, &v4_link, &v4_peer, &v6_lft] {
             assert_eq!(nl.del_vip(vip).await.unwrap(), VipChange::Removed);
             assert_eq!(nl.del_vip(vip).await.unwrap(), VipChange::AlreadyAbsent);
         }

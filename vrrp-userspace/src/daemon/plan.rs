@@ -299,7 +299,16 @@ impl Plan {
             };
             if let Some(lft) = line.preferred_lft {
                 spec.preferred_lft_zero = matches!(lft, model::PreferredLft::Seconds(0));
+                spec.preferred_lft_secs = match lft {
+                    model::PreferredLft::Seconds(n) if n > 0 => Some(n),
+                    _ => None,
+                };
             }
+            spec.peer = line.peer;
+            spec.noprefixroute = line.noprefixroute;
+            spec.home = line.home;
+            spec.mngtmpaddr = line.mngtmpaddr;
+            spec.autojoin = line.autojoin;
         }
         Some(spec)
     }

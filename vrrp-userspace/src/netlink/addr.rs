@@ -144,6 +144,15 @@ pub struct VipSpec {
     /// Add with preferred lifetime 0 (deprecated, so never chosen as a source address), as
     /// keepalived does for IPv6 /128 VIPs unless `preferred_lft forever` is given.
     pub preferred_lft_zero: bool,
+    /// `preferred_lft N` with N > 0: the preferred lifetime in seconds (valid stays forever).
+    pub preferred_lft_secs: Option<u32>,
+    /// `peer ADDR`: the other end of a point-to-point address (IFA_ADDRESS).
+    pub peer: Option<IpAddr>,
+    /// `noprefixroute`, `home`, `mngtmpaddr`, `autojoin`: the IFA_F_* flags of the same names.
+    pub noprefixroute: bool,
+    pub home: bool,
+    pub mngtmpaddr: bool,
+    pub autojoin: bool,
 }
 
 impl VipSpec {
@@ -159,7 +168,32 @@ impl VipSpec {
             scope: Scope::Global,
             nodad: addr.is_ipv6(),
             preferred_lft_zero: addr.is_ipv6() && prefix_len == 128,
+            preferred_lft_secs: None,
+            peer: None,
+            noprefixroute: false,
+            home: false,
+            mngtmpaddr: false,
+            autojoin: false,
         }
+    }
+
+    /// The IFA_F_* flags the line asks for (IFA_FLAGS carries the ones above 8 bits).
+    fn flags(&self) -> Vec<AddressFlag> {
+        let mut flags = Vec::new();
+        if self.nodad || self.addr.is_ipv6() {
+            flags.push(AddressFlag::Nodad);
+        }
+        for (on, flag) in [
+            (self.noprefixroute, AddressFlag::Noprefixroute),
+            (self.home, AddressFlag::Homeaddress),
+            (self.mngtmpaddr, AddressFlag::Managetempaddr),
+            (self.autojoin, AddressFlag::Mcautojoin),
+        ] {
+            if on {
+                flags.push(flag);
+            }
+        }
+        flags
     }
 
     /// The address message for `RTM_NEWADDR` (`with_lifetimes`) or `RTM_DELADDR`.
@@ -172,29 +206,41 @@ impl VipSpec {
             IpAddr::V4(_) => {
                 msg.header.family = AddressFamily::Inet;
                 msg.attributes.push(AddressAttribute::Local(self.addr));
-                msg.attributes.push(AddressAttribute::Address(self.addr));
+                msg.attributes
+                    .push(AddressAttribute::Address(self.peer.unwrap_or(self.addr)));
                 if let Some(brd) = self.brd {
                     msg.attributes.push(AddressAttribute::Broadcast(brd));
                 }
                 if let Some(label) = &self.label {
                     msg.attributes.push(AddressAttribute::Label(label.clone()));
                 }
+                let flags = self.flags();
                 if self.nodad {
                     msg.header.flags.push(AddressHeaderFlag::Nodad);
-                    msg.attributes
-                        .push(AddressAttribute::Flags(vec![AddressFlag::Nodad]));
+                }
+                if with_lifetimes && !flags.is_empty() {
+                    msg.attributes.push(AddressAttribute::Flags(flags));
                 }
             }
             IpAddr::V6(_) => {
                 msg.header.family = AddressFamily::Inet6;
-                msg.attributes.push(AddressAttribute::Address(self.addr));
+                // As `ip addr add ADDR peer PEER`: IFA_LOCAL is ours, IFA_ADDRESS the peer.
+                if let Some(peer) = self.peer {
+                    msg.attributes.push(AddressAttribute::Local(self.addr));
+                    msg.attributes.push(AddressAttribute::Address(peer));
+                } else {
+                    msg.attributes.push(AddressAttribute::Address(self.addr));
+                }
                 if with_lifetimes {
                     msg.header.flags.push(AddressHeaderFlag::Nodad);
-                    msg.attributes
-                        .push(AddressAttribute::Flags(vec![AddressFlag::Nodad]));
-                    if self.preferred_lft_zero {
+                    msg.attributes.push(AddressAttribute::Flags(self.flags()));
+                    let preferred = match (self.preferred_lft_zero, self.preferred_lft_secs) {
+                        (true, _) => Some(0),
+                        (false, secs) => secs,
+                    };
+                    if let Some(preferred) = preferred {
                         let mut lifetimes = CacheInfo::default();
-                        lifetimes.ifa_preferred = 0;
+                        lifetimes.ifa_preferred = preferred;
                         lifetimes.ifa_valid = u32::MAX; // INFINITY_LIFE_TIME
                         msg.attributes.push(AddressAttribute::CacheInfo(lifetimes));
                     }

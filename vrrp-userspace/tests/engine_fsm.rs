@@ -699,6 +699,60 @@ fn master_sends_second_garp_burst_after_garp_master_delay_and_refreshes() {
 }
 
 #[test]
+fn master_whose_vip_is_deleted_from_outside_resigns_and_comes_back_after_skew_time() {
+    // keepalived `set_vrrp_backup`: priority 0, BACKUP, a down timer of Skew_Time only.
+    let mut cfg = vi(100);
+    let other: IpAddr = "10.0.0.101".parse().unwrap();
+    let mut quiet = Vip::host("10.0.0.102".parse().unwrap());
+    quiet.no_track = true;
+    cfg.vips = vec![Vip::host(vip()), Vip::host(other), quiet.clone()];
+    let mut one = One::with(cfg);
+    one.advance(4 * SEC);
+    assert_eq!(one.state(), State::Master);
+    one.take();
+    let deleted = |addr: IpAddr, interface: &str, prefix_len: u8| Input::AddressDeleted {
+        interface: interface.into(),
+        addr,
+        prefix_len,
+    };
+    // Not ours to mind: a no_track VIP, another interface, another prefix.
+    one.input(deleted(quiet.addr, "eth0", 32));
+    one.input(deleted(other, "eth1", 32));
+    one.input(deleted(other, "eth0", 24));
+    assert_eq!(one.state(), State::Master);
+    assert!(one.take().is_empty());
+
+    one.input(deleted(other, "eth0", 32));
+    assert_eq!(one.state(), State::Backup);
+    let gone = one.now;
+    let out = one.take();
+    assert_eq!(adverts(&out), vec![0]);
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::RemoveVips { vips, .. } if vips.len() == 3))
+    );
+    assert!(has_line(&out, "(VI_1) Entering BACKUP STATE"), "{out:?}");
+    // (256 − 100)/256 s later it is master again and puts the addresses back.
+    assert_eq!(
+        one.e.poll_timeout(),
+        Some(gone + Duration::from_nanos(609_375_000))
+    );
+    one.advance(SEC);
+    assert_eq!(one.state(), State::Master);
+    assert!(
+        one.take()
+            .iter()
+            .any(|a| matches!(a, Action::AddVips { .. }))
+    );
+    // As a backup it has no address to lose.
+    one.advert(2, 150);
+    assert_eq!(one.state(), State::Backup);
+    one.take();
+    one.input(deleted(vip(), "eth0", 32));
+    assert!(adverts(&one.take()).is_empty());
+}
+
+#[test]
 fn master_sends_an_advert_every_interval() {
     let mut one = master(100);
     one.advance(10 * SEC);

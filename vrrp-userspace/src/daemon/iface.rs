@@ -137,8 +137,20 @@ impl Node {
                     up: false,
                 });
             }
-            NetlinkEvent::AddressAdded(a) | NetlinkEvent::AddressRemoved(a) => {
+            NetlinkEvent::AddressAdded(a) => {
                 if let Some(i) = self.ifaces.iter().position(|x| x.ifindex == a.ifindex) {
+                    self.refresh_sources(i).await;
+                }
+            }
+            NetlinkEvent::AddressRemoved(a) => {
+                if let Some(i) = self.ifaces.iter().position(|x| x.ifindex == a.ifindex) {
+                    // The engine tells a deletion from outside from its own: only a master
+                    // still holding the address minds.
+                    self.input(Input::AddressDeleted {
+                        interface: self.ifaces[i].name.clone(),
+                        addr: a.addr,
+                        prefix_len: a.prefix_len,
+                    });
                     self.refresh_sources(i).await;
                 }
             }

@@ -393,6 +393,7 @@ fn engine_vip(v: &VirtualAddress) -> Vip {
         addr: v.address,
         prefix_len: v.prefix_len,
         dev: v.dev.clone(),
+        no_track: v.no_track,
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Vip {
     pub prefix_len: u8,
     /// `dev IF`; `None` = the instance's interface.
     pub dev: Option<String>,
+    /// `no_track`: deleting it from outside does not move a master to BACKUP.
+    #[serde(default)]
+    pub no_track: bool,
 }
 
 impl Vip {
@@ -51,6 +54,7 @@ impl Vip {
             addr,
             prefix_len,
             dev: None,
+            no_track: false,
         }
     }
 }

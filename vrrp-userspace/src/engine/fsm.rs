@@ -97,6 +97,8 @@ pub enum Reason {
     Fault(FaultReason),
     /// All fault conditions cleared.
     FaultCleared,
+    /// One of a master's VIPs was deleted from outside (keepalived `set_vrrp_backup`).
+    VipDeleted(IpAddr),
     Shutdown,
     /// Removed by a reload.
     Removed,

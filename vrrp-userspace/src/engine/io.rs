@@ -111,6 +111,13 @@ pub enum Input {
         family: Family,
         addr: Option<IpAddr>,
     },
+    /// An address was deleted from `interface` (by anyone: a master's VIP deleted from outside
+    /// makes it step down and come back, keepalived-behaviour.md §1.4).
+    AddressDeleted {
+        interface: String,
+        addr: IpAddr,
+        prefix_len: u8,
+    },
     /// SIGTERM/SIGINT: masters resign with priority 0, everything stops.
     Shutdown,
     /// SIGHUP with the new resolved configuration.

@@ -501,6 +501,7 @@ impl fmt::Display for Reason {
             Reason::SyncGroup(g) => write!(f, "sync group {g}"),
             Reason::Fault(r) => write!(f, "{r}"),
             Reason::FaultCleared => f.write_str("fault cleared"),
+            Reason::VipDeleted(addr) => write!(f, "virtual address {addr} deleted"),
             Reason::Shutdown => f.write_str("shutdown"),
             Reason::Removed => f.write_str("removed by reload"),
         }

@@ -187,6 +187,11 @@ impl Engine {
                 };
                 self.reevaluate(now);
             }
+            Input::AddressDeleted {
+                interface,
+                addr,
+                prefix_len,
+            } => self.on_address_deleted(now, &interface, addr, prefix_len),
             Input::Shutdown => self.shutdown(now),
             Input::Reload(config) => self.reload(now, config),
         }
@@ -537,6 +542,45 @@ impl Engine {
         inst.down_reason = None;
         let deadline = at + inst.master_down_interval();
         inst.timers.set(Timer::MasterDown, deadline);
+    }
+
+    /// keepalived `set_vrrp_backup`: a master whose VIP (advertised or excluded, without
+    /// `no_track`) was deleted from outside resigns with priority 0 and waits only Skew_Time in
+    /// BACKUP, so that, unchallenged, it wins again and puts the address back at once; its sync
+    /// group's masters do the same.
+    fn on_address_deleted(
+        &mut self,
+        now: Timestamp,
+        interface: &str,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) {
+        let owner = self.instances.iter().position(|inst| {
+            inst.state == State::Master
+                && inst.all_vips().iter().any(|v| {
+                    v.addr == addr
+                        && v.prefix_len == prefix_len
+                        && !v.no_track
+                        && v.dev.as_deref().unwrap_or(&inst.cfg.interface) == interface
+                })
+        });
+        let Some(idx) = owner else {
+            return;
+        };
+        let members = match self.instances[idx].group {
+            Some(g) => self.groups[g].members.clone(),
+            None => vec![idx],
+        };
+        for m in members {
+            if self.instances[m].state != State::Master {
+                continue;
+            }
+            self.resign(m);
+            self.leave_master_to_backup(now, m, Reason::VipDeleted(addr), now);
+            let inst = &mut self.instances[m];
+            let deadline = now + inst.skew_time();
+            inst.timers.set(Timer::MasterDown, deadline);
+        }
     }
 
     /// RFC 5798 §6.4.3 "If an ADVERTISEMENT is received" in MASTER, with keepalived's

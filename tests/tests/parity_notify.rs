@@ -382,6 +382,59 @@ fn stuck_consumers_do_not_block_the_daemon() {
     );
 }
 
+/// keepalived gives `notify_stop` and the generic STOP notify 1 s at shutdown. A backup has no
+/// VIPs to remove and, without a FIFO, no line to deliver, so nothing else holds the exit: the
+/// scripts (which take 0.2 s) must still have finished when the daemon has exited.
+fn stop_notifies_finish_before_the_exit(which: Impl) {
+    let rec = Recorder::new();
+    let slow = rec.dir.write(
+        "slow.sh",
+        &format!(
+            "#!/bin/sh\nsleep 0.2\necho \"$* uid=$(id -u)\" >> '{}'\n",
+            rec.log.display()
+        ),
+    );
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config = Instance::new("VI_1", 57)
+        // Master_Down_Interval is 15 s: it stays BACKUP for the whole test.
+        .advert_int("5")
+        // No VIP: allowed in VRRPv2 (keepalived 2.2.7 has no `no_virtual_ipaddress`).
+        .version(2)
+        .line(format!("notify_stop \"{} stop\"", slow.display()))
+        .line(format!("notify \"{} generic\"", slow.display()))
+        .to_string();
+    let mut tb = Testbed::new("notify-stop", 76, &[which], |_, _, _| config.clone());
+    tb.start(0);
+    tb.router(0).wait_log("(VI_1) Entering BACKUP STATE (init)");
+    rec.wait("generic", 1, &tb);
+
+    let status = tb.router_mut(0).terminate();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit {status:?}\n{}",
+        tb.transcripts()
+    );
+    // Read at once: a script still running now was killed with the daemon, or outlived it.
+    assert_eq!(rec.of("stop"), ["uid=0"], "{}", tb.transcripts());
+    assert_eq!(
+        rec.of("generic").last().map(String::as_str),
+        Some("INSTANCE VI_1 STOP 100 uid=0"),
+        "{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn stop_notifies_finish_before_the_exit_vrrpd() {
+    stop_notifies_finish_before_the_exit(Impl::Vrrpd);
+}
+
+#[test]
+#[ignore = "reference run with keepalived"]
+fn stop_notifies_finish_before_the_exit_keepalived() {
+    stop_notifies_finish_before_the_exit(Impl::Keepalived);
+}
+
 /// The daemon's FIFO lines among what two readers got (the junk the test wrote left out).
 fn seen_total(first: &[u8], drained: &[u8]) -> Vec<String> {
     let mut all = first.to_vec();

@@ -23,8 +23,9 @@ const STOP_SCRIPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Notify scripts otherwise: killed if they hang this long.
 const NOTIFY_SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// At shutdown, how long the notify FIFOs get to deliver their last (STOP) lines.
-const FIFO_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
+/// At shutdown, how long the notify FIFOs get to deliver their last (STOP) lines: the time the
+/// STOP scripts get, during which the daemon waits anyway.
+const FIFO_DRAIN_TIMEOUT: Duration = STOP_SCRIPT_TIMEOUT;
 
 /// Frames of first GARP rounds sent inline per action batch: enough for a takeover of a few
 /// instances, small enough that a mass takeover cannot hold up the adverts behind it.
@@ -418,7 +419,10 @@ impl Node {
             NotifyTarget::Group(_) => &self.plan,
         };
         if let Some(scripts) = plan.notify_scripts(&target) {
-            let _ = scripts.notify(kind, &name, state, priority, timeout);
+            let started = scripts.notify(kind, &name, state, priority, timeout);
+            if self.stopping {
+                self.stop_notifies.extend(started);
+            }
         }
     }
 

@@ -52,6 +52,9 @@ pub struct Node {
     pub(super) file_rx: mpsc::Receiver<FileChange>,
     pub(super) events: Vec<Received>,
     pub(super) stopping: bool,
+    /// The STOP notify scripts started at shutdown: the daemon waits for them (they have
+    /// keepalived's 1 s), since leaving would kill them.
+    pub(super) stop_notifies: Vec<tokio::task::JoinHandle<crate::track::ExitOutcome>>,
     /// A Master_Down_Timer deadline the timerfd was armed early for (see [`MASTER_DOWN_EARLY`]).
     pub(super) precise: Option<Timestamp>,
     /// How the last wait for a Master_Down deadline went, for the debug log after the takeover.
@@ -171,6 +174,7 @@ impl Node {
             file_rx,
             events: Vec::with_capacity(64),
             stopping: false,
+            stop_notifies: Vec::new(),
             precise: None,
             master_down_wait: None,
             garp: GarpSender::spawn().context("GARP thread")?,
@@ -252,7 +256,10 @@ impl Node {
         }
         // Let the VIP removals finish before XDP and sockets go away.
         self.vips.finish(Duration::from_secs(2)).await;
-        self.close_fifos().await;
+        // The STOP notifies and FIFO lines, each bounded by its own timeout; the runtime would
+        // kill whatever is left when the daemon returns.
+        let scripts = futures::future::join_all(std::mem::take(&mut self.stop_notifies));
+        tokio::join!(self.close_fifos(), scripts);
         Ok(())
     }
 

@@ -695,3 +695,107 @@ fn master_rx_lower_pri_notifies() {
         tb.transcripts()
     );
 }
+
+/// keepalived adds an instance's VIPs before it sends its MASTER notifies, and removes them
+/// before the BACKUP ones. With enough VIPs that adding them takes a while, `notify_master` and
+/// the FIFO script's reaction to the `MASTER` line both see every VIP, and `notify_backup` and
+/// the `BACKUP` line none.
+fn notifies_follow_the_vip_changes(which: Impl) {
+    // Enough that adding them takes longer than starting a script: 20 in the adverts, the
+    // rest excluded from them.
+    const VIPS: usize = 20;
+    const EXCLUDED: usize = 480;
+    let rec = Recorder::new();
+    let fifo = rec.dir.path().join("fifo");
+    let log = rec.log.display().to_string();
+    // `count.sh TAG`: how many of the VIPs eth0 has now.
+    let count = rec.dir.write(
+        "count.sh",
+        &format!(
+            "#!/bin/sh\nn=$(ip -o -4 addr show dev eth0 | grep -c ' inet 10\\.[0-9]*\\.[1-9]\\.')\n\
+             echo \"$1 $n\" >> '{log}'\n"
+        ),
+    );
+    let reader = rec.dir.write(
+        "fifo.sh",
+        &format!(
+            "#!/bin/sh\nfifo=$1\n\
+             while :; do while read -r kind name state prio; do\n\
+             [ \"$name\" = '\"VI_1\"' ] && '{count}' \"fifo-$state\"\n\
+             done < \"$fifo\"; done\n",
+            count = count.display()
+        ),
+    );
+    for script in [&count, &reader] {
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let mut tb = Testbed::new("notify-vips", 77, &[which, which], |i, s, _| {
+        let mut vi1 = Instance::new("VI_1", 59).priority(if i == 0 { 100 } else { 200 });
+        for n in 0..VIPS {
+            vi1 = vi1.vip(format!("10.{s}.1.{}/32", n + 1));
+        }
+        let excluded: Vec<String> = (VIPS..VIPS + EXCLUDED)
+            .map(|n| format!("        10.{s}.{}.{}/32", 1 + n / 200, 1 + n % 200))
+            .collect();
+        vi1 = vi1.line(format!(
+            "virtual_ipaddress_excluded {{\n{}\n    }}",
+            excluded.join("\n")
+        ));
+        if i == 1 {
+            return vi1.to_string();
+        }
+        format!(
+            "{}{}",
+            global_defs(&[
+                &format!("vrrp_notify_fifo {}", fifo.display()),
+                &format!("vrrp_notify_fifo_script \"{}\"", reader.display()),
+            ]),
+            vi1.line(format!("notify_master \"{} master\"", count.display()))
+                .line(format!("notify_backup \"{} backup\"", count.display())),
+        )
+    });
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state("VI_1", State::Master, t0);
+    let all = (VIPS + EXCLUDED).to_string();
+    assert_eq!(
+        rec.wait("master", 1, &tb),
+        [all.as_str()],
+        "{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        rec.wait("fifo-MASTER", 1, &tb),
+        [all],
+        "{}",
+        tb.transcripts()
+    );
+
+    let taken = Instant::now();
+    tb.start(1);
+    tb.router(0).wait_state("VI_1", State::Backup, taken);
+    // The first run is the start-up BACKUP (nothing added yet); the second follows the takeover.
+    assert_eq!(
+        rec.wait("backup", 2, &tb),
+        ["0", "0"],
+        "{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        rec.wait("fifo-BACKUP", 2, &tb),
+        ["0", "0"],
+        "{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn notifies_follow_the_vip_changes_vrrpd() {
+    notifies_follow_the_vip_changes(Impl::Vrrpd);
+}
+
+#[test]
+#[ignore = "reference run with keepalived"]
+fn notifies_follow_the_vip_changes_keepalived() {
+    notifies_follow_the_vip_changes(Impl::Keepalived);
+}

@@ -52,9 +52,6 @@ pub struct Node {
     pub(super) file_rx: mpsc::Receiver<FileChange>,
     pub(super) events: Vec<Received>,
     pub(super) stopping: bool,
-    /// The STOP notify scripts started at shutdown: the daemon waits for them (they have
-    /// keepalived's 1 s), since leaving would kill them.
-    pub(super) stop_notifies: Vec<tokio::task::JoinHandle<crate::track::ExitOutcome>>,
     /// A Master_Down_Timer deadline the timerfd was armed early for (see [`MASTER_DOWN_EARLY`]).
     pub(super) precise: Option<Timestamp>,
     /// How the last wait for a Master_Down deadline went, for the debug log after the takeover.
@@ -174,7 +171,6 @@ impl Node {
             file_rx,
             events: Vec::with_capacity(64),
             stopping: false,
-            stop_notifies: Vec::new(),
             precise: None,
             master_down_wait: None,
             garp: GarpSender::spawn().context("GARP thread")?,
@@ -254,12 +250,12 @@ impl Node {
             self.step().await;
             self.arm(&timer)?;
         }
-        // Let the VIP removals finish before XDP and sockets go away.
-        self.vips.finish(Duration::from_secs(2)).await;
-        // The STOP notifies and FIFO lines, each bounded by its own timeout; the runtime would
-        // kill whatever is left when the daemon returns.
-        let scripts = futures::future::join_all(std::mem::take(&mut self.stop_notifies));
-        tokio::join!(self.close_fifos(), scripts);
+        // Let the VIP removals finish before XDP and sockets go away; the STOP notifies follow
+        // them.
+        let stop_scripts = self.vips.finish(Duration::from_secs(2)).await;
+        // The STOP scripts (keepalived gives them 1 s) and FIFO lines, each bounded by its own
+        // timeout: the runtime kills whatever is left when the daemon returns.
+        tokio::join!(self.close_fifos(), futures::future::join_all(stop_scripts));
         Ok(())
     }
 

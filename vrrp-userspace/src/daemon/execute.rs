@@ -9,7 +9,7 @@ use std::time::Duration;
 use tracing::{debug, error, info, warn};
 
 use super::advert;
-use super::garp::GarpJob;
+use super::garp::{Burst, GarpJob};
 use super::node::Node;
 use super::vips::VipOp;
 use crate::engine::{Action, NotifyTarget};
@@ -139,7 +139,15 @@ impl Node {
                 state,
                 ..
             } => self.notify_priority(instance, to, state),
-            action @ (Action::Transition { .. } | Action::Log(_)) => logs.push(action),
+            Action::Transition {
+                ref instance, to, ..
+            } => {
+                if to != crate::engine::State::Master {
+                    self.garp.stop(instance);
+                }
+                logs.push(action);
+            }
+            action @ Action::Log(_) => logs.push(action),
         }
     }
 
@@ -379,14 +387,17 @@ impl Node {
         }
         let rounds = repeat.max(1) - u32::from(inline);
         if rounds > 0 {
-            self.garp.push(GarpJob {
+            let job = GarpJob {
                 instance: instance.to_string(),
                 l2: iface.l2.clone(),
-                frames,
-                rounds,
-                gap,
-                wait_first: inline,
-            });
+                burst: Burst {
+                    frames,
+                    rounds,
+                    gap,
+                    wait_first: inline,
+                },
+            };
+            self.garp.push(job);
         }
         for vip in vips {
             debug!("({instance}) Sending gratuitous ARP on {interface} for {vip}");

@@ -382,6 +382,59 @@ fn stuck_consumers_do_not_block_the_daemon() {
     );
 }
 
+/// keepalived gives `notify_stop` and the generic STOP notify 1 s at shutdown. A backup has no
+/// VIPs to remove and, without a FIFO, no line to deliver, so nothing else holds the exit: the
+/// scripts (which take 0.2 s) must still have finished when the daemon has exited.
+fn stop_notifies_finish_before_the_exit(which: Impl) {
+    let rec = Recorder::new();
+    let slow = rec.dir.write(
+        "slow.sh",
+        &format!(
+            "#!/bin/sh\nsleep 0.2\necho \"$* uid=$(id -u)\" >> '{}'\n",
+            rec.log.display()
+        ),
+    );
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config = Instance::new("VI_1", 57)
+        // Master_Down_Interval is 15 s: it stays BACKUP for the whole test.
+        .advert_int("5")
+        // No VIP: allowed in VRRPv2 (keepalived 2.2.7 has no `no_virtual_ipaddress`).
+        .version(2)
+        .line(format!("notify_stop \"{} stop\"", slow.display()))
+        .line(format!("notify \"{} generic\"", slow.display()))
+        .to_string();
+    let mut tb = Testbed::new("notify-stop", 76, &[which], |_, _, _| config.clone());
+    tb.start(0);
+    tb.router(0).wait_log("(VI_1) Entering BACKUP STATE (init)");
+    rec.wait("generic", 1, &tb);
+
+    let status = tb.router_mut(0).terminate();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit {status:?}\n{}",
+        tb.transcripts()
+    );
+    // Read at once: a script still running now was killed with the daemon, or outlived it.
+    assert_eq!(rec.of("stop"), ["uid=0"], "{}", tb.transcripts());
+    assert_eq!(
+        rec.of("generic").last().map(String::as_str),
+        Some("INSTANCE VI_1 STOP 100 uid=0"),
+        "{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn stop_notifies_finish_before_the_exit_vrrpd() {
+    stop_notifies_finish_before_the_exit(Impl::Vrrpd);
+}
+
+#[test]
+#[ignore = "reference run with keepalived"]
+fn stop_notifies_finish_before_the_exit_keepalived() {
+    stop_notifies_finish_before_the_exit(Impl::Keepalived);
+}
+
 /// The daemon's FIFO lines among what two readers got (the junk the test wrote left out).
 fn seen_total(first: &[u8], drained: &[u8]) -> Vec<String> {
     let mut all = first.to_vec();
@@ -641,4 +694,108 @@ fn master_rx_lower_pri_notifies() {
         "router 0 stays MASTER throughout\n{}",
         tb.transcripts()
     );
+}
+
+/// keepalived adds an instance's VIPs before it sends its MASTER notifies, and removes them
+/// before the BACKUP ones. With enough VIPs that adding them takes a while, `notify_master` and
+/// the FIFO script's reaction to the `MASTER` line both see every VIP, and `notify_backup` and
+/// the `BACKUP` line none.
+fn notifies_follow_the_vip_changes(which: Impl) {
+    // Enough that adding them takes longer than starting a script: 20 in the adverts, the
+    // rest excluded from them.
+    const VIPS: usize = 20;
+    const EXCLUDED: usize = 480;
+    let rec = Recorder::new();
+    let fifo = rec.dir.path().join("fifo");
+    let log = rec.log.display().to_string();
+    // `count.sh TAG`: how many of the VIPs eth0 has now.
+    let count = rec.dir.write(
+        "count.sh",
+        &format!(
+            "#!/bin/sh\nn=$(ip -o -4 addr show dev eth0 | grep -c ' inet 10\\.[0-9]*\\.[1-9]\\.')\n\
+             echo \"$1 $n\" >> '{log}'\n"
+        ),
+    );
+    let reader = rec.dir.write(
+        "fifo.sh",
+        &format!(
+            "#!/bin/sh\nfifo=$1\n\
+             while :; do while read -r kind name state prio; do\n\
+             [ \"$name\" = '\"VI_1\"' ] && '{count}' \"fifo-$state\"\n\
+             done < \"$fifo\"; done\n",
+            count = count.display()
+        ),
+    );
+    for script in [&count, &reader] {
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let mut tb = Testbed::new("notify-vips", 77, &[which, which], |i, s, _| {
+        let mut vi1 = Instance::new("VI_1", 59).priority(if i == 0 { 100 } else { 200 });
+        for n in 0..VIPS {
+            vi1 = vi1.vip(format!("10.{s}.1.{}/32", n + 1));
+        }
+        let excluded: Vec<String> = (VIPS..VIPS + EXCLUDED)
+            .map(|n| format!("        10.{s}.{}.{}/32", 1 + n / 200, 1 + n % 200))
+            .collect();
+        vi1 = vi1.line(format!(
+            "virtual_ipaddress_excluded {{\n{}\n    }}",
+            excluded.join("\n")
+        ));
+        if i == 1 {
+            return vi1.to_string();
+        }
+        format!(
+            "{}{}",
+            global_defs(&[
+                &format!("vrrp_notify_fifo {}", fifo.display()),
+                &format!("vrrp_notify_fifo_script \"{}\"", reader.display()),
+            ]),
+            vi1.line(format!("notify_master \"{} master\"", count.display()))
+                .line(format!("notify_backup \"{} backup\"", count.display())),
+        )
+    });
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state("VI_1", State::Master, t0);
+    let all = (VIPS + EXCLUDED).to_string();
+    assert_eq!(
+        rec.wait("master", 1, &tb),
+        [all.as_str()],
+        "{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        rec.wait("fifo-MASTER", 1, &tb),
+        [all],
+        "{}",
+        tb.transcripts()
+    );
+
+    let taken = Instant::now();
+    tb.start(1);
+    tb.router(0).wait_state("VI_1", State::Backup, taken);
+    // The first run is the start-up BACKUP (nothing added yet); the second follows the takeover.
+    assert_eq!(
+        rec.wait("backup", 2, &tb),
+        ["0", "0"],
+        "{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        rec.wait("fifo-BACKUP", 2, &tb),
+        ["0", "0"],
+        "{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn notifies_follow_the_vip_changes_vrrpd() {
+    notifies_follow_the_vip_changes(Impl::Vrrpd);
+}
+
+#[test]
+#[ignore = "reference run with keepalived"]
+fn notifies_follow_the_vip_changes_keepalived() {
+    notifies_follow_the_vip_changes(Impl::Keepalived);
 }

@@ -1,10 +1,10 @@
 //! Timer and option parity (keepalived-behaviour.md §2.2, §2.4, §2.5, §2.6, §2.7), vrrpd pairs at
 //! advert_int 0.1 s: the GARP bursts at MASTER (`vrrp_garp_master_repeat` now and again after
-//! `vrrp_garp_master_delay`, counted in a capture), `preempt_delay` holding a higher-priority
-//! backup back, `vrrp_startup_delay` postponing the first state, `down_timer_adverts` stretching
-//! Master_Down, and `v3_checksum_as_v2` on both sides (adverts accepted, no takeover) or one side
-//! (checksum mismatch: each rejects the other). The windows asserted are the configured delays
-//! with the protocol's own margins, not speeds.
+//! `vrrp_garp_master_delay`, counted in a capture; a spaced burst cut short when the master steps
+//! down), `preempt_delay` holding a higher-priority backup back, `vrrp_startup_delay` postponing
+//! the first state, `down_timer_adverts` stretching Master_Down, and `v3_checksum_as_v2` on both
+//! sides (adverts accepted, no takeover) or one side (checksum mismatch: each rejects the other).
+//! The windows asserted are the configured delays with the protocol's own margins, not speeds.
 
 use std::net::IpAddr;
 use std::thread;
@@ -291,4 +291,66 @@ fn unsolicited_na_burst_of_an_ipv6_instance() {
     }
     thread::sleep(Duration::from_millis(300));
     assert_spaced("unsolicited NAs", nas(), 3, Duration::from_millis(100), &tb);
+}
+
+/// keepalived removes the VIPs when a master steps down (§2.6), and announces them no more. A
+/// burst spaced by `vrrp_garp_interval` (here 20 frames, 2 s) outlasts a mastership that a
+/// higher-priority router ends at once: what is left of it must not be sent, or neighbours would
+/// move the VIPs back to the old master.
+#[test]
+fn a_garp_burst_stops_when_the_master_steps_down() {
+    let mut tb = vrrpd_pair("garp-stop", 98, |i, s| {
+        let vi = Instance::new(VI, VRID)
+            .vip(format!("10.{s}.0.200"))
+            .vip(format!("10.{s}.0.201"));
+        if i == 1 {
+            return vi.priority(200).to_string();
+        }
+        format!(
+            "{}{vi}",
+            global_defs(&[
+                "vrrp_garp_interval 0.1",
+                "vrrp_garp_master_repeat 10",
+                "vrrp_garp_master_delay 0",
+            ]),
+        )
+    });
+    let vips = [tb.lab.ipv4(200), tb.lab.ipv4(201)];
+    let old_master = vrrpd_tests::observe::mac(tb.node(0));
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    let from_old_master = |since: Duration| {
+        capture
+            .frames()
+            .iter()
+            .filter(|f| f.at >= since)
+            .filter_map(|f| vrrpd_tests::wire::arp(&f.data))
+            .filter(|a| a.eth_src == old_master && vips.iter().any(|v| a.is_gratuitous_for(*v)))
+            .count()
+    };
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    let deadline = Instant::now() + SETTLE;
+    while from_old_master(Duration::ZERO) < 2 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let taken = Instant::now();
+    tb.start(1);
+    tb.router(0).wait_state(VI, State::Backup, taken);
+    // A frame already on its way when the step-down came may arrive a little later.
+    let stepped_down = vrrpd_tests::capture::now() + Duration::from_millis(50);
+    let burst_sent = from_old_master(Duration::ZERO);
+    assert!(
+        burst_sent < 20,
+        "the burst ({burst_sent} frames) was over before the step-down: nothing to test\n{}",
+        tb.transcripts()
+    );
+    // The rest of the burst would have taken over a second.
+    thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        from_old_master(stepped_down),
+        0,
+        "GARPs from the old master after it entered BACKUP\n{}",
+        tb.transcripts()
+    );
 }

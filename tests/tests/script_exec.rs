@@ -1,8 +1,8 @@
 //! End-to-end: `vrrpd script-exec`, how the daemon starts its scripts without forking itself
 //! (see `track::exec`). It must become the script (same process, its exit status), run it as the
 //! configured user with no supplementary groups, refuse to run it for a parent that is gone, and
-//! leave it the parent-death signal, so that a script never outlives the daemon. No namespace:
-//! nothing here touches the network.
+//! leave it the parent-death signal (as another user too), so that a script never outlives the
+//! daemon. No namespace: nothing here touches the network.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -70,12 +70,23 @@ fn a_missing_program_or_a_foreign_parent_runs_nothing() {
 
 #[test]
 fn the_script_dies_with_its_parent() {
-    // A shell stands in for the daemon: it starts the helper, gives it time to become `sleep`,
-    // prints its pid and exits. Without the parent-death signal the sleep would be adopted and
-    // live on for a minute.
+    dies_with_its_parent("");
+}
+
+#[test]
+fn a_script_run_as_another_user_dies_with_its_parent_too() {
+    // The kernel clears the parent-death signal when the credentials change, so it must be set
+    // after the user is.
+    dies_with_its_parent("--uid 65534 --gid 65534");
+}
+
+/// A shell stands in for the daemon: it starts the helper (with `user_args`), gives it time to
+/// become `sleep`, prints its pid and exits. Without the parent-death signal the sleep would be
+/// adopted and live on for a minute.
+fn dies_with_its_parent(user_args: &str) {
     let bin = vrrpd_bin();
     let line = format!(
-        "{} script-exec --parent $$ -- sleep 60 </dev/null >/dev/null 2>&1 & echo $!; sleep 0.5",
+        "{} script-exec --parent $$ {user_args} -- sleep 60 </dev/null >/dev/null 2>&1 & echo $!; sleep 0.5",
         bin.display()
     );
     let out = Command::new("/bin/sh")

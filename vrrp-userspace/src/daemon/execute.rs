@@ -9,7 +9,7 @@ use std::time::Duration;
 use tracing::{debug, error, info, warn};
 
 use super::advert;
-use super::garp::GarpJob;
+use super::garp::{Burst, GarpJob};
 use super::node::Node;
 use super::vips::VipOp;
 use crate::engine::{Action, NotifyTarget};
@@ -23,8 +23,9 @@ const STOP_SCRIPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Notify scripts otherwise: killed if they hang this long.
 const NOTIFY_SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// At shutdown, how long the notify FIFOs get to deliver their last (STOP) lines.
-const FIFO_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
+/// At shutdown, how long the notify FIFOs get to deliver their last (STOP) lines: the time the
+/// STOP scripts get, during which the daemon waits anyway.
+const FIFO_DRAIN_TIMEOUT: Duration = STOP_SCRIPT_TIMEOUT;
 
 /// Frames of first GARP rounds sent inline per action batch: enough for a takeover of a few
 /// instances, small enough that a mass takeover cannot hold up the adverts behind it.
@@ -35,14 +36,28 @@ impl Node {
     /// done, and VIP additions and gate openings until the adverts and GARPs after them are out
     /// (or a removal or closing comes): none of them may sit between a new master's first advert
     /// and its GARPs. The VIPs are added by their own task anyway, so the GARP never waited for
-    /// them, and an open gate answers ARP requests, which the GARP makes unnecessary.
+    /// them, and an open gate answers ARP requests, which the GARP makes unnecessary. Notifies
+    /// go through the VIP task after the changes before them (see `vips`), so once an addition
+    /// waits, they wait behind it.
     pub(super) async fn execute(&mut self) {
         let mut logs = Vec::new();
         let mut after_sends = Vec::new();
         self.garp_inline_budget = GARP_INLINE_PER_BATCH;
         while let Some(action) = self.engine.poll_action() {
+            if let Action::PriorityChanged { .. } = action {
+                // Its log line keeps its place even when its FIFO line waits.
+                logs.push(action.clone());
+            }
             match action {
                 Action::AddVips { .. } | Action::SetGate { open: true, .. } => {
+                    after_sends.push(action);
+                    continue;
+                }
+                Action::Notify { .. }
+                | Action::NotifyMasterRxLowerPri { .. }
+                | Action::PriorityChanged { .. }
+                    if !after_sends.is_empty() =>
+                {
                     after_sends.push(action);
                     continue;
                 }
@@ -97,32 +112,42 @@ impl Node {
                 priority,
             } => self.notify(target, state, priority),
             Action::NotifyMasterRxLowerPri { instance, priority } => {
-                for fifo in &self.fifos {
-                    fifo.notify(
-                        crate::notify::NotifyTarget::Instance,
-                        &instance,
-                        "MASTER_RX_LOWER_PRI",
-                        priority,
-                    );
-                }
-                if let Some(script) = self
+                let fifos = self.fifo_lines();
+                let script = self
                     .plan
                     .instance(&instance)
-                    .and_then(|p| p.notify_master_rx_lower_pri.as_ref())
-                {
-                    crate::notify::spawn_notify(script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
-                }
+                    .and_then(|p| p.notify_master_rx_lower_pri.clone());
+                self.vips.push(VipOp::Notify(Box::new(move || {
+                    for fifo in &fifos {
+                        fifo.notify(
+                            crate::notify::NotifyTarget::Instance,
+                            &instance,
+                            "MASTER_RX_LOWER_PRI",
+                            priority,
+                        );
+                    }
+                    if let Some(script) = script {
+                        crate::notify::spawn_notify(&script, Vec::new(), NOTIFY_SCRIPT_TIMEOUT);
+                    }
+                    Vec::new()
+                })));
             }
+            // Logged by `execute`.
             Action::PriorityChanged {
-                ref instance,
+                instance,
                 to,
                 state,
                 ..
+            } => self.notify_priority(instance, to, state),
+            Action::Transition {
+                ref instance, to, ..
             } => {
-                self.notify_priority(instance, to, state);
+                if to != crate::engine::State::Master {
+                    self.garp.stop(instance);
+                }
                 logs.push(action);
             }
-            action @ (Action::Transition { .. } | Action::Log(_)) => logs.push(action),
+            action @ Action::Log(_) => logs.push(action),
         }
     }
 
@@ -362,14 +387,17 @@ impl Node {
         }
         let rounds = repeat.max(1) - u32::from(inline);
         if rounds > 0 {
-            self.garp.push(GarpJob {
+            let job = GarpJob {
                 instance: instance.to_string(),
                 l2: iface.l2.clone(),
-                frames,
-                rounds,
-                gap,
-                wait_first: inline,
-            });
+                burst: Burst {
+                    frames,
+                    rounds,
+                    gap,
+                    wait_first: inline,
+                },
+            };
+            self.garp.push(job);
         }
         for vip in vips {
             debug!("({instance}) Sending gratuitous ARP on {interface} for {vip}");
@@ -378,37 +406,41 @@ impl Node {
 
     /// keepalived `send_instance_priority_notifies`: with `notify_priority_changes`, a FIFO line
     /// `INSTANCE "VI_1" MASTER_PRIORITY 80` (or `BACKUP_PRIORITY` in any other state); no script.
-    fn notify_priority(&self, instance: &str, priority: u8, state: crate::engine::State) {
+    fn notify_priority(&self, instance: String, priority: u8, state: crate::engine::State) {
         let wanted = self
-            .plan_for(instance)
-            .instance(instance)
+            .plan_for(&instance)
+            .instance(&instance)
             .is_some_and(|p| p.notify_priority_changes);
-        if !wanted {
+        if !wanted || self.fifos.is_empty() {
             return;
         }
         let event = match state {
             crate::engine::State::Master => "MASTER_PRIORITY",
             _ => "BACKUP_PRIORITY",
         };
-        for fifo in &self.fifos {
-            fifo.notify(
-                crate::notify::NotifyTarget::Instance,
-                instance,
-                event,
-                priority,
-            );
-        }
+        let fifos = self.fifo_lines();
+        self.vips.push(VipOp::Notify(Box::new(move || {
+            for fifo in &fifos {
+                fifo.notify(
+                    crate::notify::NotifyTarget::Instance,
+                    &instance,
+                    event,
+                    priority,
+                );
+            }
+            Vec::new()
+        })));
     }
 
+    /// The FIFO lines and scripts of a transition, sent from the VIP task once the VIP changes
+    /// before them are done. At shutdown the scripts are handed back to be waited for.
     fn notify(&mut self, target: NotifyTarget, state: crate::engine::NotifyState, priority: u8) {
         let (kind, name) = match &target {
             NotifyTarget::Instance(n) => (crate::notify::NotifyTarget::Instance, n.clone()),
             NotifyTarget::Group(n) => (crate::notify::NotifyTarget::Group, n.clone()),
         };
-        for fifo in &self.fifos {
-            fifo.notify(kind, &name, state.as_str(), priority);
-        }
-        let timeout = if self.stopping {
+        let stopping = self.stopping;
+        let timeout = if stopping {
             STOP_SCRIPT_TIMEOUT
         } else {
             NOTIFY_SCRIPT_TIMEOUT
@@ -417,9 +449,21 @@ impl Node {
             NotifyTarget::Instance(n) => self.plan_for(n),
             NotifyTarget::Group(_) => &self.plan,
         };
-        if let Some(scripts) = plan.notify_scripts(&target) {
-            let _ = scripts.notify(kind, &name, state, priority, timeout);
-        }
+        let scripts = plan.notify_scripts(&target).cloned();
+        let fifos = self.fifo_lines();
+        self.vips.push(VipOp::Notify(Box::new(move || {
+            for fifo in &fifos {
+                fifo.notify(kind, &name, state.as_str(), priority);
+            }
+            let started = scripts
+                .map(|s| s.notify(kind, &name, state, priority, timeout))
+                .unwrap_or_default();
+            if stopping { started } else { Vec::new() }
+        })));
+    }
+
+    fn fifo_lines(&self) -> Vec<crate::notify::FifoLines> {
+        self.fifos.iter().map(|f| f.lines().clone()).collect()
     }
 
     /// At shutdown: each FIFO delivers what is queued, then its script gets SIGTERM.

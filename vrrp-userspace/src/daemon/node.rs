@@ -250,9 +250,12 @@ impl Node {
             self.step().await;
             self.arm(&timer)?;
         }
-        // Let the VIP removals finish before XDP and sockets go away.
-        self.vips.finish(Duration::from_secs(2)).await;
-        self.close_fifos().await;
+        // Let the VIP removals finish before XDP and sockets go away; the STOP notifies follow
+        // them.
+        let stop_scripts = self.vips.finish(Duration::from_secs(2)).await;
+        // The STOP scripts (keepalived gives them 1 s) and FIFO lines, each bounded by its own
+        // timeout: the runtime kills whatever is left when the daemon returns.
+        tokio::join!(self.close_fifos(), futures::future::join_all(stop_scripts));
         Ok(())
     }
 

@@ -2,6 +2,10 @@
 //! the engine loop never waits on a netlink round trip (an advert or GARP must not queue behind
 //! one). Failures are logged with the address and interface and retried a few times when the
 //! kernel might accept later (e.g. the interface is momentarily down).
+//!
+//! The notifies (scripts and FIFO lines) are queued here too, in the same order: keepalived adds
+//! the VIPs before it sends the MASTER notifies and removes them before the BACKUP and FAULT
+//! ones, so a `notify_master` that binds a VIP or a FIFO reader that checks for it finds it.
 
 use std::time::Duration;
 
@@ -10,15 +14,22 @@ use tokio::task::JoinHandle;
 use tracing::{debug, error, warn};
 
 use crate::netlink::{Netlink, VipChange, VipSpec};
+use crate::track::ExitOutcome;
 
 pub enum VipOp {
     Add(VipSpec),
     Remove(VipSpec),
+    /// Runs once every change queued before it is done, or has failed and been logged. The
+    /// scripts it returns are handed back by [`VipTask::finish`], for the daemon to wait for.
+    Notify(Notify),
 }
+
+/// Sends notifies (see [`VipOp::Notify`]).
+pub type Notify = Box<dyn FnOnce() -> Vec<JoinHandle<ExitOutcome>> + Send>;
 
 pub struct VipTask {
     tx: Option<mpsc::UnboundedSender<VipOp>>,
-    task: Option<JoinHandle<()>>,
+    task: Option<JoinHandle<Vec<JoinHandle<ExitOutcome>>>>,
 }
 
 const RETRIES: u32 = 3;
@@ -28,9 +39,15 @@ impl VipTask {
     pub fn spawn(netlink: Netlink) -> VipTask {
         let (tx, mut rx) = mpsc::unbounded_channel::<VipOp>();
         let task = tokio::spawn(async move {
+            let mut waited = Vec::new();
             while let Some(op) = rx.recv().await {
-                apply(&netlink, &op).await;
+                match op {
+                    VipOp::Notify(notify) => waited.extend(notify()),
+                    VipOp::Add(spec) => apply(&netlink, Change::Add, &spec).await,
+                    VipOp::Remove(spec) => apply(&netlink, Change::Remove, &spec).await,
+                }
             }
+            waited
         });
         VipTask {
             tx: Some(tx),
@@ -45,26 +62,38 @@ impl VipTask {
         }
     }
 
-    /// Waits (at most `limit`) for every queued change to be applied.
-    pub async fn finish(&mut self, limit: Duration) {
+    /// Waits (at most `limit`) for every queued change and notify; returns the scripts the
+    /// notifies asked to be waited for.
+    pub async fn finish(&mut self, limit: Duration) -> Vec<JoinHandle<ExitOutcome>> {
         self.tx = None;
-        if let Some(task) = self.task.take()
-            && tokio::time::timeout(limit, task).await.is_err()
-        {
-            warn!("virtual address changes still pending after {limit:?}; exiting anyway");
+        let Some(task) = self.task.take() else {
+            return Vec::new();
+        };
+        match tokio::time::timeout(limit, task).await {
+            Ok(waited) => waited.unwrap_or_default(),
+            Err(_) => {
+                warn!("virtual address changes still pending after {limit:?}; exiting anyway");
+                Vec::new()
+            }
         }
     }
 }
 
-async fn apply(netlink: &Netlink, op: &VipOp) {
-    let (verb, spec) = match op {
-        VipOp::Add(s) => ("adding", s),
-        VipOp::Remove(s) => ("removing", s),
+#[derive(Clone, Copy)]
+enum Change {
+    Add,
+    Remove,
+}
+
+async fn apply(netlink: &Netlink, change: Change, spec: &VipSpec) {
+    let verb = match change {
+        Change::Add => "adding",
+        Change::Remove => "removing",
     };
     for attempt in 1..=RETRIES {
-        let result = match op {
-            VipOp::Add(s) => netlink.add_vip(s).await,
-            VipOp::Remove(s) => netlink.del_vip(s).await,
+        let result = match change {
+            Change::Add => netlink.add_vip(spec).await,
+            Change::Remove => netlink.del_vip(spec).await,
         };
         match result {
             Ok(change) => {

@@ -95,12 +95,42 @@ pub fn fifo_line(target: NotifyTarget, name: &str, state: &str, priority: u8) ->
     format!("{} \"{}\" {} {}\n", target.as_str(), name, state, priority)
 }
 
+/// Where lines for one FIFO's writer are queued. Clones queue to the same writer (a notify that
+/// waits for VIP changes holds one); the writer stops once the FIFO is dropped or, after
+/// [`NotifyFifo::close`], once every clone is gone.
+#[derive(Clone)]
+pub struct FifoLines {
+    lines: mpsc::Sender<String>,
+    dropped: Arc<AtomicU64>,
+    path: Arc<Path>,
+}
+
+impl FifoLines {
+    /// Queues one line (it should end in `\n`). Never blocks; a full queue drops the line.
+    pub fn send_line(&self, line: String) {
+        // A closed queue belongs to a FIFO a reload has replaced: the line has nowhere to go.
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.lines.try_send(line) {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed);
+            if n == 0 {
+                tracing::warn!(
+                    "notify fifo {}: reader is not keeping up, dropping lines",
+                    self.path.display()
+                );
+            }
+        }
+    }
+
+    /// Queues `INSTANCE|GROUP "NAME" STATE PRIORITY`.
+    pub fn notify(&self, target: NotifyTarget, name: &str, state: &str, priority: u8) {
+        self.send_line(fifo_line(target, name, state, priority));
+    }
+}
+
 /// A notify FIFO, its writer task and its FIFO script. Dropping it stops the task (lines still
 /// queued are lost) and sends the script SIGTERM; [`NotifyFifo::close`] first lets the queue
 /// drain.
 pub struct NotifyFifo {
-    lines: mpsc::Sender<String>,
-    dropped: Arc<AtomicU64>,
+    lines: FifoLines,
     task: JoinHandle<()>,
     script: Option<FifoScript>,
     spec: FifoSpec,
@@ -133,11 +163,14 @@ impl NotifyFifo {
             .as_ref()
             .and_then(|s| FifoScript::start(s, path));
         let (lines, rx) = mpsc::channel(QUEUE_LINES);
-        let dropped = Arc::new(AtomicU64::new(0));
+        let lines = FifoLines {
+            lines,
+            dropped: Arc::new(AtomicU64::new(0)),
+            path: path.into(),
+        };
         let task = tokio::spawn(writer(path.to_owned(), rx));
         Ok(NotifyFifo {
             lines,
-            dropped,
             task,
             script,
             spec: spec.clone(),
@@ -155,34 +188,31 @@ impl NotifyFifo {
     pub async fn close(mut self, timeout: Duration) {
         let (closed, _) = mpsc::channel(1);
         // Dropping the last sender ends the writer's loop once the queue is empty.
-        drop(std::mem::replace(&mut self.lines, closed));
+        drop(std::mem::replace(&mut self.lines.lines, closed));
         let _ = tokio::time::timeout(timeout, &mut self.task).await;
         if let Some(script) = self.script.take() {
             script.stop().await;
         }
     }
 
-    /// Queues one line (it should end in `\n`). Never blocks; a full queue drops the line.
+    /// Where this FIFO's lines are queued.
+    pub fn lines(&self) -> &FifoLines {
+        &self.lines
+    }
+
+    /// Queues one line (see [`FifoLines::send_line`]).
     pub fn send_line(&self, line: String) {
-        if self.lines.try_send(line).is_err() {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed);
-            if n == 0 {
-                tracing::warn!(
-                    "notify fifo {}: reader is not keeping up, dropping lines",
-                    self.spec.path.display()
-                );
-            }
-        }
+        self.lines.send_line(line);
     }
 
     /// Queues `INSTANCE|GROUP "NAME" STATE PRIORITY`.
     pub fn notify(&self, target: NotifyTarget, name: &str, state: &str, priority: u8) {
-        self.send_line(fifo_line(target, name, state, priority));
+        self.lines.notify(target, name, state, priority);
     }
 
     /// Lines dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.lines.dropped.load(Ordering::Relaxed)
     }
 
     pub fn path(&self) -> &Path {

@@ -4,5 +4,5 @@
 mod fifo;
 mod script;
 
-pub use fifo::{FifoError, FifoSpec, NotifyFifo, fifo_line};
+pub use fifo::{FifoError, FifoLines, FifoSpec, NotifyFifo, fifo_line};
 pub use script::{NotifyScript, NotifyScripts, NotifyState, NotifyTarget, spawn_notify};

@@ -7,8 +7,9 @@
 //! every page copy-on-write: the engine waited about 0.75 ms per script run, and more with busy
 //! CPUs. Instead the daemon starts its own binary, `vrrpd script-exec`, which needs no pre-exec
 //! hook, so the standard library uses `posix_spawn` (a vfork: nothing copied); that helper sets
-//! the parent-death signal and the user and then execs the script in the same process. The
-//! start still happens on a spawner thread of its own, the scripts' parent for that signal.
+//! the user, then the parent-death signal (a change of user clears it), and then execs the script
+//! in the same process. The start still happens on a spawner thread of its own, the scripts'
+//! parent for that signal.
 //! Library users and unit tests, which have no such binary, fork with a pre-exec hook instead.
 
 use std::fmt;
@@ -141,21 +142,11 @@ fn forked(script: std::process::Command, run_as: RunAs) -> tokio::process::Comma
     command
 }
 
-/// `vrrpd script-exec`: becomes the script, or returns why it could not. The parent-death signal
-/// is set first, then the parent checked: had the daemon died before, no signal would come.
+/// `vrrpd script-exec`: becomes the script, or returns why it could not. The user is set first
+/// (by the standard library's exec, which runs pre-exec hooks after `setuid`), because the kernel
+/// clears the parent-death signal whenever the credentials change; then the signal; then the
+/// parent is checked, since had the daemon died before, no signal would come.
 pub fn script_exec(args: &crate::cli::ScriptExecArgs) -> io::Error {
-    // SAFETY: sets this process's parent-death signal; no memory is passed.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } < 0 {
-        return io::Error::last_os_error();
-    }
-    // SAFETY: getppid cannot fail.
-    let parent = unsafe { libc::getppid() };
-    if u32::try_from(parent).ok() != Some(args.parent) {
-        return io::Error::other(format!(
-            "the daemon (pid {}) is no longer the parent",
-            args.parent
-        ));
-    }
     let Some((program, rest)) = args.argv.split_first() else {
         return io::Error::new(io::ErrorKind::InvalidInput, "no program");
     };
@@ -167,6 +158,21 @@ pub fn script_exec(args: &crate::cli::ScriptExecArgs) -> io::Error {
     }
     if let Some(uid) = args.uid {
         script.uid(uid);
+    }
+    let parent = args.parent;
+    // SAFETY: exec runs the hook in this process (no fork), so anything may run in it.
+    unsafe {
+        script.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                return Err(io::Error::other(format!(
+                    "the daemon (pid {parent}) is no longer the parent"
+                )));
+            }
+            Ok(())
+        });
     }
     script.exec()
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use vrrpd::config::check::exit_code;
 use vrrpd::config::diag::Diagnostics;
+use vrrpd::config::validate;
 use vrrpd::config::{Analysis, Diagnostic, LoadOptions, Severity, analyse};
 
 mod support;
@@ -217,7 +218,10 @@ fn security_without_a_default_user_removes_scripts() {
     };
     let mut cfg = analyse(&p, &no_scripts).config;
     let mut d = Diagnostics::default();
-    vrrpd::config::validate::check_default_script_user(&mut cfg, &mut d, |_| false);
+    let g = cfg.global_defs.clone();
+    let default = validate::default_script_user(&g, |_, _| false);
+    assert_eq!(default, validate::DefaultScriptUser::Unavailable);
+    validate::check_default_script_user(&mut cfg, &mut d, &default);
     let msgs: Vec<&str> = d.items.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(
         msgs,
@@ -232,7 +236,8 @@ fn security_without_a_default_user_removes_scripts() {
     // With the account present nothing happens.
     let mut cfg = analyse(&p, &no_scripts).config;
     let mut d = Diagnostics::default();
-    vrrpd::config::validate::check_default_script_user(&mut cfg, &mut d, |_| true);
+    let default = validate::default_script_user(&g, |_, _| true);
+    validate::check_default_script_user(&mut cfg, &mut d, &default);
     assert!(d.items.is_empty());
     assert_eq!(cfg.vrrp_scripts.len(), 2);
 }

@@ -30,7 +30,7 @@ pub struct ScriptSpec {
     pub rise: u32,
     pub fall: u32,
     pub init_fail: bool,
-    /// `user`, or `script_user`; root when unset.
+    /// `user`, else the default script user (`script_user`, `keepalived_script`, root).
     pub run_as: RunAs,
 }
 

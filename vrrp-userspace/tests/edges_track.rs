@@ -126,6 +126,47 @@ fn shell_lines_run_through_sh_and_rise_fall_gates_changes() {
     });
 }
 
+/// Reload (`spawn_all` with the running runners): an unchanged script keeps its runner, so with
+/// `init_fail` a failure after the reload is still reported (a fresh runner starts Down and would
+/// stay silent); a changed one starts afresh with its new rise.
+#[test]
+fn reload_keeps_unchanged_scripts_and_restarts_changed_ones() {
+    let dir = TempDir::new("edges-reload");
+    let flag = dir.0.join("flag");
+    let line = format!("test -e {}", flag.display());
+    let mut s = spec("chk_flag", &line, 50);
+    s.init_fail = true;
+    s.rise = 2;
+    rt().block_on(async {
+        let (tx, mut rx) = mpsc::channel(8);
+        let set = ScriptRunner::spawn_all(std::slice::from_ref(&s), &tx, Vec::new());
+        assert_eq!(set.started, [s.clone()]);
+        std::fs::write(&flag, "").unwrap();
+        assert_eq!(next(&mut rx).await.state, TrackState::Up);
+
+        let set = ScriptRunner::spawn_all(std::slice::from_ref(&s), &tx, set.runners);
+        assert!(
+            set.started.is_empty(),
+            "an unchanged script is not restarted"
+        );
+        assert_eq!(set.runners.len(), 1);
+        std::fs::remove_file(&flag).unwrap();
+        let down = next(&mut rx).await;
+        assert_eq!(
+            (down.state, down.outcome),
+            (TrackState::Down, ExitOutcome::Exited(1))
+        );
+
+        let mut changed = s.clone();
+        changed.rise = 1;
+        let set = ScriptRunner::spawn_all(std::slice::from_ref(&changed), &tx, set.runners);
+        assert_eq!(set.started, [changed]);
+        assert_eq!(set.runners.len(), 1, "the old runner is stopped");
+        std::fs::write(&flag, "").unwrap();
+        assert_eq!(next(&mut rx).await.state, TrackState::Up);
+    });
+}
+
 #[test]
 fn hung_script_is_timed_out_and_killed_with_its_children() {
     let dir = TempDir::new("edges-hang");

@@ -14,7 +14,7 @@ pub use file::{
     FileChange, FileTracker, TrackFileError, TrackFileSpec, init_track_file, read_track_file,
 };
 pub use rise_fall::RiseFall;
-pub use script::{ScriptChange, ScriptError, ScriptRunner, ScriptSpec};
+pub use script::{ScriptChange, ScriptError, ScriptRunner, ScriptSet, ScriptSpec};
 
 /// A tracker's binary state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

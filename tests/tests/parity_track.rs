@@ -454,3 +454,35 @@ fn init_fail_script_failing_after_reload_faults() {
     std::fs::remove_file(&flag).unwrap();
     tb.router(MASTER).wait_state(VI, State::Fault, fail);
 }
+
+/// `init_file 5 overwrite` writes 5 at start-up (weight 1: priority 105), and a second tracked
+/// file in a directory that does not exist is removed alone, with keepalived's words: the daemon
+/// runs and the first file is still watched.
+#[test]
+fn track_file_init_file_and_missing_directory() {
+    let dir = TempDir::new("trk-file-init");
+    let file = dir.path().join("tf");
+    std::fs::write(&file, "0\n").unwrap();
+    let mut tb = Testbed::new("trk-fi", 138, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "track_file tf {{\n    file {}\n    init_file 5 overwrite\n}}\n\
+             track_file gone {{\n    file /nonexistent-vrrpd-dir/x\n}}\n{}",
+            file.display(),
+            Instance::new(VI, VRID)
+                .vip(format!("10.{s}.0.200"))
+                .line("track_file {\n        tf\n        gone\n    }")
+        )
+    });
+    let me: IpAddr = tb.node(MASTER).ipv4.into();
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    tb.router(MASTER)
+        .wait_log("Track file directory for gone does not exist - removing");
+    tb.router(MASTER).wait_state(VI, State::Master, t0);
+    wait_advert(&capture, me, 105, Duration::ZERO, &tb);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "5\n");
+    let since = capture::now();
+    std::fs::write(&file, "2\n").unwrap();
+    wait_advert(&capture, me, 102, since, &tb);
+}

@@ -320,10 +320,12 @@ fn track_file_reports_initial_value_and_changes() {
                 TrackFileSpec {
                     name: "tf_a".into(),
                     path: a.clone(),
+                    init: None,
                 },
                 TrackFileSpec {
                     name: "tf_b".into(),
                     path: b.clone(),
+                    init: None,
                 },
             ],
             tx,
@@ -381,20 +383,44 @@ fn track_file_reports_initial_value_and_changes() {
     });
 }
 
+/// keepalived removes only the track file whose directory is missing; the others are watched.
 #[test]
-fn track_file_in_a_missing_directory_is_refused() {
+fn track_file_in_a_missing_directory_is_removed_alone() {
+    let dir = TempDir::new("edges-tf-nodir");
+    let good = dir.0.join("good");
+    std::fs::write(&good, "3\n").unwrap();
     rt().block_on(async {
-        let (tx, _rx) = mpsc::channel(8);
-        let err = FileTracker::spawn(
-            vec![TrackFileSpec {
-                name: "tf_x".into(),
-                path: "/nonexistent-vrrpd-dir/x".into(),
-            }],
+        let (tx, mut rx) = mpsc::channel(8);
+        let spec = |name: &str, path: &Path| TrackFileSpec {
+            name: name.into(),
+            path: path.into(),
+            init: None,
+        };
+        let (_t, removed) = FileTracker::spawn(
+            vec![
+                spec("tf_x", Path::new("/nonexistent-vrrpd-dir/x")),
+                spec("tf_good", &good),
+            ],
             tx,
         )
-        .err()
         .unwrap();
-        assert!(matches!(err, TrackFileError::NoDirectory { .. }), "{err}");
-        assert!(err.to_string().contains("tf_x"));
+        assert_eq!(removed.len(), 1);
+        assert!(
+            matches!(&removed[0], TrackFileError::NoDirectory { name, .. } if name == "tf_x"),
+            "{}",
+            removed[0]
+        );
+        assert!(
+            removed[0]
+                .to_string()
+                .starts_with("Track file directory for tf_x does not exist - removing")
+        );
+        let first = FileChange {
+            name: "tf_good".into(),
+            value: 3,
+        };
+        assert_eq!(next(&mut rx).await, first);
+        std::fs::write(&good, "4\n").unwrap();
+        assert_eq!(next(&mut rx).await.value, 4);
     });
 }

@@ -13,7 +13,8 @@ use super::model::*;
 /// Checks that look at this machine rather than the file.
 #[derive(Debug, Clone, Copy)]
 pub struct SystemChecks {
-    /// Disable `vrrp_script`s whose program is missing or not executable (keepalived does).
+    /// Disable `vrrp_script`s whose program is missing or not executable, and remove tracked
+    /// `track_file`s whose directory is missing (keepalived does both).
     pub scripts: bool,
     /// Warn about interfaces that do not exist (keepalived does).
     pub interfaces: bool,
@@ -29,6 +30,7 @@ pub fn validate(cfg: &mut Config, sys: SystemChecks, d: &mut Diagnostics) {
         let default = default_script_user(&cfg.global_defs, account_exists);
         check_default_script_user(cfg, d, &default);
         resolve_track_refs(cfg, d);
+        check_track_file_dirs(cfg, d);
         check_scripts(cfg, d, &default);
     } else {
         resolve_track_refs(cfg, d);
@@ -184,6 +186,47 @@ fn resolve_track_refs(cfg: &mut Config, d: &mut Diagnostics) {
             }
             ok
         });
+    }
+}
+
+/// keepalived's `init_track_files`: a tracked `track_file` whose directory does not exist cannot
+/// be watched, so it is removed, from the instances and sync groups too (silently there, as
+/// keepalived does); the daemon applies the same rule ([`crate::track::track_file_dir`]).
+fn check_track_file_dirs(cfg: &mut Config, d: &mut Diagnostics) {
+    let tracked = |name: &str, cfg: &Config| {
+        cfg.vrrp_instances
+            .iter()
+            .flat_map(|i| &i.track_file)
+            .chain(cfg.vrrp_sync_groups.iter().flat_map(|g| &g.track_file))
+            .any(|r| r.name == name)
+    };
+    let mut removed = Vec::new();
+    for f in &cfg.track_files {
+        let Some(path) = &f.file else {
+            continue;
+        };
+        if tracked(&f.name, cfg) && !crate::track::track_file_dir(Path::new(path)).is_dir() {
+            d.warn_opt(
+                f.span.as_ref(),
+                format!(
+                    "Track file directory for {} does not exist - removing",
+                    f.name
+                ),
+            );
+            removed.push(f.name.clone());
+        }
+    }
+    if removed.is_empty() {
+        return;
+    }
+    cfg.track_files.retain(|f| !removed.contains(&f.name));
+    for refs in cfg
+        .vrrp_instances
+        .iter_mut()
+        .map(|i| &mut i.track_file)
+        .chain(cfg.vrrp_sync_groups.iter_mut().map(|g| &mut g.track_file))
+    {
+        refs.retain(|r| !removed.contains(&r.name));
     }
 }
 

@@ -137,7 +137,7 @@ impl Node {
         let (script_tx, script_rx) = mpsc::channel(64);
         let (file_tx, file_rx) = mpsc::channel(64);
         let scripts = spawn_scripts(&plan, &script_tx, Vec::new());
-        let files = spawn_files(&plan, &file_tx)?;
+        let files = spawn_files(&plan, &file_tx, false)?;
         let fifos = super::execute::open_fifos(&plan.fifos, Vec::new());
 
         let mut engine = Engine::new(plan.engine.clone(), Timestamp::now());
@@ -332,7 +332,7 @@ impl Node {
         report_init_fail(&mut self.engine, &scripts.started);
         self.scripts = scripts.runners;
         self.fifos = super::execute::open_fifos(&plan.fifos, std::mem::take(&mut self.fifos));
-        self.files = match spawn_files(&plan, &self.file_tx) {
+        self.files = match spawn_files(&plan, &self.file_tx, true) {
             Ok(f) => f,
             Err(e) => {
                 error!("Reload: track_file: {e:#}");
@@ -535,12 +535,27 @@ fn report_init_fail(engine: &mut Engine, started: &[ScriptSpec]) {
     }
 }
 
-fn spawn_files(plan: &Plan, tx: &mpsc::Sender<FileChange>) -> anyhow::Result<Option<FileTracker>> {
+/// Writes the `init_file` values (keepalived: at start-up, or on `reload` only missing files),
+/// then watches the track files. One that cannot be watched is removed with keepalived's words
+/// and the others carry on; only a failing inotify stops them all.
+fn spawn_files(
+    plan: &Plan,
+    tx: &mpsc::Sender<FileChange>,
+    reload: bool,
+) -> anyhow::Result<Option<FileTracker>> {
     use anyhow::Context as _;
     if plan.track_files.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        FileTracker::spawn(plan.track_files.clone(), tx.clone()).context("track_file")?,
-    ))
+    for spec in &plan.track_files {
+        if let Err(e) = crate::track::init_track_file(spec, reload) {
+            error!("{e}");
+        }
+    }
+    let (tracker, removed) =
+        FileTracker::spawn(plan.track_files.clone(), tx.clone()).context("track_file")?;
+    for e in removed {
+        error!("{e}");
+    }
+    Ok(Some(tracker))
 }

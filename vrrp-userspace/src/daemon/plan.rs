@@ -19,7 +19,7 @@ use crate::engine::{
 use crate::netlink::{Scope, VipSpec};
 use crate::notify::{FifoSpec, NotifyScript, NotifyScripts};
 use crate::packet::vrrp::ChecksumMode;
-use crate::track::{CommandError, RunAs, ScriptSpec, TrackFileSpec};
+use crate::track::{CommandError, RunAs, ScriptSpec, TrackFileInit, TrackFileSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -270,6 +270,10 @@ impl Plan {
                 plan.track_files.push(TrackFileSpec {
                     name: f.name.clone(),
                     path: PathBuf::from(path),
+                    init: f.init_file.as_ref().map(|i| TrackFileInit {
+                        value: i.value,
+                        overwrite: i.overwrite,
+                    }),
                 });
             }
         }

@@ -424,3 +424,65 @@ fn vrrp_script_init_fail_reverse_and_weight_override() {
         tb.transcripts()
     );
 }
+
+/// An `init_fail` script that was OK before a SIGHUP and fails after it still faults a weight-0
+/// instance (§2.1, §2.12): the reload keeps the script's runner, and with it the last reported
+/// result, so the failure is a change (a runner started afresh assumes Down and stays silent).
+/// keepalived carries the script's result across reload (`clear_diff_script`).
+#[test]
+fn init_fail_script_failing_after_reload_faults() {
+    let dir = TempDir::new("trk-reload");
+    let flag = dir.path().join("ok");
+    std::fs::write(&flag, "").unwrap();
+    let mut tb = Testbed::new("trk-rl", 137, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "vrrp_script chk {{\n    script \"/usr/bin/test -e {}\"\n    interval 0.1\n    \
+             init_fail\n}}\n{}",
+            flag.display(),
+            Instance::new(VI, VRID)
+                .vip(format!("10.{s}.0.200"))
+                .line("track_script {\n        chk weight 0\n    }")
+        )
+    });
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    tb.router(MASTER).wait_state(VI, State::Master, t0);
+    let mark = Instant::now();
+    tb.router(MASTER).reload();
+    tb.router(MASTER).wait_log_since("Reload finished", mark);
+    let fail = Instant::now();
+    std::fs::remove_file(&flag).unwrap();
+    tb.router(MASTER).wait_state(VI, State::Fault, fail);
+}
+
+/// `init_file 5 overwrite` writes 5 at start-up (weight 1: priority 105), and a second tracked
+/// file in a directory that does not exist is removed alone, with keepalived's words: the daemon
+/// runs and the first file is still watched.
+#[test]
+fn track_file_init_file_and_missing_directory() {
+    let dir = TempDir::new("trk-file-init");
+    let file = dir.path().join("tf");
+    std::fs::write(&file, "0\n").unwrap();
+    let mut tb = Testbed::new("trk-fi", 138, &[Impl::Vrrpd], |_, s, _| {
+        format!(
+            "track_file tf {{\n    file {}\n    init_file 5 overwrite\n}}\n\
+             track_file gone {{\n    file /nonexistent-vrrpd-dir/x\n}}\n{}",
+            file.display(),
+            Instance::new(VI, VRID)
+                .vip(format!("10.{s}.0.200"))
+                .line("track_file {\n        tf\n        gone\n    }")
+        )
+    });
+    let me: IpAddr = tb.node(MASTER).ipv4.into();
+    let capture = Capture::start(&tb.lab.client().ns, &tb.lab.client().iface);
+    let t0 = Instant::now();
+    tb.start(MASTER);
+    tb.router(MASTER)
+        .wait_log("Track file directory for gone does not exist - removing");
+    tb.router(MASTER).wait_state(VI, State::Master, t0);
+    wait_advert(&capture, me, 105, Duration::ZERO, &tb);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "5\n");
+    let since = capture::now();
+    std::fs::write(&file, "2\n").unwrap();
+    wait_advert(&capture, me, 102, since, &tb);
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use vrrpd::config::check::exit_code;
 use vrrpd::config::diag::Diagnostics;
+use vrrpd::config::validate;
 use vrrpd::config::{Analysis, Diagnostic, LoadOptions, Severity, analyse};
 
 mod support;
@@ -217,7 +218,10 @@ fn security_without_a_default_user_removes_scripts() {
     };
     let mut cfg = analyse(&p, &no_scripts).config;
     let mut d = Diagnostics::default();
-    vrrpd::config::validate::check_default_script_user(&mut cfg, &mut d, |_| false);
+    let g = cfg.global_defs.clone();
+    let default = validate::default_script_user(&g, |_, _| false);
+    assert_eq!(default, validate::DefaultScriptUser::Unavailable);
+    validate::check_default_script_user(&mut cfg, &mut d, &default);
     let msgs: Vec<&str> = d.items.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(
         msgs,
@@ -232,7 +236,8 @@ fn security_without_a_default_user_removes_scripts() {
     // With the account present nothing happens.
     let mut cfg = analyse(&p, &no_scripts).config;
     let mut d = Diagnostics::default();
-    vrrpd::config::validate::check_default_script_user(&mut cfg, &mut d, |_| true);
+    let default = validate::default_script_user(&g, |_, _| true);
+    validate::check_default_script_user(&mut cfg, &mut d, &default);
     assert!(d.items.is_empty());
     assert_eq!(cfg.vrrp_scripts.len(), 2);
 }
@@ -318,4 +323,41 @@ fn pathdiff(to: &Path, from: &Path) -> PathBuf {
         p.push(c);
     }
     p
+}
+
+/// keepalived removes a tracked track_file whose directory does not exist, from the instances
+/// too, and keeps the others.
+#[test]
+fn track_file_with_a_missing_directory_is_removed() {
+    let t = temp("track_file_missing_dir");
+    let p = t.write(
+        "t.conf",
+        format!(
+            "track_file bad {{\n file /nonexistent-vrrpd-dir/x\n}}\n\
+             track_file good {{\n file {}\n}}\n\
+             vrrp_instance X {{\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {{ 10.0.0.1 }}\n track_file {{ bad\n good }}\n}}\n",
+            t.0.join("good").display()
+        ),
+    );
+    let a = analyse(&p, &opts());
+    let d = find(&a, "Track file directory for bad does not exist - removing");
+    assert_eq!(d.span.as_ref().map(|s| s.line), Some(1));
+    let files: Vec<&str> = a
+        .config
+        .track_files
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(files, ["good"]);
+    let refs: Vec<&str> = a.config.vrrp_instances[0]
+        .track_file
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(refs, ["good"]);
+    assert!(
+        !messages(&a).iter().any(|m| m.contains("not found")),
+        "{:#?}",
+        messages(&a)
+    );
 }

@@ -126,6 +126,47 @@ fn shell_lines_run_through_sh_and_rise_fall_gates_changes() {
     });
 }
 
+/// Reload (`spawn_all` with the running runners): an unchanged script keeps its runner, so with
+/// `init_fail` a failure after the reload is still reported (a fresh runner starts Down and would
+/// stay silent); a changed one starts afresh with its new rise.
+#[test]
+fn reload_keeps_unchanged_scripts_and_restarts_changed_ones() {
+    let dir = TempDir::new("edges-reload");
+    let flag = dir.0.join("flag");
+    let line = format!("test -e {}", flag.display());
+    let mut s = spec("chk_flag", &line, 50);
+    s.init_fail = true;
+    s.rise = 2;
+    rt().block_on(async {
+        let (tx, mut rx) = mpsc::channel(8);
+        let set = ScriptRunner::spawn_all(std::slice::from_ref(&s), &tx, Vec::new());
+        assert_eq!(set.started, [s.clone()]);
+        std::fs::write(&flag, "").unwrap();
+        assert_eq!(next(&mut rx).await.state, TrackState::Up);
+
+        let set = ScriptRunner::spawn_all(std::slice::from_ref(&s), &tx, set.runners);
+        assert!(
+            set.started.is_empty(),
+            "an unchanged script is not restarted"
+        );
+        assert_eq!(set.runners.len(), 1);
+        std::fs::remove_file(&flag).unwrap();
+        let down = next(&mut rx).await;
+        assert_eq!(
+            (down.state, down.outcome),
+            (TrackState::Down, ExitOutcome::Exited(1))
+        );
+
+        let mut changed = s.clone();
+        changed.rise = 1;
+        let set = ScriptRunner::spawn_all(std::slice::from_ref(&changed), &tx, set.runners);
+        assert_eq!(set.started, [changed]);
+        assert_eq!(set.runners.len(), 1, "the old runner is stopped");
+        std::fs::write(&flag, "").unwrap();
+        assert_eq!(next(&mut rx).await.state, TrackState::Up);
+    });
+}
+
 #[test]
 fn hung_script_is_timed_out_and_killed_with_its_children() {
     let dir = TempDir::new("edges-hang");
@@ -279,10 +320,12 @@ fn track_file_reports_initial_value_and_changes() {
                 TrackFileSpec {
                     name: "tf_a".into(),
                     path: a.clone(),
+                    init: None,
                 },
                 TrackFileSpec {
                     name: "tf_b".into(),
                     path: b.clone(),
+                    init: None,
                 },
             ],
             tx,
@@ -340,20 +383,44 @@ fn track_file_reports_initial_value_and_changes() {
     });
 }
 
+/// keepalived removes only the track file whose directory is missing; the others are watched.
 #[test]
-fn track_file_in_a_missing_directory_is_refused() {
+fn track_file_in_a_missing_directory_is_removed_alone() {
+    let dir = TempDir::new("edges-tf-nodir");
+    let good = dir.0.join("good");
+    std::fs::write(&good, "3\n").unwrap();
     rt().block_on(async {
-        let (tx, _rx) = mpsc::channel(8);
-        let err = FileTracker::spawn(
-            vec![TrackFileSpec {
-                name: "tf_x".into(),
-                path: "/nonexistent-vrrpd-dir/x".into(),
-            }],
+        let (tx, mut rx) = mpsc::channel(8);
+        let spec = |name: &str, path: &Path| TrackFileSpec {
+            name: name.into(),
+            path: path.into(),
+            init: None,
+        };
+        let (_t, removed) = FileTracker::spawn(
+            vec![
+                spec("tf_x", Path::new("/nonexistent-vrrpd-dir/x")),
+                spec("tf_good", &good),
+            ],
             tx,
         )
-        .err()
         .unwrap();
-        assert!(matches!(err, TrackFileError::NoDirectory { .. }), "{err}");
-        assert!(err.to_string().contains("tf_x"));
+        assert_eq!(removed.len(), 1);
+        assert!(
+            matches!(&removed[0], TrackFileError::NoDirectory { name, .. } if name == "tf_x"),
+            "{}",
+            removed[0]
+        );
+        assert!(
+            removed[0]
+                .to_string()
+                .starts_with("Track file directory for tf_x does not exist - removing")
+        );
+        let first = FileChange {
+            name: "tf_good".into(),
+            value: 3,
+        };
+        assert_eq!(next(&mut rx).await, first);
+        std::fs::write(&good, "4\n").unwrap();
+        assert_eq!(next(&mut rx).await.value, 4);
     });
 }

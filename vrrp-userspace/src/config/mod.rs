@@ -30,7 +30,8 @@ pub struct LoadOptions {
     pub config_id: String,
     /// keepalived's `-e/--all-config`: any missing include file is an error.
     pub all_config: bool,
-    /// Disable `vrrp_script`s whose program is missing or not executable (keepalived does).
+    /// Disable `vrrp_script`s whose program is missing or not executable, and remove tracked
+    /// `track_file`s whose directory is missing (keepalived does both).
     pub check_scripts: bool,
     /// Warn about instance/tracked interfaces that do not exist on this machine.
     pub check_interfaces: bool,

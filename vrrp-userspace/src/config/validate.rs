@@ -13,7 +13,8 @@ use super::model::*;
 /// Checks that look at this machine rather than the file.
 #[derive(Debug, Clone, Copy)]
 pub struct SystemChecks {
-    /// Disable `vrrp_script`s whose program is missing or not executable (keepalived does).
+    /// Disable `vrrp_script`s whose program is missing or not executable, and remove tracked
+    /// `track_file`s whose directory is missing (keepalived does both).
     pub scripts: bool,
     /// Warn about interfaces that do not exist (keepalived does).
     pub interfaces: bool,
@@ -26,11 +27,13 @@ const DEFAULT_MTU: usize = 1500;
 
 pub fn validate(cfg: &mut Config, sys: SystemChecks, d: &mut Diagnostics) {
     if sys.scripts {
-        check_default_script_user(cfg, d, user_exists);
-    }
-    resolve_track_refs(cfg, d);
-    if sys.scripts {
-        check_scripts(cfg, d);
+        let default = default_script_user(&cfg.global_defs, account_exists);
+        check_default_script_user(cfg, d, &default);
+        resolve_track_refs(cfg, d);
+        check_track_file_dirs(cfg, d);
+        check_scripts(cfg, d, &default);
+    } else {
+        resolve_track_refs(cfg, d);
     }
     // keepalived stops the VRRP process when an instance fails completion; the instance stays
     // in the model (for --dump) and the Error diagnostic makes `load` fail.
@@ -186,28 +189,124 @@ fn resolve_track_refs(cfg: &mut Config, d: &mut Diagnostics) {
     }
 }
 
-/// keepalived's default script user: with `enable_script_security` and no `script_user`, scripts
-/// without their own `user` run as `keepalived_script`. When that account does not exist,
-/// keepalived 2.2.7 removes every such `vrrp_script` (their `track_script` references then
-/// report "not found"). Notify scripts are left alone: keepalived 2.2.7 says nothing about them.
+/// keepalived's `init_track_files`: a tracked `track_file` whose directory does not exist cannot
+/// be watched, so it is removed, from the instances and sync groups too (silently there, as
+/// keepalived does); the daemon applies the same rule ([`crate::track::track_file_dir`]).
+fn check_track_file_dirs(cfg: &mut Config, d: &mut Diagnostics) {
+    let tracked = |name: &str, cfg: &Config| {
+        cfg.vrrp_instances
+            .iter()
+            .flat_map(|i| &i.track_file)
+            .chain(cfg.vrrp_sync_groups.iter().flat_map(|g| &g.track_file))
+            .any(|r| r.name == name)
+    };
+    let mut removed = Vec::new();
+    for f in &cfg.track_files {
+        let Some(path) = &f.file else {
+            continue;
+        };
+        if tracked(&f.name, cfg) && !crate::track::track_file_dir(Path::new(path)).is_dir() {
+            d.warn_opt(
+                f.span.as_ref(),
+                format!(
+                    "Track file directory for {} does not exist - removing",
+                    f.name
+                ),
+            );
+            removed.push(f.name.clone());
+        }
+    }
+    if removed.is_empty() {
+        return;
+    }
+    cfg.track_files.retain(|f| !removed.contains(&f.name));
+    for refs in cfg
+        .vrrp_instances
+        .iter_mut()
+        .map(|i| &mut i.track_file)
+        .chain(cfg.vrrp_sync_groups.iter_mut().map(|g| &mut g.track_file))
+    {
+        refs.retain(|r| !removed.contains(&r.name));
+    }
+}
+
+/// The account keepalived runs scripts as when neither the script nor `script_user` names one.
+pub const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
+
+/// Who runs a script that has no `user` of its own: keepalived's `get_default_script_user`.
+/// The validator and the daemon's plan both take it from [`default_script_user`], so the user a
+/// script is checked as is the user it runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultScriptUser {
+    /// `script_user`, else `keepalived_script` when that account exists.
+    User(ScriptUser),
+    /// No `script_user`, no `keepalived_script` and no `enable_script_security`: the daemon's
+    /// own user, root.
+    Root,
+    /// keepalived could not set a default user: `script_user` names an unknown user or group, or
+    /// `enable_script_security` is set and `keepalived_script` does not exist. keepalived removes
+    /// the `vrrp_script`s that would need it; notify scripts keep running as root (2.2.7 sets no
+    /// user on them then), so under `enable_script_security` they get the root permission check.
+    Unavailable,
+}
+
+impl DefaultScriptUser {
+    /// Whether a script with this default runs as root.
+    pub fn is_root(&self) -> bool {
+        match self {
+            DefaultScriptUser::User(u) => is_root_name(&u.user),
+            DefaultScriptUser::Root | DefaultScriptUser::Unavailable => true,
+        }
+    }
+}
+
+/// keepalived's rule for the default script user. `resolves(user, group)` says whether the
+/// account (and group, if given) exists on this machine.
+pub fn default_script_user(
+    g: &GlobalDefs,
+    resolves: impl Fn(&str, Option<&str>) -> bool,
+) -> DefaultScriptUser {
+    match &g.script_user {
+        Some(u) if resolves(&u.user, u.group.as_deref()) => DefaultScriptUser::User(u.clone()),
+        Some(_) => DefaultScriptUser::Unavailable,
+        None if resolves(DEFAULT_SCRIPT_USER, None) => DefaultScriptUser::User(ScriptUser {
+            user: DEFAULT_SCRIPT_USER.to_owned(),
+            group: None,
+        }),
+        None if g.enable_script_security => DefaultScriptUser::Unavailable,
+        None => DefaultScriptUser::Root,
+    }
+}
+
+/// keepalived without a usable default user ([`DefaultScriptUser::Unavailable`]) removes every
+/// `vrrp_script` without its own `user` (their `track_script` references then report "not
+/// found"), with its words for the reason.
 pub fn check_default_script_user(
     cfg: &mut Config,
     d: &mut Diagnostics,
-    user_exists: impl Fn(&str) -> bool,
+    default: &DefaultScriptUser,
 ) {
-    const DEFAULT_USER: &str = "keepalived_script";
-    let g = &cfg.global_defs;
-    if !g.enable_script_security || g.script_user.is_some() || user_exists(DEFAULT_USER) {
+    if *default != DefaultScriptUser::Unavailable {
         return;
     }
+    if cfg.global_defs.script_user.is_some() {
+        d.push(
+            Severity::Warning,
+            None,
+            "Error setting global script uid/gid",
+        );
+    }
+    let security_default = cfg.global_defs.script_user.is_none();
     cfg.vrrp_scripts.retain(|s| {
         let needs_default = s.script.as_ref().is_some_and(|sc| sc.user.is_none());
         if needs_default {
             let at = s.span.as_ref();
-            d.warn_opt(
-                at,
-                format!("Unable to set default user {DEFAULT_USER} for script"),
-            );
+            if security_default {
+                d.warn_opt(
+                    at,
+                    format!("Unable to set default user {DEFAULT_SCRIPT_USER} for script"),
+                );
+            }
             d.warn_opt(
                 at,
                 format!(
@@ -220,16 +319,21 @@ pub fn check_default_script_user(
     });
 }
 
-fn user_exists(name: &str) -> bool {
-    matches!(nix::unistd::User::from_name(name), Ok(Some(_)))
+/// Whether the account exists (and the group, if given), as `getpwnam`/`getgrnam` see them.
+pub fn account_exists(user: &str, group: Option<&str>) -> bool {
+    matches!(nix::unistd::User::from_name(user), Ok(Some(_)))
+        && group.is_none_or(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))
 }
 
-/// Whether a script runs as root: its own user, else `script_user`, else root unless
-/// `enable_script_security` (whose default user is `keepalived_script`).
-fn runs_as_root(sc: &Script, g: &GlobalDefs) -> bool {
-    match sc.user.as_ref().or(g.script_user.as_ref()) {
-        Some(u) => u.user == "root" || u.user == "0",
-        None => !g.enable_script_security,
+fn is_root_name(user: &str) -> bool {
+    user == "root" || user == "0"
+}
+
+/// Whether a script runs as root: its own user, else the default script user.
+fn runs_as_root(sc: &Script, default: &DefaultScriptUser) -> bool {
+    match &sc.user {
+        Some(u) => is_root_name(&u.user),
+        None => default.is_root(),
     }
 }
 
@@ -282,10 +386,9 @@ pub fn script_path_is_secure(program: &str) -> bool {
 
 /// Scripts (`vrrp_script`, notify) that run as root with unsafe permissions: noted, and with
 /// `enable_script_security` disabled, as keepalived does.
-fn check_script_security(cfg: &mut Config, d: &mut Diagnostics) {
+fn check_script_security(cfg: &mut Config, d: &mut Diagnostics, default: &DefaultScriptUser) {
     let security = cfg.global_defs.enable_script_security;
-    let g = cfg.global_defs.clone();
-    let runs_as_root = |sc: &Script| runs_as_root(sc, &g);
+    let runs_as_root = |sc: &Script| runs_as_root(sc, default);
     let unsafe_script = |sc: &Script, d: &mut Diagnostics, at: Option<&Span>| -> bool {
         let Some(program) = sc.args.first() else {
             return false;
@@ -352,9 +455,8 @@ fn check_script_security(cfg: &mut Config, d: &mut Diagnostics) {
     }
 }
 
-fn check_scripts(cfg: &mut Config, d: &mut Diagnostics) {
+fn check_scripts(cfg: &mut Config, d: &mut Diagnostics, default: &DefaultScriptUser) {
     let mut any_script = false;
-    let gd = cfg.global_defs.clone();
     for s in &mut cfg.vrrp_scripts {
         let Some(sc) = s.script.as_ref() else {
             continue;
@@ -365,7 +467,7 @@ fn check_scripts(cfg: &mut Config, d: &mut Diagnostics) {
         // keepalived 2.2.7 only needs a script run as root to exist: one without an execute
         // bit is kept and fails at each run (so its weight applies). Other users need to be
         // able to execute it.
-        let usable = if runs_as_root(sc, &gd) {
+        let usable = if runs_as_root(sc, default) {
             resolve_program(program, false).is_some()
         } else {
             executable_exists(program)
@@ -384,7 +486,7 @@ fn check_scripts(cfg: &mut Config, d: &mut Diagnostics) {
             any_script = true;
         }
     }
-    check_script_security(cfg, d);
+    check_script_security(cfg, d, default);
     let disabled: Vec<String> = cfg
         .vrrp_scripts
         .iter()
@@ -966,5 +1068,95 @@ fn check_vrid_conflicts(cfg: &Config, d: &mut Diagnostics) {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn defs(security: bool, script_user: Option<&str>) -> GlobalDefs {
+        GlobalDefs {
+            enable_script_security: security,
+            script_user: script_user.map(|u| ScriptUser {
+                user: u.into(),
+                group: None,
+            }),
+            ..GlobalDefs::default()
+        }
+    }
+
+    fn user(name: &str) -> DefaultScriptUser {
+        DefaultScriptUser::User(ScriptUser {
+            user: name.into(),
+            group: None,
+        })
+    }
+
+    #[test]
+    fn default_script_user_follows_keepalived() {
+        let with_ks = |u: &str, _: Option<&str>| matches!(u, "keepalived_script" | "root" | "svc");
+        let without_ks = |u: &str, _: Option<&str>| matches!(u, "root" | "svc");
+        // keepalived_script when it exists, with or without script security.
+        for security in [false, true] {
+            let d = default_script_user(&defs(security, None), with_ks);
+            assert_eq!(d, user("keepalived_script"));
+            assert!(!d.is_root());
+        }
+        // Otherwise root, unless script security wants a user it cannot have.
+        let d = default_script_user(&defs(false, None), without_ks);
+        assert_eq!(d, DefaultScriptUser::Root);
+        assert!(d.is_root());
+        let d = default_script_user(&defs(true, None), without_ks);
+        assert_eq!(d, DefaultScriptUser::Unavailable);
+        assert!(
+            d.is_root(),
+            "notify scripts then run as root and are checked so"
+        );
+        // script_user wins; an unknown one leaves no default at all (never root by accident).
+        assert_eq!(
+            default_script_user(&defs(true, Some("svc")), without_ks),
+            user("svc")
+        );
+        assert!(default_script_user(&defs(false, Some("root")), without_ks).is_root());
+        assert_eq!(
+            default_script_user(&defs(false, Some("nosuch")), with_ks),
+            DefaultScriptUser::Unavailable
+        );
+    }
+
+    #[test]
+    fn an_unknown_script_user_removes_scripts_without_their_own_user() {
+        let mut cfg = Config {
+            global_defs: defs(false, Some("nosuch")),
+            ..Config::default()
+        };
+        let script = |user: Option<&str>| Script {
+            args: vec!["/bin/true".into()],
+            user: user.map(|u| ScriptUser {
+                user: u.into(),
+                group: None,
+            }),
+        };
+        for (name, u) in [("plain", None), ("own", Some("root"))] {
+            let mut s = VrrpScript::new(name.into(), Span::new(&Arc::new("t.conf".into()), 1, 1));
+            s.script = Some(script(u));
+            cfg.vrrp_scripts.push(s);
+        }
+        let mut d = Diagnostics::default();
+        let default = default_script_user(&cfg.global_defs, |u, _| u == "root");
+        check_default_script_user(&mut cfg, &mut d, &default);
+        let msgs: Vec<&str> = d.items.iter().map(|i| i.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "Error setting global script uid/gid",
+                "Unable to set default user for vrrp script plain - removing"
+            ]
+        );
+        let names: Vec<&str> = cfg.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["own"]);
     }
 }

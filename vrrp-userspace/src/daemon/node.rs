@@ -24,7 +24,7 @@ use crate::dataplane::Received;
 use crate::engine::{Engine, Input, TrackerId, TrackerState};
 use crate::netlink::{Netlink, NetlinkEvents};
 use crate::time::{TimerFd, Timestamp};
-use crate::track::{FileChange, FileTracker, ScriptChange, ScriptRunner};
+use crate::track::{FileChange, FileTracker, ScriptChange, ScriptRunner, ScriptSet, ScriptSpec};
 
 /// Where the configuration came from, to read it again on SIGHUP.
 pub struct Source {
@@ -136,23 +136,13 @@ impl Node {
         program_vrids(&mut ifaces, &plan)?;
         let (script_tx, script_rx) = mpsc::channel(64);
         let (file_tx, file_rx) = mpsc::channel(64);
-        let scripts = spawn_scripts(&plan, &script_tx);
-        let files = spawn_files(&plan, &file_tx)?;
+        let scripts = spawn_scripts(&plan, &script_tx, Vec::new());
+        let files = spawn_files(&plan, &file_tx, false)?;
         let fifos = super::execute::open_fifos(&plan.fifos, Vec::new());
 
         let mut engine = Engine::new(plan.engine.clone(), Timestamp::now());
-        // keepalived `init_fail`: the script counts as failed from the start (its weight taken
-        // off, or FAULT (init) with weight 0) until `rise` successes; its runner reports changes
-        // only, so the engine is told before it starts.
-        for s in plan.scripts.iter().filter(|s| s.init_fail) {
-            engine.handle(
-                Timestamp::now(),
-                Input::TrackerChanged {
-                    tracker: TrackerId::Script(s.name.clone()),
-                    state: TrackerState::Down,
-                },
-            );
-        }
+        report_init_fail(&mut engine, &scripts.started);
+        let scripts = scripts.runners;
         let vips = VipTask::spawn(Netlink::new().context("opening rtnetlink")?);
         let mut node = Node {
             source,
@@ -218,14 +208,7 @@ impl Node {
                 _ = sighup.recv() => self.reload().await,
                 _ = rings_readable(&self.ifaces) => {}
                 r = timer.wait() => r.context("timerfd")?,
-                Some(change) = self.script_rx.recv() => {
-                    info!("VRRP_Script({}) {}", change.name, change.outcome);
-                    let state = match change.state {
-                        crate::track::TrackState::Up => TrackerState::Up,
-                        crate::track::TrackState::Down => TrackerState::Down,
-                    };
-                    self.input(Input::TrackerChanged { tracker: TrackerId::Script(change.name), state });
-                }
+                Some(change) = self.script_rx.recv() => self.script_changed(change),
                 Some(change) = self.file_rx.recv() => {
                     self.input(Input::TrackerChanged {
                         tracker: TrackerId::File(change.name),
@@ -342,10 +325,17 @@ impl Node {
         if let Err(e) = program_vrids(&mut self.ifaces, &plan) {
             error!("Reload: VRID map: {e:#}");
         }
-        // Scripts are read again: new runners report their first result afresh.
-        self.scripts = spawn_scripts(&plan, &self.script_tx);
+        // Results the old runners already sent belong before the new configuration: applied
+        // later, one could undo the initial state of a runner started now.
+        while let Ok(change) = self.script_rx.try_recv() {
+            self.script_changed(change);
+        }
+        // Unchanged scripts keep running; new and changed ones start as at start-up.
+        let scripts = spawn_scripts(&plan, &self.script_tx, std::mem::take(&mut self.scripts));
+        report_init_fail(&mut self.engine, &scripts.started);
+        self.scripts = scripts.runners;
         self.fifos = super::execute::open_fifos(&plan.fifos, std::mem::take(&mut self.fifos));
-        self.files = match spawn_files(&plan, &self.file_tx) {
+        self.files = match spawn_files(&plan, &self.file_tx, true) {
             Ok(f) => f,
             Err(e) => {
                 error!("Reload: track_file: {e:#}");
@@ -365,6 +355,18 @@ impl Node {
             self.refresh_sources(i).await;
         }
         info!("Reload finished");
+    }
+
+    fn script_changed(&mut self, change: ScriptChange) {
+        info!("VRRP_Script({}) {}", change.name, change.outcome);
+        let state = match change.state {
+            crate::track::TrackState::Up => TrackerState::Up,
+            crate::track::TrackState::Down => TrackerState::Down,
+        };
+        self.input(Input::TrackerChanged {
+            tracker: TrackerId::Script(change.name),
+            state,
+        });
     }
 
     /// Hands the engine an event from a tracker, a link or a signal, after every advert that
@@ -504,27 +506,59 @@ impl Node {
     }
 }
 
-fn spawn_scripts(plan: &Plan, tx: &mpsc::Sender<ScriptChange>) -> Vec<ScriptRunner> {
-    let mut runners = Vec::new();
-    for spec in &plan.scripts {
-        match ScriptRunner::spawn(spec.clone(), tx.clone()) {
-            Ok(runner) => runners.push(runner),
-            // keepalived's wording; the instance carries on without the tracker.
-            Err(e) => warn!(
-                "Disabling track script {} since not found/accessible ({e})",
-                spec.name
-            ),
-        }
+fn spawn_scripts(
+    plan: &Plan,
+    tx: &mpsc::Sender<ScriptChange>,
+    running: Vec<ScriptRunner>,
+) -> ScriptSet {
+    let set = ScriptRunner::spawn_all(&plan.scripts, tx, running);
+    for e in &set.disabled {
+        // keepalived's wording; the instance carries on without the tracker.
+        warn!(
+            "Disabling track script {} since not found/accessible ({})",
+            e.name, e.source
+        );
     }
-    runners
+    set
 }
 
-fn spawn_files(plan: &Plan, tx: &mpsc::Sender<FileChange>) -> anyhow::Result<Option<FileTracker>> {
+/// keepalived `init_fail`: a script counts as failed from its start (its weight taken off, or
+/// FAULT with weight 0) until `rise` successes. Its runner reports changes only, so the engine is
+/// told when the runner starts: at start-up, and for a script a reload adds or changes (before
+/// the new configuration, so a new instance starts from it as at start-up).
+fn report_init_fail(engine: &mut Engine, started: &[ScriptSpec]) {
+    for s in started.iter().filter(|s| s.init_fail) {
+        engine.handle(
+            Timestamp::now(),
+            Input::TrackerChanged {
+                tracker: TrackerId::Script(s.name.clone()),
+                state: TrackerState::Down,
+            },
+        );
+    }
+}
+
+/// Writes the `init_file` values (keepalived: at start-up, or on `reload` only missing files),
+/// then watches the track files. One that cannot be watched is removed with keepalived's words
+/// and the others carry on; only a failing inotify stops them all.
+fn spawn_files(
+    plan: &Plan,
+    tx: &mpsc::Sender<FileChange>,
+    reload: bool,
+) -> anyhow::Result<Option<FileTracker>> {
     use anyhow::Context as _;
     if plan.track_files.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        FileTracker::spawn(plan.track_files.clone(), tx.clone()).context("track_file")?,
-    ))
+    for spec in &plan.track_files {
+        if let Err(e) = crate::track::init_track_file(spec, reload) {
+            error!("{e}");
+        }
+    }
+    let (tracker, removed) =
+        FileTracker::spawn(plan.track_files.clone(), tx.clone()).context("track_file")?;
+    for e in removed {
+        error!("{e}");
+    }
+    Ok(Some(tracker))
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::advert::RxPolicy;
 use crate::config::model::{self, Config, Script, VirtualAddress};
 use crate::config::resolve::{ResolvedInstance, ResolvedTrack, resolve};
+use crate::config::validate::{DefaultScriptUser, default_script_user};
 use crate::engine::{
     Auth, EngineConfig, Family, GarpConfig, InstanceConfig, NotifyTarget, PeerTtl, SyncGroupConfig,
     Tracked, TrackerId, Version, Vip, WantedState,
@@ -18,7 +19,7 @@ use crate::engine::{
 use crate::netlink::{Scope, VipSpec};
 use crate::notify::{FifoSpec, NotifyScript, NotifyScripts};
 use crate::packet::vrrp::ChecksumMode;
-use crate::track::{RunAs, ScriptSpec, TrackFileSpec};
+use crate::track::{CommandError, RunAs, ScriptSpec, TrackFileInit, TrackFileSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -68,32 +69,49 @@ impl Plan {
     /// `iface` overrides the `interface` of every instance (the seed configs say eth0); VIP lines
     /// with their own `dev` keep it.
     pub fn build(config: &Config, iface: Option<&str>) -> Result<Plan, PlanError> {
+        Plan::build_with_accounts(config, iface, RunAs::lookup)
+    }
+
+    /// [`Plan::build`] with the account lookup given, so tests can fake which users exist.
+    fn build_with_accounts(
+        config: &Config,
+        iface: Option<&str>,
+        accounts: impl Fn(&str, Option<&str>) -> Result<RunAs, CommandError>,
+    ) -> Result<Plan, PlanError> {
         let g = &config.global_defs;
-        let default_user = g
-            .script_user
-            .as_ref()
-            .map(|u| (u.user.clone(), u.group.clone()));
-        let lookup = |user: Option<(String, Option<String>)>| -> RunAs {
-            match user.or_else(|| default_user.clone()) {
-                Some((user, group)) => RunAs::lookup(&user, group.as_deref()).unwrap_or_else(|e| {
-                    tracing::warn!("script user {user}: {e}; running as root");
-                    RunAs::ROOT
-                }),
-                None => RunAs::ROOT,
+        // The validator checked each script as this user (`default_script_user`); the plan must
+        // run it as the same one. `None`: keepalived has no default user.
+        let default_run_as = match default_script_user(g, |u, grp| accounts(u, grp).is_ok()) {
+            DefaultScriptUser::User(u) => accounts(&u.user, u.group.as_deref()).ok(),
+            DefaultScriptUser::Root => Some(RunAs::ROOT),
+            DefaultScriptUser::Unavailable => None,
+        };
+        // A user that does not resolve never falls back to root: keepalived drops the script.
+        let own_user = |u: &model::ScriptUser, what: &str| -> Option<RunAs> {
+            accounts(&u.user, u.group.as_deref())
+                .map_err(|e| tracing::warn!("{what}: {e}; disabled"))
+                .ok()
+        };
+        // vrrp_scripts without a default user are not run (the validator removed them too).
+        let track_run_as = |script: &Script| -> Option<RunAs> {
+            match &script.user {
+                Some(u) => own_user(u, &script_line(script)),
+                None => default_run_as,
             }
         };
-        let run_as = |script: &Script| -> RunAs {
-            lookup(
-                script
-                    .user
-                    .as_ref()
-                    .map(|u| (u.user.clone(), u.group.clone())),
-            )
+        // keepalived 2.2.7 sets no user on notify scripts when it has no default: root, which
+        // the validator checked them as.
+        let run_as = |script: &Script| -> Option<RunAs> {
+            match &script.user {
+                Some(u) => own_user(u, &script_line(script)),
+                None => Some(default_run_as.unwrap_or(RunAs::ROOT)),
+            }
         };
         let notify_scripts = |n: &model::Notify| {
             let one = |s: &Option<Script>| {
                 s.as_ref()
-                    .and_then(|s| match NotifyScript::new(&script_line(s), run_as(s)) {
+                    .and_then(|s| Some((s, run_as(s)?)))
+                    .and_then(|(s, user)| match NotifyScript::new(&script_line(s), user) {
                         Ok(ns) => Some(ns),
                         Err(e) => {
                             tracing::warn!("notify script {}: {e}; disabled", script_line(s));
@@ -135,10 +153,19 @@ impl Plan {
                 .map(|f| FifoSpec {
                     path: PathBuf::from(&f.path),
                     // keepalived: the line's `USER [GROUP]`, else the default script user.
-                    owner: Some(lookup(f.user.clone().map(|u| (u, f.group.clone()))))
-                        .filter(|o| *o != RunAs::ROOT),
+                    owner: match &f.user {
+                        Some(u) => own_user(
+                            &model::ScriptUser {
+                                user: u.clone(),
+                                group: f.group.clone(),
+                            },
+                            &f.path,
+                        ),
+                        None => default_run_as,
+                    }
+                    .filter(|o| *o != RunAs::ROOT),
                     script: f.script.as_ref().and_then(|s| {
-                        NotifyScript::new(&script_line(s), run_as(s))
+                        NotifyScript::new(&script_line(s), run_as(s)?)
                             .map_err(|e| {
                                 tracing::warn!(
                                     "notify fifo script {}: {e}; disabled",
@@ -211,7 +238,7 @@ impl Plan {
                         .notify
                         .master_rx_lower_pri
                         .as_ref()
-                        .and_then(|s| NotifyScript::new(&script_line(s), run_as(s)).ok()),
+                        .and_then(|s| NotifyScript::new(&script_line(s), run_as(s)?).ok()),
                     notify_priority_changes: r.notify_priority_changes,
                 },
             );
@@ -224,6 +251,9 @@ impl Plan {
             if !used_scripts.contains(&s.name) {
                 continue;
             }
+            let Some(run_as) = track_run_as(script) else {
+                continue;
+            };
             plan.scripts.push(ScriptSpec {
                 name: s.name.clone(),
                 script: script_line(script),
@@ -232,7 +262,7 @@ impl Plan {
                 rise: s.rise.max(1),
                 fall: s.fall.max(1),
                 init_fail: s.init_fail,
-                run_as: run_as(script),
+                run_as,
             });
         }
         for f in &config.track_files {
@@ -240,6 +270,10 @@ impl Plan {
                 plan.track_files.push(TrackFileSpec {
                     name: f.name.clone(),
                     path: PathBuf::from(path),
+                    init: f.init_file.as_ref().map(|i| TrackFileInit {
+                        value: i.value,
+                        overwrite: i.overwrite,
+                    }),
                 });
             }
         }
@@ -523,6 +557,67 @@ mod tests {
         assert_eq!(spec.brd, Some("10.1.2.255".parse().unwrap()));
         assert_eq!(spec.label.as_deref(), Some("eth9:vip"));
         assert_eq!(spec.scope, Scope::Link);
+    }
+
+    /// Who the plan runs `chk` (vrrp_script) and the notify_master script as, on a machine
+    /// where only `root`, `svc` (uid 900) and, if `with_ks`, `keepalived_script` (uid 901) exist.
+    fn script_users(globals: &str, with_ks: bool) -> (Option<RunAs>, Option<RunAs>) {
+        let text = format!(
+            "global_defs {{\n{globals}}}\nvrrp_script chk {{\n script /bin/true\n}}\n\
+             vrrp_instance V {{\n interface eth9\n virtual_router_id 9\n \
+             virtual_ipaddress {{\n 10.1.2.3\n }}\n track_script {{\n chk\n }}\n \
+             notify_master /bin/true\n}}\n"
+        );
+        let dir = TempDir::new("plan-users");
+        let path = dir.path().join("keepalived.conf");
+        std::fs::write(&path, text).unwrap();
+        // The validator's own account checks would use this machine's users.
+        let opts = LoadOptions {
+            check_interfaces: false,
+            check_scripts: false,
+            ..LoadOptions::default()
+        };
+        let loaded = load(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let accounts = |user: &str, _: Option<&str>| match user {
+            "root" => Ok(RunAs::ROOT),
+            "svc" => Ok(RunAs { uid: 900, gid: 900 }),
+            "keepalived_script" if with_ks => Ok(RunAs { uid: 901, gid: 901 }),
+            _ => Err(CommandError::NoSuchUser { user: user.into() }),
+        };
+        let plan = Plan::build_with_accounts(&loaded.config, None, accounts).unwrap();
+        let track = plan
+            .scripts
+            .iter()
+            .find(|s| s.name == "chk")
+            .map(|s| s.run_as);
+        let notify = plan
+            .instance("V")
+            .unwrap()
+            .notify
+            .master
+            .as_ref()
+            .map(|n| n.run_as);
+        (track, notify)
+    }
+
+    #[test]
+    fn scripts_run_as_the_default_user_the_validator_checked_them_as() {
+        let ks = Some(RunAs { uid: 901, gid: 901 });
+        let svc = Some(RunAs { uid: 900, gid: 900 });
+        let root = Some(RunAs::ROOT);
+        // keepalived_script, when it exists, with or without script security.
+        assert_eq!(script_users(" enable_script_security\n", true), (ks, ks));
+        assert_eq!(script_users("", true), (ks, ks));
+        // Without it: root; under script security the vrrp_script is not run at all, and the
+        // notify script runs as root (checked as root by the validator).
+        assert_eq!(script_users("", false), (root, root));
+        assert_eq!(
+            script_users(" enable_script_security\n", false),
+            (None, root)
+        );
+        // script_user wins; an unknown one never falls back to root for a vrrp_script.
+        assert_eq!(script_users(" script_user svc\n", true), (svc, svc));
+        assert_eq!(script_users(" script_user nosuch\n", true).0, None);
     }
 
     #[test]

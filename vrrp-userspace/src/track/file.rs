@@ -5,6 +5,10 @@
 //! (leading blanks, optional sign, `0x` hex or leading-`0` octal, stops at the first non-digit);
 //! a missing, empty or unparsable file reads as 0, and a deleted or renamed-away file counts as
 //! 0. The value is reported raw; multiplying by the weight and clamping (§2.1) is the engine's.
+//!
+//! `init_file [VALUE] [overwrite]` is keepalived's too: at start-up the file is created with
+//! VALUE (default 0) when missing, or rewritten with `overwrite`; a reload only creates a missing
+//! file. A track file whose directory does not exist is removed, the others are watched.
 
 use std::collections::HashMap;
 use std::ffi::{CString, OsStr, OsString};
@@ -18,11 +22,19 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// One `track_file NAME { file PATH }` block.
+/// One `track_file NAME { file PATH; init_file ... }` block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrackFileSpec {
     pub name: String,
     pub path: PathBuf,
+    pub init: Option<TrackFileInit>,
+}
+
+/// `init_file [VALUE] [overwrite]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackFileInit {
+    pub value: i64,
+    pub overwrite: bool,
 }
 
 /// A tracked file's value changed (or its initial value).
@@ -44,12 +56,15 @@ pub enum TrackFileError {
         #[source]
         source: io::Error,
     },
-    #[error("track file {}: writing the initial value failed: {source}", path.display())]
+    #[error("Unable to initialise track file {name} ({}: {source})", path.display())]
     Init {
+        name: String,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
+    #[error("Cannot initialise track file {name} - it is not a regular file")]
+    NotRegular { name: String },
 }
 
 /// C `strtol(s, NULL, 0)` on a 64-bit target: saturates at the `long` range.
@@ -119,16 +134,47 @@ pub fn read_track_file(path: &Path) -> i64 {
     strtol0(&buf[..len])
 }
 
-/// keepalived's `init_file [VALUE] [overwrite]`: writes `value` if the file does not exist, or
-/// always with `overwrite`.
-pub fn init_track_file(path: &Path, value: i64, overwrite: bool) -> Result<(), TrackFileError> {
-    if !overwrite && path.exists() {
+/// keepalived's `init_file`: writes the value when the file is missing, or with `overwrite` at
+/// start-up (never on `reload`) when it is a regular file. Written as `VALUE\n`, mode 0644, and
+/// never through a symbolic link (keepalived's `fopen_safe`: a user who can write the directory
+/// must not make root overwrite another file).
+pub fn init_track_file(spec: &TrackFileSpec, reload: bool) -> Result<(), TrackFileError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let Some(init) = spec.init else {
         return Ok(());
+    };
+    if let Ok(meta) = std::fs::metadata(&spec.path) {
+        if !init.overwrite {
+            return Ok(());
+        }
+        if !meta.is_file() {
+            return Err(TrackFileError::NotRegular {
+                name: spec.name.clone(),
+            });
+        }
+        if reload {
+            return Ok(());
+        }
     }
-    std::fs::write(path, format!("{value}\n")).map_err(|source| TrackFileError::Init {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&spec.path)
+        .and_then(|mut f| f.write_all(format!("{}\n", init.value).as_bytes()))
+        .map_err(|source| TrackFileError::Init {
+            name: spec.name.clone(),
+            path: spec.path.clone(),
+            source,
+        })
+}
+
+/// The directory watched for a track file: its parent, `.` for a bare name.
+pub fn track_file_dir(path: &Path) -> PathBuf {
+    split(path).0
 }
 
 /// Watches a set of track files. Dropping it stops the watch.
@@ -145,12 +191,14 @@ struct Watched {
 
 impl FileTracker {
     /// Starts watching: first sends every file's current value, then a [`FileChange`] whenever
-    /// a value changes. Fails if a file's directory does not exist (keepalived removes such a
-    /// track file). Must be called inside a tokio runtime.
+    /// a value changes. A file that cannot be watched (its directory does not exist) is left out
+    /// and returned with the tracker, for the caller to log: keepalived removes that one track
+    /// file and watches the rest. Fails only if inotify itself does. Must be called inside a
+    /// tokio runtime.
     pub fn spawn(
         specs: Vec<TrackFileSpec>,
         changes: mpsc::Sender<FileChange>,
-    ) -> Result<FileTracker, TrackFileError> {
+    ) -> Result<(FileTracker, Vec<TrackFileError>), TrackFileError> {
         // SAFETY: plain syscall; the descriptor is checked and then owned.
         let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
         let first_name = specs.first().map(|s| s.name.clone()).unwrap_or_default();
@@ -165,38 +213,17 @@ impl FileTracker {
         // SAFETY: fresh descriptor owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let mut by_wd: HashMap<i32, Vec<Watched>> = HashMap::new();
+        let mut removed = Vec::new();
         for spec in specs {
-            let (dir, file_name) = split(&spec.path);
-            if !dir.is_dir() {
-                return Err(TrackFileError::NoDirectory {
-                    name: spec.name,
-                    dir,
-                });
-            }
-            let c_dir = CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
-                TrackFileError::NoDirectory {
-                    name: spec.name.clone(),
-                    dir: dir.clone(),
-                }
-            })?;
-            let mask =
-                libc::IN_CLOSE_WRITE | libc::IN_DELETE | libc::IN_MOVED_FROM | libc::IN_MOVED_TO;
-            // SAFETY: valid fd and NUL-terminated path.
-            let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c_dir.as_ptr(), mask) };
-            if wd < 0 {
-                return Err(TrackFileError::Watch {
+            match add_watch(&fd, &spec) {
+                Ok((wd, file_name)) => by_wd.entry(wd).or_default().push(Watched {
                     name: spec.name,
                     path: spec.path,
-                    syscall: "inotify_add_watch",
-                    source: io::Error::last_os_error(),
-                });
+                    file_name,
+                    value: 0,
+                }),
+                Err(e) => removed.push(e),
             }
-            by_wd.entry(wd).or_default().push(Watched {
-                name: spec.name,
-                path: spec.path,
-                file_name,
-                value: 0,
-            });
         }
         // SAFETY: the OwnedFd keeps the descriptor open for the AsyncFd's whole life.
         let fd =
@@ -209,8 +236,33 @@ impl FileTracker {
                 }
             })?;
         let task = tokio::spawn(watch(fd, by_wd, changes));
-        Ok(FileTracker { task })
+        Ok((FileTracker { task }, removed))
     }
+}
+
+/// Watches the directory of `spec`'s file; returns the watch descriptor and the file's name.
+fn add_watch(fd: &OwnedFd, spec: &TrackFileSpec) -> Result<(i32, OsString), TrackFileError> {
+    let (dir, file_name) = split(&spec.path);
+    let no_dir = || TrackFileError::NoDirectory {
+        name: spec.name.clone(),
+        dir: dir.clone(),
+    };
+    if !dir.is_dir() {
+        return Err(no_dir());
+    }
+    let c_dir = CString::new(dir.as_os_str().as_bytes()).map_err(|_| no_dir())?;
+    let mask = libc::IN_CLOSE_WRITE | libc::IN_DELETE | libc::IN_MOVED_FROM | libc::IN_MOVED_TO;
+    // SAFETY: valid fd and NUL-terminated path.
+    let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c_dir.as_ptr(), mask) };
+    if wd < 0 {
+        return Err(TrackFileError::Watch {
+            name: spec.name.clone(),
+            path: spec.path.clone(),
+            syscall: "inotify_add_watch",
+            source: io::Error::last_os_error(),
+        });
+    }
+    Ok((wd, file_name))
 }
 
 impl Drop for FileTracker {
@@ -346,10 +398,57 @@ mod tests {
         long.push('7');
         std::fs::write(&f, &long).unwrap();
         assert_eq!(read_track_file(&f), 0);
-        init_track_file(&f, 5, false).unwrap();
-        assert_eq!(read_track_file(&f), 0);
-        init_track_file(&f, 5, true).unwrap();
-        assert_eq!(read_track_file(&f), 5);
+    }
+
+    #[test]
+    fn init_file_follows_keepalived() {
+        use std::os::unix::fs::PermissionsExt;
+        let guard = TempDir::new("tf-init");
+        let dir = guard.path().to_path_buf();
+        let spec = |file: &str, value, overwrite| TrackFileSpec {
+            name: "tf".into(),
+            path: dir.join(file),
+            init: Some(TrackFileInit { value, overwrite }),
+        };
+        let text = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
+        // Created when missing, at start-up and on reload, as "VALUE\n", mode 0644.
+        for reload in [false, true] {
+            let name = format!("new-{reload}");
+            init_track_file(&spec(&name, 5, false), reload).unwrap();
+            assert_eq!(text(&name), "5\n");
+            let mode = std::fs::metadata(dir.join(&name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o022, 0, "{mode:o}");
+        }
+        // An existing file is kept, unless `overwrite` at start-up.
+        std::fs::write(dir.join("old"), "7\n").unwrap();
+        init_track_file(&spec("old", -3, false), false).unwrap();
+        assert_eq!(text("old"), "7\n");
+        init_track_file(&spec("old", -3, true), true).unwrap();
+        assert_eq!(text("old"), "7\n", "a reload never overwrites");
+        init_track_file(&spec("old", -3, true), false).unwrap();
+        assert_eq!(text("old"), "-3\n");
+        // Not through a symbolic link, and not over a directory.
+        std::fs::write(dir.join("target"), "1\n").unwrap();
+        std::os::unix::fs::symlink(dir.join("target"), dir.join("link")).unwrap();
+        assert!(matches!(
+            init_track_file(&spec("link", 9, true), false),
+            Err(TrackFileError::Init { .. })
+        ));
+        assert_eq!(text("target"), "1\n");
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        let e = init_track_file(&spec("sub", 9, true), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Cannot initialise track file tf - it is not a regular file"
+        );
+        // No init_file: nothing is written.
+        let mut none = spec("none", 1, true);
+        none.init = None;
+        init_track_file(&none, false).unwrap();
+        assert!(!dir.join("none").exists());
     }
 
     #[test]

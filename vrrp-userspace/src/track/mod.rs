@@ -11,10 +11,11 @@ mod script;
 pub use command::{CommandError, RunAs, ScriptCommand};
 pub use exec::ExitOutcome;
 pub use file::{
-    FileChange, FileTracker, TrackFileError, TrackFileSpec, init_track_file, read_track_file,
+    FileChange, FileTracker, TrackFileError, TrackFileInit, TrackFileSpec, init_track_file,
+    read_track_file, track_file_dir,
 };
 pub use rise_fall::RiseFall;
-pub use script::{ScriptChange, ScriptError, ScriptRunner, ScriptSpec};
+pub use script::{ScriptChange, ScriptError, ScriptRunner, ScriptSet, ScriptSpec};
 
 /// A tracker's binary state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

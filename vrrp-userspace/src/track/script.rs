@@ -19,7 +19,7 @@ use super::exec::{self, ExitOutcome};
 use super::rise_fall::RiseFall;
 
 /// One `vrrp_script` block, resolved.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScriptSpec {
     pub name: String,
     /// The `script` line (outer quotes removed).
@@ -30,7 +30,7 @@ pub struct ScriptSpec {
     pub rise: u32,
     pub fall: u32,
     pub init_fail: bool,
-    /// `user`, or `script_user`; root when unset.
+    /// `user`, else the default script user (`script_user`, `keepalived_script`, root).
     pub run_as: RunAs,
 }
 
@@ -52,10 +52,20 @@ pub struct ScriptError {
     pub source: CommandError,
 }
 
+/// What [`ScriptRunner::spawn_all`] did.
+pub struct ScriptSet {
+    pub runners: Vec<ScriptRunner>,
+    /// The scripts started now (all at start-up; on reload the new and changed ones): their
+    /// runners report changes only, so the caller tells the engine what `init_fail` assumes.
+    pub started: Vec<ScriptSpec>,
+    /// Scripts that cannot be enabled (the caller logs them; keepalived's wording).
+    pub disabled: Vec<ScriptError>,
+}
+
 /// A running `vrrp_script`. Dropping it stops the schedule and kills a run in progress.
 pub struct ScriptRunner {
     task: JoinHandle<()>,
-    name: String,
+    spec: ScriptSpec,
     /// A run is in progress (the status snapshot reports keepalived's script `State`).
     running: Arc<AtomicBool>,
 }
@@ -74,19 +84,49 @@ impl ScriptRunner {
         };
         let command = ScriptCommand::parse(&spec.script).map_err(error)?;
         command.check(spec.run_as).map_err(error)?;
-        let name = spec.name.clone();
         let running = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(schedule(spec, command, changes, running.clone()));
+        let task = tokio::spawn(schedule(spec.clone(), command, changes, running.clone()));
         Ok(ScriptRunner {
             task,
-            name,
+            spec,
             running,
         })
     }
 
+    /// The runners for a configuration, at start-up (`running` empty) or on reload. A running
+    /// script whose definition is unchanged is kept as it is: its schedule, rise/fall counter and
+    /// last reported result carry on, so a reload neither skips `rise` nor hides the next failure
+    /// (keepalived's `clear_diff_script` carries a script's result across reload too). The others
+    /// start afresh and are listed in [`ScriptSet::started`]; runners no longer wanted are stopped.
+    pub fn spawn_all(
+        specs: &[ScriptSpec],
+        changes: &mpsc::Sender<ScriptChange>,
+        mut running: Vec<ScriptRunner>,
+    ) -> ScriptSet {
+        let mut set = ScriptSet {
+            runners: Vec::with_capacity(specs.len()),
+            started: Vec::new(),
+            disabled: Vec::new(),
+        };
+        for spec in specs {
+            if let Some(i) = running.iter().position(|r| r.spec == *spec) {
+                set.runners.push(running.swap_remove(i));
+                continue;
+            }
+            match ScriptRunner::spawn(spec.clone(), changes.clone()) {
+                Ok(runner) => {
+                    set.started.push(spec.clone());
+                    set.runners.push(runner);
+                }
+                Err(e) => set.disabled.push(e),
+            }
+        }
+        set
+    }
+
     /// The `vrrp_script` name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.spec.name
     }
 
     /// Whether the script is being run now (between runs it is idle).

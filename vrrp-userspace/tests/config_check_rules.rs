@@ -1,14 +1,16 @@
 //! keepalived 2.2.7 rules that `vrrpd check` follows, checked without keepalived installed (the
 //! differential test compares them with the real one): include variants and their exit codes,
 //! blocks given to keywords that take none, trackers dropped in sync groups and on owners, the
-//! default script user, advert_int's minimum, scripts without an execute bit, `${_PWD}`.
+//! default script user, advert_int's minimum, scripts without an execute bit, `${_PWD}`, the
+//! instance's address family.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use vrrpd::config::check::exit_code;
 use vrrpd::config::diag::Diagnostics;
-use vrrpd::config::{Analysis, Diagnostic, LoadOptions, Severity, analyse};
+use vrrpd::config::model::Family;
+use vrrpd::config::{Analysis, Diagnostic, LoadOptions, Severity, analyse, resolve};
 
 mod support;
 
@@ -34,6 +36,12 @@ fn find<'a>(a: &'a Analysis, needle: &str) -> &'a Diagnostic {
         .iter()
         .find(|d| d.message.contains(needle))
         .unwrap_or_else(|| panic!("no diagnostic containing {needle:?} in {:#?}", messages(a)))
+}
+
+/// Where `d` is, as file:line:column.
+fn place(d: &Diagnostic) -> String {
+    let s = d.span.as_ref().expect("diagnostic has a span");
+    format!("{}:{}:{}", s.file.display(), s.line, s.column)
 }
 
 const INSTANCE: &str = "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\n";
@@ -318,4 +326,62 @@ fn pathdiff(to: &Path, from: &Path) -> PathBuf {
         p.push(c);
     }
     p
+}
+
+/// keepalived takes the family from the first VIP, src IP, mcast_dst_ip or unicast peer, and
+/// skips later addresses of the other family.
+#[test]
+fn family_comes_from_the_first_address_of_any_kind() {
+    let t = temp("family_comes_from_the_fi");
+    let p = t.write(
+        "f.conf",
+        "vrrp_instance V6 {\n interface eth0\n virtual_router_id 1\n no_virtual_ipaddress\n unicast_src_ip fd00::1\n unicast_peer {\n  fd00::2\n }\n}\n\
+         vrrp_instance MIX {\n interface eth0\n virtual_router_id 2\n unicast_src_ip 192.168.1.1\n unicast_peer {\n  fd00::2\n  192.168.1.2\n }\n virtual_ipaddress {\n  fd00::100\n }\n}\n\
+         vrrp_instance SRC {\n interface eth0\n virtual_router_id 3\n virtual_ipaddress { fd00::3 }\n mcast_src_ip 10.0.0.3\n}\n\
+         vrrp_instance DST {\n interface eth0\n virtual_router_id 4\n mcast_dst_ip ff02::12\n mcast_dst_ip 224.0.0.19\n virtual_ipaddress { fd00::4 }\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    let f = p.display();
+    for (m, at) in [
+        (
+            "Configuration error: VRRP instance[MIX] and unicast peer address[fd00::2] MUST be of the same family !!! Skipping...",
+            format!("{f}:15:3"),
+        ),
+        (
+            "(MIX): address family must match VRRP instance [fd00::100] - ignoring",
+            format!("{f}:19:3"),
+        ),
+        (
+            "Configuration error: VRRP instance[SRC] and src address[10.0.0.3] MUST be of the same family !!! Skipping...",
+            format!("{f}:26:15"),
+        ),
+        (
+            "(DST) mcast dest address 224.0.0.19 MUST match VRRP instance family. Skipping...",
+            format!("{f}:32:15"),
+        ),
+    ] {
+        let d = find(&a, m);
+        assert_eq!(d.severity, Severity::Warning, "{m}");
+        assert_eq!(place(d), at, "{m}");
+    }
+    let r = resolve(&a.config);
+    let view = |name: &str| {
+        let i = r.iter().find(|i| i.name == name).expect("instance");
+        let peers: Vec<String> = i
+            .unicast_peers
+            .iter()
+            .map(|p| p.address.to_string())
+            .collect();
+        (i.family, i.version, peers)
+    };
+    assert_eq!(view("V6"), (Family::Ipv6, 3, vec!["fd00::2".to_string()]));
+    assert_eq!(
+        view("MIX"),
+        (Family::Ipv4, 2, vec!["192.168.1.2".to_string()])
+    );
+    assert!(a.config.vrrp_instances[1].virtual_ipaddress.is_empty());
+    let src = &a.config.vrrp_instances[2];
+    assert_eq!((src.family, src.src_ip), (Some(Family::Ipv6), None));
+    let dst = &a.config.vrrp_instances[3];
+    assert_eq!(dst.mcast_dst_ip, Some("ff02::12".parse().unwrap()));
 }

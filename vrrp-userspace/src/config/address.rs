@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 
 use super::diag::Diagnostics;
-use super::model::{Broadcast, PreferredLft, TrackRef, UnicastPeer, VirtualAddress, VirtualRoute};
+use super::model::{
+    Broadcast, Family, PreferredLft, TrackRef, UnicastPeer, VirtualAddress, VirtualRoute,
+};
 use super::parser::Node;
 use super::values::{self, parse_addr_prefix};
 
@@ -226,8 +228,24 @@ pub fn virtual_address(d: &mut Diagnostics, node: &Node) -> Option<VirtualAddres
 }
 
 /// One `unicast_peer` line: `IP [min_ttl N] [max_ttl N]`.
-pub fn unicast_peer(d: &mut Diagnostics, node: &Node, instance: &str) -> Option<UnicastPeer> {
+/// The address must be of the instance's `family` (or sets it, [`Family::claim`]).
+pub fn unicast_peer(
+    d: &mut Diagnostics,
+    node: &Node,
+    instance: &str,
+    family: &mut Option<Family>,
+) -> Option<UnicastPeer> {
     let address = match node.keyword.text.parse::<IpAddr>() {
+        Ok(a) if !Family::claim(family, &a) => {
+            d.warn(
+                &node.keyword.span,
+                format!(
+                    "Configuration error: VRRP instance[{instance}] and unicast peer address[{}] MUST be of the same family !!! Skipping...",
+                    node.keyword.text
+                ),
+            );
+            return None;
+        }
         Ok(a) => a,
         Err(_) => {
             d.warn(

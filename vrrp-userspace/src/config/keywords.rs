@@ -519,7 +519,12 @@ pub static KEYWORDS: &[Keyword] = &[
         Supported,
         "PASS only; AH is refused",
     ),
-    k(VrrpInstance, "virtual_ipaddress", Supported, ""),
+    k(
+        VrrpInstance,
+        "virtual_ipaddress",
+        Supported,
+        "the first VIP, src IP, mcast_dst_ip or unicast_peer sets the instance's family; later addresses of the other family are skipped with keepalived's warnings",
+    ),
     k(VrrpInstance, "virtual_ipaddress_excluded", Supported, ""),
     k(VrrpInstance, "no_virtual_ipaddress", Supported, ""),
     k(

@@ -757,13 +757,9 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                         continue;
                     };
                     if !excluded {
-                        let fam = Family::of(&vip.address);
-                        match inst.virtual_ipaddress.first() {
-                            Some(first) if Family::of(&first.address) != fam => {
-                                d.warn(&line.keyword.span, format!("({iname}): address family must match VRRP instance [{}] - ignoring", vip.address));
-                                continue;
-                            }
-                            _ => {}
+                        if !inst.claim_family(&vip.address) {
+                            d.warn(&line.keyword.span, format!("({iname}): address family must match VRRP instance [{}] - ignoring", line.keyword.text));
+                            continue;
                         }
                         inst.virtual_ipaddress.push(vip);
                     } else {
@@ -789,6 +785,7 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             "unicast_src_ip" | "mcast_src_ip" => {
                 if let Some(t) = arg(d, n, 0) {
                     match t.text.parse::<IpAddr>() {
+                        Ok(a) if !inst.claim_family(&a) => d.warn(&t.span, format!("Configuration error: VRRP instance[{iname}] and src address[{}] MUST be of the same family !!! Skipping...", t.text)),
                         Ok(a) => {
                             if inst.src_ip.is_some() {
                                 d.warn(&t.span, format!("({iname}) unicast_src_ip/mcast_src_ip already specified - ignoring {}", t.text));
@@ -807,7 +804,7 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                 require_block(d, n);
                 inst.unicast_configured = true;
                 for line in n.children() {
-                    if let Some(p) = address::unicast_peer(d, line, &iname) {
+                    if let Some(p) = address::unicast_peer(d, line, &iname, &mut inst.family) {
                         inst.unicast_peer.push(p);
                     }
                 }
@@ -840,6 +837,14 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             "mcast_dst_ip" => {
                 if let Some(t) = arg(d, n, 0) {
                     match t.text.parse::<IpAddr>() {
+                        // keepalived takes the family before it checks for multicast.
+                        Ok(a) if !inst.claim_family(&a) => d.warn(
+                            &t.span,
+                            format!(
+                                "({iname}) mcast dest address {} MUST match VRRP instance family. Skipping...",
+                                t.text
+                            ),
+                        ),
                         Ok(a) if a.is_multicast() => inst.mcast_dst_ip = Some(a),
                         Ok(_) => d.warn(
                             &t.span,

@@ -385,3 +385,26 @@ fn family_comes_from_the_first_address_of_any_kind() {
     let dst = &a.config.vrrp_instances[3];
     assert_eq!(dst.mcast_dst_ip, Some("ff02::12".parse().unwrap()));
 }
+
+/// keepalived's read_line ends a multi-line `$NAME=` only at a truly empty line: a comment or a
+/// line of blanks inside it is skipped.
+#[test]
+fn only_an_empty_line_ends_a_multiline_definition() {
+    let t = temp("only_an_empty_line_ends_");
+    let p = t.write(
+        "m.conf",
+        "$INST=vrrp_instance VI_1 { \\\n    interface eth0 \\\n# the VRID\n   \t\n    virtual_router_id 7 \\\n    virtual_ipaddress { \\\n        10.0.0.1 \\\n    } \\\n}\n$INST\n\
+         $CUT=vrrp_instance VI_2 { \\\n\n    virtual_router_id 8\n",
+    );
+    let a = analyse(&p, &opts());
+    let vi1 = &a.config.vrrp_instances[0];
+    assert_eq!(
+        (vi1.name.as_str(), vi1.virtual_router_id),
+        ("VI_1", Some(7))
+    );
+    assert_eq!(vi1.virtual_ipaddress.len(), 1);
+    assert_eq!(a.config.vrrp_instances.len(), 1, "$CUT is only defined");
+    // The empty line ended $CUT, so its last line is read as top-level text.
+    let d = find(&a, "Unknown keyword 'virtual_router_id'");
+    assert_eq!(place(d), format!("{}:13:5", p.display()));
+}

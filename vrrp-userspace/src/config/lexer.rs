@@ -228,8 +228,18 @@ impl<'a> Lexer<'a> {
 
     fn physical_line(&mut self, raw: &str, origin: &Origin) {
         if let Some(mut def) = self.pending_def.take() {
+            // As keepalived's read_line: only a truly empty physical line ends the definition;
+            // one that decomments to nothing (a comment, blanks) is skipped.
+            if raw.is_empty() {
+                self.defs.insert(def.name, def.lines.join("\n"));
+                return;
+            }
             let text = decomment(raw);
             let text = text.trim();
+            if text.is_empty() {
+                self.pending_def = Some(def);
+                return;
+            }
             match text.strip_suffix('\\') {
                 Some(head) => {
                     def.lines.push(head.trim_end().to_string());

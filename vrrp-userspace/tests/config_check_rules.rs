@@ -44,6 +44,19 @@ fn place(d: &Diagnostic) -> String {
     format!("{}:{}:{}", s.file.display(), s.line, s.column)
 }
 
+/// Each (message, line, column) is a warning at that place of `file`.
+fn warned_at(a: &Analysis, file: &Path, expected: &[(&str, u32, u32)]) {
+    for (m, line, column) in expected {
+        let d = find(a, m);
+        assert_eq!(d.severity, Severity::Warning, "{m}");
+        assert_eq!(
+            place(d),
+            format!("{}:{line}:{column}", file.display()),
+            "{m}"
+        );
+    }
+}
+
 const INSTANCE: &str = "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\n";
 
 /// Every include variant against every kind of pattern: (keyword, pattern, exit code, whether
@@ -341,29 +354,32 @@ fn family_comes_from_the_first_address_of_any_kind() {
          vrrp_instance DST {\n interface eth0\n virtual_router_id 4\n mcast_dst_ip ff02::12\n mcast_dst_ip 224.0.0.19\n virtual_ipaddress { fd00::4 }\n}\n",
     );
     let a = analyse(&p, &opts());
-    let f = p.display();
-    for (m, at) in [
-        (
-            "Configuration error: VRRP instance[MIX] and unicast peer address[fd00::2] MUST be of the same family !!! Skipping...",
-            format!("{f}:15:3"),
-        ),
-        (
-            "(MIX): address family must match VRRP instance [fd00::100] - ignoring",
-            format!("{f}:19:3"),
-        ),
-        (
-            "Configuration error: VRRP instance[SRC] and src address[10.0.0.3] MUST be of the same family !!! Skipping...",
-            format!("{f}:26:15"),
-        ),
-        (
-            "(DST) mcast dest address 224.0.0.19 MUST match VRRP instance family. Skipping...",
-            format!("{f}:32:15"),
-        ),
-    ] {
-        let d = find(&a, m);
-        assert_eq!(d.severity, Severity::Warning, "{m}");
-        assert_eq!(place(d), at, "{m}");
-    }
+    warned_at(
+        &a,
+        &p,
+        &[
+            (
+                "Configuration error: VRRP instance[MIX] and unicast peer address[fd00::2] MUST be of the same family !!! Skipping...",
+                15,
+                3,
+            ),
+            (
+                "(MIX): address family must match VRRP instance [fd00::100] - ignoring",
+                19,
+                3,
+            ),
+            (
+                "Configuration error: VRRP instance[SRC] and src address[10.0.0.3] MUST be of the same family !!! Skipping...",
+                26,
+                15,
+            ),
+            (
+                "(DST) mcast dest address 224.0.0.19 MUST match VRRP instance family. Skipping...",
+                32,
+                15,
+            ),
+        ],
+    );
     let r = resolve(&a.config);
     let view = |name: &str| {
         let i = r.iter().find(|i| i.name == name).expect("instance");
@@ -407,4 +423,81 @@ fn only_an_empty_line_ends_a_multiline_definition() {
     // The empty line ended $CUT, so its last line is read as top-level text.
     let d = find(&a, "Unknown keyword 'virtual_router_id'");
     assert_eq!(place(d), format!("{}:13:5", p.display()));
+}
+
+/// A tracker line's weight and option as keepalived 2.2.7 reads them (alloc_track_if,
+/// alloc_track_script, vrrp_alloc_track_file).
+#[test]
+fn tracker_weights_and_options_follow_keepalived() {
+    let t = temp("tracker_weights_and_opti");
+    // Scripts are kept: they run as root under script security.
+    let security = "global_defs {\n enable_script_security\n script_user root\n}\n";
+    let p = t.write(
+        "t.conf",
+        format!("{security}vrrp_script chk {{\n script \"/bin/true\"\n weight -20\n}}\n\
+         vrrp_script chk2 {{\n script \"/bin/true\"\n weight 5\n}}\n\
+         track_file tf {{\n file /tmp/x\n weight 7\n}}\n\
+         vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {{ 10.0.0.1 }}\n\
+         track_script {{\n  chk weight 300\n  chk2 reverse\n }}\n\
+         track_interface {{\n  eth1 weight 999\n  eth2 weight\n  eth3 weight 10 noreverse\n }}\n\
+         track_file {{\n  tf weight x\n }}\n}}\n\
+         vrrp_instance B {{\n interface eth0\n virtual_router_id 2\n virtual_ipaddress {{ 10.0.0.2 }}\n\
+         track_script {{\n  chk weight\n }}\n track_file {{\n  tf weight 3 sideways\n }}\n}}\n"),
+    );
+    let a = analyse(&p, &opts());
+    warned_at(
+        &a,
+        &p,
+        &[
+            (
+                "(A) track script chk: weight must be between [-253..253] inclusive, ignoring...",
+                22,
+                14,
+            ),
+            ("(A) unknown track script option reverse - ignoring", 23, 8),
+            (
+                "(A) weight 999 for eth1 must be between [-253..253] inclusive. Ignoring...",
+                26,
+                15,
+            ),
+            (
+                "(A) weight without value specified for track_interface eth2 - ignoring",
+                27,
+                8,
+            ),
+            (
+                "(A) unknown track_interace eth3 weight option noreverse - ignoring",
+                28,
+                18,
+            ),
+            (
+                "(A) weight for track file tf must be in [-254..254] inclusive. Ignoring...",
+                31,
+                13,
+            ),
+            (
+                "(B) weight without value specified for track script chk - ignoring",
+                39,
+                7,
+            ),
+            (
+                "(B) unknown track file tf weight option sideways - ignoring",
+                42,
+                15,
+            ),
+        ],
+    );
+    let r = resolve(&a.config);
+    let weights = |l: &[vrrpd::config::resolve::ResolvedTrack]| -> Vec<(String, i32)> {
+        l.iter().map(|t| (t.name.clone(), t.weight)).collect()
+    };
+    let s = |n: &str, w: i32| (n.to_string(), w);
+    // A bad weight leaves the script and the file their own, and an interface 0.
+    assert_eq!(weights(&r[0].track_scripts), [s("chk", -20)]);
+    assert_eq!(
+        weights(&r[0].track_interfaces),
+        [s("eth1", 0), s("eth3", 10)]
+    );
+    assert_eq!(weights(&r[0].track_files), [s("tf", 7)]);
+    assert!(r[1].track_scripts.is_empty() && r[1].track_files.is_empty());
 }

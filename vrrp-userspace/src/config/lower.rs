@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::address;
+use super::address::{self, TrackKind};
 use super::diag::Diagnostics;
 use super::keywords::{self, Section, Status};
 use super::model::*;
@@ -880,12 +880,11 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                 d,
                 n,
                 &iname,
-                "track_interface",
-                253,
+                TrackKind::Interface,
                 &mut inst.track_interface,
             ),
-            "track_script" => track_list(d, n, &iname, "track script", 253, &mut inst.track_script),
-            "track_file" => track_list(d, n, &iname, "track file", 254, &mut inst.track_file),
+            "track_script" => track_list(d, n, &iname, TrackKind::Script, &mut inst.track_script),
+            "track_file" => track_list(d, n, &iname, TrackKind::File, &mut inst.track_file),
             "dont_track_primary" => inst.dont_track_primary = true,
             "notify_master"
             | "notify_backup"
@@ -1021,19 +1020,22 @@ fn track_list(
     d: &mut Diagnostics,
     n: &Node,
     owner: &str,
-    kind: &str,
-    limit: i64,
+    kind: TrackKind,
     out: &mut Vec<TrackRef>,
 ) {
     require_block(d, n);
     for line in n.children() {
-        let Some(r) = address::track_ref(d, line, owner, kind, limit) else {
+        let Some(r) = address::track_ref(d, line, owner, kind) else {
             continue;
         };
         if out.iter().any(|o| o.name == r.name) {
             d.warn(
                 &line.keyword.span,
-                format!("({owner}) duplicate {kind} {} - ignoring", r.name),
+                format!(
+                    "({owner}) duplicate {} {} - ignoring",
+                    kind.keyword(),
+                    r.name
+                ),
             );
             continue;
         }
@@ -1111,10 +1113,10 @@ fn sync_group(name: String, node: &Node, d: &mut Diagnostics) -> SyncGroup {
                 }
             }
             "track_interface" => {
-                track_list(d, n, &gname, "track_interface", 253, &mut g.track_interface)
+                track_list(d, n, &gname, TrackKind::Interface, &mut g.track_interface)
             }
-            "track_script" => track_list(d, n, &gname, "track script", 253, &mut g.track_script),
-            "track_file" => track_list(d, n, &gname, "track file", 254, &mut g.track_file),
+            "track_script" => track_list(d, n, &gname, TrackKind::Script, &mut g.track_script),
+            "track_file" => track_list(d, n, &gname, TrackKind::File, &mut g.track_file),
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 notify(d, n, &gname, &mut g.notify)
             }

@@ -501,3 +501,60 @@ fn tracker_weights_and_options_follow_keepalived() {
     assert_eq!(weights(&r[0].track_files), [s("tf", 7)]);
     assert!(r[1].track_scripts.is_empty() && r[1].track_files.is_empty());
 }
+
+/// keepalived's auth_pass is the first 8 bytes of the word, whatever they are.
+#[test]
+fn auth_pass_is_the_first_eight_bytes_of_the_word() {
+    let t = temp("auth_pass_is_the_first_e");
+    let conf = |pass: &[u8]| {
+        let mut c = b"vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n authentication {\n  auth_type PASS\n  auth_pass "
+            .to_vec();
+        c.extend_from_slice(pass);
+        c.extend_from_slice(b"\n }\n}\n");
+        c
+    };
+    let pass_of = |name: &str, pass: &[u8]| {
+        let a = analyse(&t.write(name, conf(pass)), &opts());
+        resolve(&a.config)[0].auth_pass.expect("PASS")
+    };
+    // UTF-8 "ä" straddling byte 8, and Latin-1 "é", which is not UTF-8.
+    assert_eq!(
+        &pass_of("utf8.conf", "ppppppp\u{e4}".as_bytes()),
+        b"ppppppp\xc3"
+    );
+    assert_eq!(&pass_of("latin1.conf", b"caf\xe9"), b"caf\xe9\0\0\0\0");
+    let a = analyse(&t.write("long.conf", conf(b"longpassword")), &opts());
+    let d = find(&a, "Truncating auth_pass to 8 characters");
+    assert_eq!(
+        place(d),
+        format!("{}:7:13", t.0.join("long.conf").display())
+    );
+}
+
+/// A byte that is not UTF-8, and a `\x` or octal escape above 0x7f, is one byte of the word;
+/// diagnostics show it as U+FFFD.
+#[test]
+fn tokens_keep_the_bytes_of_the_file_and_of_escapes() {
+    let mut diags = Diagnostics::default();
+    let lexed = vrrpd::config::lexer::lex_source(
+        Path::new("b.conf"),
+        b"notify_master \"a\\xe9\\351\" caf\xe9 \xf4\x8f\xbf\xbf\n",
+        &vrrpd::config::lexer::LexOptions {
+            config_id: "t".into(),
+            all_config: false,
+            follow_includes: false,
+        },
+        &mut diags,
+    );
+    let words: Vec<&[u8]> = lexed[0].tokens.iter().map(|t| t.bytes()).collect();
+    assert_eq!(
+        words,
+        [
+            &b"notify_master"[..],
+            b"a\xe9\xe9",
+            b"caf\xe9",
+            b"\xf4\x8f\xbf\xbf"
+        ]
+    );
+    assert_eq!(lexed[0].tokens[2].text, "caf\u{fffd}");
+}

@@ -29,15 +29,100 @@ const MAX_EXPANDED_LEN: usize = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
+    /// The word as UTF-8: a byte of the file that is not UTF-8 (or an escape above 0x7f) is
+    /// U+FFFD or the escape's character here.
     pub text: String,
     /// Whether any part of the token was quoted (a quoted `"{"` is not a brace).
     pub quoted: bool,
     pub span: Span,
+    /// The word's bytes when they are not `text`'s (see [`Token::bytes`]).
+    raw: Option<Vec<u8>>,
 }
 
 impl Token {
     pub fn is(&self, s: &str) -> bool {
         !self.quoted && self.text == s
+    }
+
+    /// The word's bytes as keepalived sees them: the file's own bytes, and one byte per
+    /// `\xNN` / `\nnn` escape. Only `auth_pass` needs this (its first 8 bytes go on the wire).
+    pub fn bytes(&self) -> &[u8] {
+        self.raw.as_deref().unwrap_or(self.text.as_bytes())
+    }
+}
+
+/// Bytes of the file that are not UTF-8 travel through the lexer as the private-use characters
+/// U+10FF80..=U+10FFFF (U+10FF00 + byte), so that [`Token::bytes`] can give them back exactly.
+/// A character of that range written in the file travels as its four UTF-8 bytes.
+const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
+fn raw_char(byte: u8) -> char {
+    char::from_u32(RAW_BYTE_BASE + u32::from(byte)).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+fn raw_byte(c: char) -> Option<u8> {
+    let v = c as u32;
+    (v >= RAW_BYTE_BASE + 0x80).then(|| (v - RAW_BYTE_BASE) as u8)
+}
+
+/// The file's text with its non-UTF-8 bytes as [`raw_char`]s: nothing is lost.
+fn decode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if raw_byte(c).is_some() {
+                let mut buf = [0u8; 4];
+                out.extend(c.encode_utf8(&mut buf).bytes().map(raw_char));
+            } else {
+                out.push(c);
+            }
+        }
+        out.extend(chunk.invalid().iter().copied().map(raw_char));
+    }
+    out
+}
+
+/// `text` as shown to people: raw bytes become U+FFFD (one per byte, so columns stay right).
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| match raw_byte(c) {
+            Some(_) => char::REPLACEMENT_CHARACTER,
+            None => c,
+        })
+        .collect()
+}
+
+/// A word being built by the tokenizer: its text and, once they differ, its bytes.
+#[derive(Default)]
+struct Word {
+    text: String,
+    raw: Option<Vec<u8>>,
+}
+
+impl Word {
+    fn push(&mut self, c: char) {
+        match raw_byte(c) {
+            Some(b) => self.push_byte(b, char::REPLACEMENT_CHARACTER),
+            None => {
+                if let Some(raw) = &mut self.raw {
+                    let mut buf = [0u8; 4];
+                    raw.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                self.text.push(c);
+            }
+        }
+    }
+
+    /// One byte whose text is `shown_as`.
+    fn push_byte(&mut self, b: u8, shown_as: char) {
+        if b.is_ascii() {
+            return self.push(b as char);
+        }
+        let raw = self
+            .raw
+            .get_or_insert_with(|| self.text.as_bytes().to_vec());
+        raw.push(b);
+        self.text.push(shown_as);
     }
 }
 
@@ -200,14 +285,14 @@ impl<'a> Lexer<'a> {
 
     /// Lexes the contents of one file (already read).
     fn lex_text(&mut self, path: &Path, bytes: &[u8]) {
-        let text = String::from_utf8_lossy(bytes);
+        let text = decode(bytes);
         let lines: Vec<String> = text
             .split('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
             .collect();
-        let lines = Arc::new(lines);
         let file = Arc::new(path.to_path_buf());
-        self.diags.add_source(&file, Arc::clone(&lines));
+        self.diags
+            .add_source(&file, Arc::new(lines.iter().map(|l| shown(l)).collect()));
         for (i, raw) in lines.iter().enumerate() {
             if self.budget_exhausted {
                 break;
@@ -606,11 +691,12 @@ impl<'a> Lexer<'a> {
                     text: c.to_string(),
                     quoted: false,
                     span: self.span(origin, start as u32),
+                    raw: None,
                 });
                 i += 1;
                 continue;
             }
-            let mut text = String::new();
+            let mut text = Word::default();
             let mut quoted = false;
             while i < chars.len() {
                 let c = chars[i];
@@ -641,7 +727,7 @@ impl<'a> Lexer<'a> {
                             &self.span(origin, start as u32),
                             format!(
                                 "String '{}': missing terminating {quote}",
-                                chars[start..].iter().collect::<String>()
+                                shown(&chars[start..].iter().collect::<String>())
                             ),
                         );
                     }
@@ -659,9 +745,10 @@ impl<'a> Lexer<'a> {
                 i += 1;
             }
             tokens.push(Token {
-                text,
+                text: text.text,
                 quoted,
                 span: self.span(origin, start as u32),
+                raw: text.raw,
             });
         }
         tokens
@@ -697,8 +784,10 @@ fn advance(origin: &Origin, consumed: &str) -> Origin {
 }
 
 /// Applies one backslash escape starting at `chars[i]` (the character after `\`); returns the
-/// index after it. Escapes as in keepalived's quoted strings: `\n \t \r \xXX \nnn \cC`.
-fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
+/// index after it. Escapes as in keepalived's quoted strings: `\n \t \r \xXX \nnn \cC`. A
+/// `\xXX` or `\nnn` is one byte (its text is that code point, U+0080..U+00FF above 0x7f).
+fn unescape(chars: &[char], i: usize, out: &mut Word) -> usize {
+    let byte = |out: &mut Word, v: u8| out.push_byte(v, char::from(v));
     let c = chars[i];
     match c {
         'n' => {
@@ -721,7 +810,7 @@ fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
                 .collect();
             match u8::from_str_radix(&digits, 16) {
                 Ok(v) if !digits.is_empty() => {
-                    out.push(v as char);
+                    byte(out, v);
                     i + 1 + digits.len()
                 }
                 _ => {
@@ -737,7 +826,7 @@ fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
                 .take_while(|c| ('0'..='7').contains(c))
                 .collect();
             let v = u32::from_str_radix(&digits, 8).unwrap_or(0) & 0xff;
-            out.push(char::from_u32(v).unwrap_or('?'));
+            byte(out, v as u8);
             i + digits.len()
         }
         'c' if i + 1 < chars.len() => {

@@ -993,16 +993,12 @@ fn authentication(inst: &mut Instance, node: &Node, d: &mut Diagnostics) {
             }
             "auth_pass" => {
                 if let Some(t) = arg(d, n, 0) {
-                    let mut p = t.text.clone();
+                    // keepalived copies the first 8 bytes, whatever they are.
+                    let p = t.bytes();
                     if p.len() > 8 {
                         d.warn(&t.span, "Truncating auth_pass to 8 characters");
-                        let mut cut = 8;
-                        while !p.is_char_boundary(cut) {
-                            cut -= 1;
-                        }
-                        p.truncate(cut);
                     }
-                    pass = p;
+                    pass = p[..p.len().min(8)].to_vec();
                 }
             }
             _ => {

@@ -220,8 +220,17 @@ pub enum AuthType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Authentication {
     pub auth_type: AuthType,
-    /// At most 8 bytes (keepalived truncates longer passwords).
-    pub auth_pass: String,
+    /// At most 8 bytes (keepalived truncates longer passwords), not necessarily UTF-8.
+    #[serde(serialize_with = "serialize_bytes")]
+    pub auth_pass: Vec<u8>,
+}
+
+/// As a string: the text when it is UTF-8, else with `\xNN` escapes.
+fn serialize_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    match std::str::from_utf8(b) {
+        Ok(text) => s.serialize_str(text),
+        Err(_) => s.serialize_str(&b.escape_ascii().to_string()),
+    }
 }
 
 /// One line of `virtual_ipaddress` / `virtual_ipaddress_excluded` (keepalived-behaviour.md §1.4).

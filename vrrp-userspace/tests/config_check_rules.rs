@@ -531,14 +531,13 @@ fn auth_pass_is_the_first_eight_bytes_of_the_word() {
     );
 }
 
-/// A byte that is not UTF-8, and a `\x` or octal escape above 0x7f, is one byte of the word;
-/// diagnostics show it as U+FFFD.
+/// A byte that is not UTF-8 is one byte of the word; diagnostics show it as U+FFFD.
 #[test]
-fn tokens_keep_the_bytes_of_the_file_and_of_escapes() {
+fn tokens_keep_the_bytes_of_the_file() {
     let mut diags = Diagnostics::default();
     let lexed = vrrpd::config::lexer::lex_source(
         Path::new("b.conf"),
-        b"notify_master \"a\\xe9\\351\" caf\xe9 \xf4\x8f\xbf\xbf\n",
+        b"auth_pass caf\xe9 \xf4\x8f\xbf\xbf\n",
         &vrrpd::config::lexer::LexOptions {
             config_id: "t".into(),
             all_config: false,
@@ -547,14 +546,47 @@ fn tokens_keep_the_bytes_of_the_file_and_of_escapes() {
         &mut diags,
     );
     let words: Vec<&[u8]> = lexed[0].tokens.iter().map(|t| t.bytes()).collect();
-    assert_eq!(
-        words,
-        [
-            &b"notify_master"[..],
-            b"a\xe9\xe9",
-            b"caf\xe9",
-            b"\xf4\x8f\xbf\xbf"
-        ]
+    assert_eq!(words, [&b"auth_pass"[..], b"caf\xe9", b"\xf4\x8f\xbf\xbf"]);
+    assert_eq!(lexed[0].tokens[1].text, "caf\u{fffd}");
+}
+
+/// Only script and notify command strings have their quoted escapes applied (keepalived's
+/// alloc_strvec_quoted_escaped); other keywords take the text between the quotes as written.
+#[test]
+fn quoted_escapes_only_in_command_strings() {
+    let t = temp("quoted_escapes_only_in_c");
+    let p = t.write(
+        "e.conf",
+        r#"global_defs {
+ enable_script_security
+ script_user root
+}
+vrrp_script chk {
+ script "/bin/echo \x41\101 'b c'"
+}
+track_file tf {
+ file "/tmp/a\\b"
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 1
+ virtual_ipaddress { 10.0.0.1 }
+ authentication {
+  auth_type PASS
+  auth_pass "ab\\cd"
+ }
+ notify_master "/bin/echo \x41 \\"
+}
+"#,
     );
-    assert_eq!(lexed[0].tokens[2].text, "caf\u{fffd}");
+    let a = analyse(&p, &opts());
+    let c = &a.config;
+    let args = |s: &Option<vrrpd::config::model::Script>| s.as_ref().expect("script").args.clone();
+    assert_eq!(args(&c.vrrp_scripts[0].script), ["/bin/echo", "AA", "b c"]);
+    assert_eq!(
+        args(&c.vrrp_instances[0].notify.master),
+        ["/bin/echo", "A", "\\"]
+    );
+    assert_eq!(c.track_files[0].file.as_deref(), Some(r"/tmp/a\\b"));
+    assert_eq!(&resolve(c)[0].auth_pass.expect("PASS"), b"ab\\\\cd\0\0");
 }

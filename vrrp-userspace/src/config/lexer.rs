@@ -37,6 +37,8 @@ pub struct Token {
     pub span: Span,
     /// The word's bytes when they are not `text`'s (see [`Token::bytes`]).
     raw: Option<Vec<u8>>,
+    /// The word with its quoted escapes applied, when it has any (see [`Token::escaped`]).
+    escaped: Option<String>,
 }
 
 impl Token {
@@ -44,10 +46,17 @@ impl Token {
         !self.quoted && self.text == s
     }
 
-    /// The word's bytes as keepalived sees them: the file's own bytes, and one byte per
-    /// `\xNN` / `\nnn` escape. Only `auth_pass` needs this (its first 8 bytes go on the wire).
+    /// The word's bytes as keepalived sees them: the file's own bytes. Only `auth_pass` needs
+    /// this (its first 8 bytes go on the wire).
     pub fn bytes(&self) -> &[u8] {
         self.raw.as_deref().unwrap_or(self.text.as_bytes())
+    }
+
+    /// The word with the escapes inside its quotes applied (`\n \t \xXX \nnn \cC`…), as
+    /// keepalived's alloc_strvec_quoted_escaped reads script and notify command strings. Every
+    /// other keyword takes [`Token::text`], the text between the quotes as written.
+    pub fn escaped(&self) -> &str {
+        self.escaped.as_deref().unwrap_or(&self.text)
     }
 }
 
@@ -102,7 +111,13 @@ struct Word {
 impl Word {
     fn push(&mut self, c: char) {
         match raw_byte(c) {
-            Some(b) => self.push_byte(b, char::REPLACEMENT_CHARACTER),
+            Some(b) => {
+                let raw = self
+                    .raw
+                    .get_or_insert_with(|| self.text.as_bytes().to_vec());
+                raw.push(b);
+                self.text.push(char::REPLACEMENT_CHARACTER);
+            }
             None => {
                 if let Some(raw) = &mut self.raw {
                     let mut buf = [0u8; 4];
@@ -111,18 +126,6 @@ impl Word {
                 self.text.push(c);
             }
         }
-    }
-
-    /// One byte whose text is `shown_as`.
-    fn push_byte(&mut self, b: u8, shown_as: char) {
-        if b.is_ascii() {
-            return self.push(b as char);
-        }
-        let raw = self
-            .raw
-            .get_or_insert_with(|| self.text.as_bytes().to_vec());
-        raw.push(b);
-        self.text.push(shown_as);
     }
 }
 
@@ -674,7 +677,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Splits a decommented line into words. Braces outside quotes are words of their own;
-    /// quoted parts lose their quotes and have their escapes applied.
+    /// quoted parts lose their quotes, and their escapes are applied in [`Token::escaped`] only.
     fn tokenize(&mut self, body: &str, origin: &Origin) -> Vec<Token> {
         let chars: Vec<char> = body.chars().collect();
         let mut tokens = Vec::new();
@@ -692,11 +695,15 @@ impl<'a> Lexer<'a> {
                     quoted: false,
                     span: self.span(origin, start as u32),
                     raw: None,
+                    escaped: None,
                 });
                 i += 1;
                 continue;
             }
             let mut text = Word::default();
+            // What a script or notify command string reads (see `Token::escaped`).
+            let mut escaped = String::new();
+            let mut has_escapes = false;
             let mut quoted = false;
             while i < chars.len() {
                 let c = chars[i];
@@ -716,10 +723,16 @@ impl<'a> Lexer<'a> {
                             break;
                         }
                         if q == '\\' && i + 1 < chars.len() {
-                            i = unescape(&chars, i + 1, &mut text);
+                            let next = unescape(&chars, i + 1, &mut escaped);
+                            // Verbatim for other keywords; an escaped quote does not end the
+                            // string in either reading.
+                            chars[i..next].iter().for_each(|&c| text.push(c));
+                            has_escapes = true;
+                            i = next;
                             continue;
                         }
                         text.push(q);
+                        escaped.push(q);
                         i += 1;
                     }
                     if !closed {
@@ -737,11 +750,13 @@ impl<'a> Lexer<'a> {
                     let n = chars[i + 1];
                     if matches!(n, '#' | '!' | '"' | '\'' | '{' | '}' | ' ' | '\\') {
                         text.push(n);
+                        escaped.push(n);
                         i += 2;
                         continue;
                     }
                 }
                 text.push(c);
+                escaped.push(c);
                 i += 1;
             }
             tokens.push(Token {
@@ -749,6 +764,7 @@ impl<'a> Lexer<'a> {
                 quoted,
                 span: self.span(origin, start as u32),
                 raw: text.raw,
+                escaped: has_escapes.then_some(escaped),
             });
         }
         tokens
@@ -784,10 +800,8 @@ fn advance(origin: &Origin, consumed: &str) -> Origin {
 }
 
 /// Applies one backslash escape starting at `chars[i]` (the character after `\`); returns the
-/// index after it. Escapes as in keepalived's quoted strings: `\n \t \r \xXX \nnn \cC`. A
-/// `\xXX` or `\nnn` is one byte (its text is that code point, U+0080..U+00FF above 0x7f).
-fn unescape(chars: &[char], i: usize, out: &mut Word) -> usize {
-    let byte = |out: &mut Word, v: u8| out.push_byte(v, char::from(v));
+/// index after it. Escapes as in keepalived's quoted strings: `\n \t \r \xXX \nnn \cC`.
+fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
     let c = chars[i];
     match c {
         'n' => {
@@ -810,7 +824,7 @@ fn unescape(chars: &[char], i: usize, out: &mut Word) -> usize {
                 .collect();
             match u8::from_str_radix(&digits, 16) {
                 Ok(v) if !digits.is_empty() => {
-                    byte(out, v);
+                    out.push(char::from(v));
                     i + 1 + digits.len()
                 }
                 _ => {
@@ -826,7 +840,7 @@ fn unescape(chars: &[char], i: usize, out: &mut Word) -> usize {
                 .take_while(|c| ('0'..='7').contains(c))
                 .collect();
             let v = u32::from_str_radix(&digits, 8).unwrap_or(0) & 0xff;
-            byte(out, v as u8);
+            out.push(char::from(v as u8));
             i + digits.len()
         }
         'c' if i + 1 < chars.len() => {

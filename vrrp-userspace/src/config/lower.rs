@@ -210,13 +210,14 @@ fn block_name(d: &mut Diagnostics, node: &Node, what: &str) -> Option<String> {
     }
 }
 
-/// `CMD [USER [GROUP]]`, where CMD is usually one quoted string holding the arguments.
+/// `CMD [USER [GROUP]]`, where CMD is usually one quoted string holding the arguments. Command
+/// strings are the only words read with their escapes (keepalived's alloc_strvec_quoted_escaped).
 fn script(d: &mut Diagnostics, node: &Node) -> Option<Script> {
     let first = arg(d, node, 0)?;
     let args: Vec<String> = if first.quoted {
-        shell_words(&first.text)
+        shell_words(first.escaped())
     } else {
-        vec![first.text.clone()]
+        vec![first.escaped().to_string()]
     };
     if args.is_empty() {
         d.warn(
@@ -240,9 +241,9 @@ fn command(d: &mut Diagnostics, node: &Node) -> Option<Script> {
         .iter()
         .flat_map(|t| {
             if t.quoted {
-                shell_words(&t.text)
+                shell_words(t.escaped())
             } else {
-                vec![t.text.clone()]
+                vec![t.escaped().to_string()]
             }
         })
         .collect();

@@ -590,3 +590,32 @@ vrrp_instance A {
     assert_eq!(c.track_files[0].file.as_deref(), Some(r"/tmp/a\\b"));
     assert_eq!(&resolve(c)[0].auth_pass.expect("PASS"), b"ab\\\\cd\0\0");
 }
+
+/// keepalived's find_definition: a bare `$NAME` is replaced only when a blank, `,`, `)` or the
+/// end of the line follows it; `${NAME}` always.
+#[test]
+fn bare_variable_needs_a_word_end() {
+    let t = temp("bare_variable_needs_a_wo");
+    let p = t.write(
+        "v.conf",
+        "$X=eth1\n$NET=10.0.0\nglobal_defs {\n router_id \"$X\"\n}\n\
+         vrrp_instance VI_1 {\n interface $X\n virtual_router_id 1\n virtual_ipaddress {\n  $NET.1/24\n  ${NET}.2/24\n }\n\
+         notify_master \"/bin/echo $X\"\n notify_backup \"/bin/echo ${X}x $X,y\"\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    let c = &a.config;
+    assert_eq!(c.global_defs.router_id.as_deref(), Some("$X"));
+    let vi = &c.vrrp_instances[0];
+    assert_eq!(vi.interface.as_deref(), Some("eth1"));
+    let vips: Vec<String> = vi
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.address.to_string())
+        .collect();
+    assert_eq!(vips, ["10.0.0.2"]);
+    let d = find(&a, "VRRP parsed invalid IP $NET.1/24");
+    assert_eq!(place(d), format!("{}:10:3", p.display()));
+    let args = |s: &Option<vrrpd::config::model::Script>| s.as_ref().expect("script").args.clone();
+    assert_eq!(args(&vi.notify.master), ["/bin/echo", "$X"]);
+    assert_eq!(args(&vi.notify.backup), ["/bin/echo", "eth1x", "eth1,y"]);
+}

@@ -895,8 +895,9 @@ fn parse_definition(body: &str) -> Option<(&str, &str)> {
     Some((&rest[..name_len], value))
 }
 
-/// Expands `$NAME` and `${NAME}` (and keepalived's predefined `${_...}` names). Returns None if
-/// nothing changed. Undefined names stay as written.
+/// Expands `$NAME` (followed by a blank, `,`, `)` or the end of the line) and `${NAME}` (and
+/// keepalived's predefined `${_...}` names). Returns None if nothing changed. Undefined names
+/// stay as written.
 fn expand(
     text: &str,
     defs: &HashMap<String, String>,
@@ -947,7 +948,15 @@ fn expand_once(text: &str, defs: &HashMap<String, String>, file: &Path) -> (Stri
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(after.len());
         let name = &after[..name_len];
+        // keepalived's find_definition: a bare name must end at a blank, `,`, `)` or the end of
+        // the line (a newline here: multi-line values are split after expansion); `$X"` and
+        // `$NET.1` stay as written.
+        let ends_well = after[name_len..]
+            .chars()
+            .next()
+            .is_none_or(|c| matches!(c, ' ' | '\t' | ',' | ')' | '\n'));
         if name_len > 0
+            && ends_well
             && let Some(value) = defs.get(name)
         {
             out.push_str(value);

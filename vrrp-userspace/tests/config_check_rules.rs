@@ -619,3 +619,34 @@ fn bare_variable_needs_a_word_end() {
     assert_eq!(args(&vi.notify.master), ["/bin/echo", "$X"]);
     assert_eq!(args(&vi.notify.backup), ["/bin/echo", "eth1x", "eth1,y"]);
 }
+
+/// keepalived skips a whole vrrp_instance / vrrp_sync_group block whose name is not its only
+/// word.
+#[test]
+fn block_with_extra_words_after_its_name_is_skipped() {
+    let t = temp("block_with_extra_words_a");
+    let p = t.write(
+        "x.conf",
+        "vrrp_instance VI_1 backup {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\n\
+         vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress { 10.0.0.2 }\n}\n\
+         vrrp_instance VI_3 {\n interface eth0\n virtual_router_id 3\n virtual_ipaddress { 10.0.0.3 }\n}\n\
+         vrrp_sync_group G extra {\n group { VI_2 VI_3 }\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    warned_at(
+        &a,
+        &p,
+        &[
+            ("vrrp_instance must have a name", 1, 20),
+            ("vrrp_sync_group must have a name - skipping", 16, 19),
+        ],
+    );
+    let names: Vec<&str> = a
+        .config
+        .vrrp_instances
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(names, ["VI_2", "VI_3"]);
+    assert!(a.config.vrrp_sync_groups.is_empty());
+}

@@ -46,7 +46,7 @@ pub fn lower(roots: &[Node], d: &mut Diagnostics) -> Config {
                 }
             }
             "vrrp_instance" => {
-                let Some(name) = block_name(d, node, "vrrp_instance") else {
+                let Some(name) = sole_name(d, node, "vrrp_instance must have a name") else {
                     continue;
                 };
                 if cfg.vrrp_instances.iter().any(|i| i.name == name) {
@@ -56,7 +56,8 @@ pub fn lower(roots: &[Node], d: &mut Diagnostics) -> Config {
                 cfg.vrrp_instances.push(instance(name, node, d));
             }
             "vrrp_sync_group" => {
-                let Some(name) = block_name(d, node, "vrrp_sync_group") else {
+                let Some(name) = sole_name(d, node, "vrrp_sync_group must have a name - skipping")
+                else {
                     continue;
                 };
                 if cfg.vrrp_sync_groups.iter().any(|g| g.name == name) {
@@ -205,6 +206,20 @@ fn block_name(d: &mut Diagnostics, node: &Node, what: &str) -> Option<String> {
         }
         None => {
             d.warn(node.span(), format!("{what} must have a name - skipping"));
+            None
+        }
+    }
+}
+
+/// The name of a block that keepalived skips whole unless the name is its only word
+/// (vrrp_handler, vrrp_sync_group_handler): `vrrp_instance A backup {` runs nothing there either.
+fn sole_name(d: &mut Diagnostics, node: &Node, must_have_a_name: &str) -> Option<String> {
+    require_block(d, node);
+    match node.args.as_slice() {
+        [name] => Some(name.text.clone()),
+        args => {
+            let at = args.get(1).map_or(node.span(), |extra| &extra.span);
+            d.warn(at, must_have_a_name);
             None
         }
     }

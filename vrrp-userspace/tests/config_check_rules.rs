@@ -44,6 +44,11 @@ fn place(d: &Diagnostic) -> String {
     format!("{}:{}:{}", s.file.display(), s.line, s.column)
 }
 
+/// The names of `items`, in order.
+fn names_of<T>(items: &[T], name: impl Fn(&T) -> &String) -> Vec<&str> {
+    items.iter().map(|i| name(i).as_str()).collect()
+}
+
 /// Each (message, line, column) is a warning at that place of `file`.
 fn warned_at(a: &Analysis, file: &Path, expected: &[(&str, u32, u32)]) {
     for (m, line, column) in expected {
@@ -56,6 +61,9 @@ fn warned_at(a: &Analysis, file: &Path, expected: &[(&str, u32, u32)]) {
         );
     }
 }
+
+/// Scripts are kept: they run as root under script security.
+const SCRIPTS_AS_ROOT: &str = "global_defs {\n enable_script_security\n script_user root\n}\n";
 
 const INSTANCE: &str = "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\n";
 
@@ -430,11 +438,9 @@ fn only_an_empty_line_ends_a_multiline_definition() {
 #[test]
 fn tracker_weights_and_options_follow_keepalived() {
     let t = temp("tracker_weights_and_opti");
-    // Scripts are kept: they run as root under script security.
-    let security = "global_defs {\n enable_script_security\n script_user root\n}\n";
     let p = t.write(
         "t.conf",
-        format!("{security}vrrp_script chk {{\n script \"/bin/true\"\n weight -20\n}}\n\
+        format!("{SCRIPTS_AS_ROOT}vrrp_script chk {{\n script \"/bin/true\"\n weight -20\n}}\n\
          vrrp_script chk2 {{\n script \"/bin/true\"\n weight 5\n}}\n\
          track_file tf {{\n file /tmp/x\n weight 7\n}}\n\
          vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {{ 10.0.0.1 }}\n\
@@ -641,12 +647,53 @@ fn block_with_extra_words_after_its_name_is_skipped() {
             ("vrrp_sync_group must have a name - skipping", 16, 19),
         ],
     );
-    let names: Vec<&str> = a
-        .config
-        .vrrp_instances
-        .iter()
-        .map(|i| i.name.as_str())
-        .collect();
+    let names = names_of(&a.config.vrrp_instances, |i| &i.name);
     assert_eq!(names, ["VI_2", "VI_3"]);
     assert!(a.config.vrrp_sync_groups.is_empty());
+}
+
+/// keepalived's add_seq: definitions in the arguments are replaced first, numbers are read as
+/// `strtol(…, 0)` (0x hex, 0 octal), and `~SEQ(var,END)` runs from ±1 towards END.
+#[test]
+fn seq_arguments_are_read_as_keepalived_does() {
+    let t = temp("seq_arguments_are_read_a");
+    let p = t.write(
+        "s.conf",
+        [
+            SCRIPTS_AS_ROOT,
+            "$N=2\n\
+         $S=vrrp_script ${P}_${i} { \\\n script /bin/true \\\n}\n\
+         $P=var\n~SEQ(i,1,$N) $S\n\
+         $P=hex\n~SEQ(i,0x10,0x11) $S\n\
+         $P=hexout\n~SEQx(i,0xa,0xb) $S\n\
+         $P=oct\n~SEQ(i,010,011) $S\n\
+         $P=zero\n~SEQ(i,0) $S\n\
+         $P=neg\n~SEQ(i,-2) $S\n\
+         ~SEQ(i,5,1,3) $S\n\
+         ~SEQx(i,-1,2) $S\n\
+         ~SEQ(i,1,08) $S\n",
+        ]
+        .concat(),
+    );
+    let a = analyse(&p, &opts());
+    assert_eq!(
+        names_of(&a.config.vrrp_scripts, |s| &s.name),
+        [
+            "var_1", "var_2", "hex_16", "hex_17", "hexout_a", "hexout_b", "oct_8", "oct_9",
+            "zero_1", "zero_0", "neg_-1", "neg_-2"
+        ]
+    );
+    warned_at(
+        &a,
+        &p,
+        &[
+            ("Invalid ~SEQ values '~SEQ(i,5,1,3) $S'", 21, 1),
+            (
+                "~SEQx is only valid for positive numbers '~SEQx(i,-1,2) $S'",
+                22,
+                1,
+            ),
+            ("Invalid ~SEQ definition '~SEQ(i,1,08) $S'", 23, 1),
+        ],
+    );
 }

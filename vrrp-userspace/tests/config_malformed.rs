@@ -300,10 +300,8 @@ fn generator_and_random_limits_do_not_overflow() {
         ),
         ("~SEQ(i,1,-1,-9223372036854775808) x", "more than 500000"),
         ("~SEQx(i,0,1,9223372036854775807) x", "more than 500000"),
-        (
-            "~SEQ(i,0,1,9223372036854775808) x",
-            "Invalid ~SEQ definition",
-        ),
+        // Past i64::MAX: strtol saturates, as in keepalived.
+        ("~SEQ(i,0,1,9223372036854775808) x", "more than 500000"),
     ];
     for (line, expect) in cases {
         let p = t.write("g.conf", format!("# limits\n  {line}\n"));

@@ -478,11 +478,37 @@ impl<'a> Lexer<'a> {
             ..origin.clone()
         };
         let bindings: Vec<Vec<(String, String)>> = match head {
-            "~SEQ" | "~SEQx" => match seq_bindings(params_text, head == "~SEQx") {
+            "~SEQ" | "~SEQx" => match self
+                .seq_params(params_text, origin)
+                .and_then(|params| seq_bindings(&params, head == "~SEQx"))
+            {
                 Ok(b) => b,
                 Err(SeqError::Invalid) => {
                     self.diags
                         .warn(&span, format!("Invalid ~SEQ definition '{body}'"));
+                    return;
+                }
+                Err(SeqError::Values) => {
+                    self.diags
+                        .warn(&span, format!("Invalid ~SEQ values '{body}'"));
+                    return;
+                }
+                Err(SeqError::NegativeHex) => {
+                    self.diags.warn(
+                        &span,
+                        format!("~SEQx is only valid for positive numbers '{body}'"),
+                    );
+                    return;
+                }
+                Err(SeqError::Multiline) => {
+                    self.diags.warn(
+                        &span,
+                        format!("~SEQ parameter is multiline definition '{body}'"),
+                    );
+                    return;
+                }
+                Err(SeqError::Expansion(msg)) => {
+                    self.diags.warn(&span, msg);
                     return;
                 }
                 // Not keepalived's behaviour (it would try to generate them all): a line that
@@ -524,6 +550,20 @@ impl<'a> Lexer<'a> {
                     None => self.defs.remove(&k),
                 };
             }
+        }
+    }
+
+    /// `~SEQ`'s arguments with the definitions in its numbers replaced, as keepalived's add_seq
+    /// does before reading them (`~SEQ(i,1,$N)`).
+    fn seq_params(&self, params: &str, origin: &Origin) -> Result<String, SeqError> {
+        let Some((var, numbers)) = params.split_once(',') else {
+            return Ok(params.to_string());
+        };
+        match expand(numbers, &self.defs, &origin.file) {
+            Ok(None) => Ok(params.to_string()),
+            Ok(Some(expanded)) if expanded.contains('\n') => Err(SeqError::Multiline),
+            Ok(Some(expanded)) => Ok(format!("{var},{expanded}")),
+            Err(msg) => Err(SeqError::Expansion(msg)),
         }
     }
 
@@ -1075,13 +1115,52 @@ pub const MAX_GENERATED: i128 = 500_000;
 enum SeqError {
     #[error("invalid arguments")]
     Invalid,
+    #[error("the step goes away from the end")]
+    Values,
+    #[error("~SEQx with a negative number")]
+    NegativeHex,
+    #[error("an argument is a multi-line definition")]
+    Multiline,
+    #[error("{0}")]
+    Expansion(String),
     #[error("it would generate {0} values, more than {MAX_GENERATED}")]
     TooMany(i128),
 }
 
-/// `var,start,step,end` or `var,start,end` or `var,end` (keepalived's defaults: start 1, step 1).
-/// The arguments are i64 as in keepalived (`strtol`); the arithmetic is done in i128 because
-/// `end - start` and `v + step` overflow i64 for arguments near its limits.
+/// An argument as C's `strtol(s, &end, 0)` reads it: blanks, a sign, then `0x` hex, `0` octal or
+/// decimal, saturating at the i64 limits; an empty argument is 0, as in keepalived's add_seq.
+/// Anything after the number but blanks makes it invalid.
+fn strtol0(s: &str) -> Option<i64> {
+    let t = s.trim_start_matches([' ', '\t']);
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) if h.starts_with(|c: char| c.is_ascii_hexdigit()) => (16, h),
+        _ if t.starts_with('0') => (8, t),
+        _ => (10, t),
+    };
+    let len = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    let signed = t.len() != s.trim_start_matches([' ', '\t']).len();
+    if !digits[len..].trim_matches([' ', '\t']).is_empty() || (signed && len == 0) {
+        return None;
+    }
+    let magnitude = digits[..len].chars().fold(0i128, |acc, c| {
+        (acc * i128::from(radix) + i128::from(c.to_digit(radix).unwrap_or(0)))
+            .min(i128::from(i64::MAX) + 1)
+    });
+    let v = if negative { -magnitude } else { magnitude };
+    Some(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+}
+
+/// `var,start,step,end` or `var,start,end` or `var,end`, with keepalived's defaults: for
+/// `var,end` the sequence runs from 1 (or -1 for a negative end) towards END, so `~SEQ(i,0)` is
+/// 1, 0. The arguments are i64 as in keepalived (`strtol`); the arithmetic is done in i128
+/// because `end - start` and `v + step` overflow i64 for arguments near its limits.
 fn seq_bindings(params: &str, hex: bool) -> Result<Vec<Vec<(String, String)>>, SeqError> {
     let parts = split_top(params);
     let var = parts.first().ok_or(SeqError::Invalid)?.clone();
@@ -1090,23 +1169,28 @@ fn seq_bindings(params: &str, hex: bool) -> Result<Vec<Vec<(String, String)>>, S
     }
     let nums: Vec<i128> = parts[1..]
         .iter()
-        .map(|p| p.parse::<i64>().ok().map(i128::from))
+        .map(|p| strtol0(p).map(i128::from))
         .collect::<Option<_>>()
         .ok_or(SeqError::Invalid)?;
     let (start, step, end) = match nums.as_slice() {
-        [end] => (1, 1, *end),
+        [end] => (
+            if *end < 0 { -1 } else { 1 },
+            if *end < 1 { -1 } else { 1 },
+            *end,
+        ),
         [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
         [start, step, end] => (*start, *step, *end),
         _ => return Err(SeqError::Invalid),
     };
-    if step == 0 || (hex && (start < 0 || end < 0)) {
-        return Err(SeqError::Invalid);
+    if step == 0 || (start < end && step < 0) || (start > end && step > 0) {
+        return Err(SeqError::Values);
     }
-    // |end - start| < 2^64 and |step| >= 1, so none of this can overflow i128.
+    if hex && (start < 0 || end < 0) {
+        return Err(SeqError::NegativeHex);
+    }
+    // |end - start| < 2^64 and |step| >= 1, so none of this can overflow i128; the direction
+    // checks above make it at least 1.
     let count = (end - start) / step + 1;
-    if count <= 0 {
-        return Ok(Vec::new());
-    }
     if count > MAX_GENERATED {
         return Err(SeqError::TooMany(count));
     }

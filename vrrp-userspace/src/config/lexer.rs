@@ -18,6 +18,9 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most logical lines produced in total, generators included (man5 shows 65,024 instances from
 /// one line; this leaves room for that and stops runaway nesting).
 pub const MAX_LINES: usize = 500_000;
+/// Most generator iterations in total, nested ones included: nested generators whose lines
+/// produce nothing (`~SEQ(i,1,500000) ~SEQ(j,1,500000) @other x`) never reach [`MAX_LINES`].
+pub const MAX_GENERATOR_STEPS: usize = 2 * MAX_LINES;
 /// Most files one include pattern may pull in.
 pub const MAX_INCLUDE_MATCHES: usize = 1024;
 /// Deepest nesting of includes.
@@ -238,6 +241,8 @@ struct Lexer<'a> {
     out: Vec<Line>,
     pending_def: Option<PendingDef>,
     budget_exhausted: bool,
+    /// Generator iterations so far (see [`MAX_GENERATOR_STEPS`]).
+    generator_steps: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -250,6 +255,7 @@ impl<'a> Lexer<'a> {
             out: Vec::new(),
             pending_def: None,
             budget_exhausted: false,
+            generator_steps: 0,
         }
     }
 
@@ -534,6 +540,17 @@ impl<'a> Lexer<'a> {
         };
         for binding in bindings {
             if self.budget_exhausted {
+                return;
+            }
+            self.generator_steps += 1;
+            if self.generator_steps > MAX_GENERATOR_STEPS {
+                self.budget_exhausted = true;
+                self.diags.error(
+                    &span,
+                    format!(
+                        "generators run more than {MAX_GENERATOR_STEPS} times in total - stopping"
+                    ),
+                );
                 return;
             }
             let saved: Vec<(String, Option<String>)> = binding

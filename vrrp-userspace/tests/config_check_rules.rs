@@ -1,15 +1,17 @@
 //! keepalived 2.2.7 rules that `vrrpd check` follows, checked without keepalived installed (the
 //! differential test compares them with the real one): include variants and their exit codes,
 //! blocks given to keywords that take none, trackers dropped in sync groups and on owners, the
-//! default script user, advert_int's minimum, scripts without an execute bit, `${_PWD}`.
+//! default script user, advert_int's minimum, scripts without an execute bit, `${_PWD}`, the
+//! instance's address family.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use vrrpd::config::check::exit_code;
 use vrrpd::config::diag::Diagnostics;
+use vrrpd::config::model::Family;
 use vrrpd::config::validate;
-use vrrpd::config::{Analysis, Diagnostic, LoadOptions, Severity, analyse};
+use vrrpd::config::{Analysis, Diagnostic, LoadOptions, Severity, analyse, resolve};
 
 mod support;
 
@@ -36,6 +38,33 @@ fn find<'a>(a: &'a Analysis, needle: &str) -> &'a Diagnostic {
         .find(|d| d.message.contains(needle))
         .unwrap_or_else(|| panic!("no diagnostic containing {needle:?} in {:#?}", messages(a)))
 }
+
+/// Where `d` is, as file:line:column.
+fn place(d: &Diagnostic) -> String {
+    let s = d.span.as_ref().expect("diagnostic has a span");
+    format!("{}:{}:{}", s.file.display(), s.line, s.column)
+}
+
+/// The names of `items`, in order.
+fn names_of<T>(items: &[T], name: impl Fn(&T) -> &String) -> Vec<&str> {
+    items.iter().map(|i| name(i).as_str()).collect()
+}
+
+/// Each (message, line, column) is a warning at that place of `file`.
+fn warned_at(a: &Analysis, file: &Path, expected: &[(&str, u32, u32)]) {
+    for (m, line, column) in expected {
+        let d = find(a, m);
+        assert_eq!(d.severity, Severity::Warning, "{m}");
+        assert_eq!(
+            place(d),
+            format!("{}:{line}:{column}", file.display()),
+            "{m}"
+        );
+    }
+}
+
+/// Scripts are kept: they run as root under script security.
+const SCRIPTS_AS_ROOT: &str = "global_defs {\n enable_script_security\n script_user root\n}\n";
 
 const INSTANCE: &str = "vrrp_instance X {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\n";
 
@@ -359,5 +388,354 @@ fn track_file_with_a_missing_directory_is_removed() {
         !messages(&a).iter().any(|m| m.contains("not found")),
         "{:#?}",
         messages(&a)
+    );
+}
+
+/// keepalived takes the family from the first VIP, src IP, mcast_dst_ip or unicast peer, and
+/// skips later addresses of the other family.
+#[test]
+fn family_comes_from_the_first_address_of_any_kind() {
+    let t = temp("family_comes_from_the_fi");
+    let p = t.write(
+        "f.conf",
+        "vrrp_instance V6 {\n interface eth0\n virtual_router_id 1\n no_virtual_ipaddress\n unicast_src_ip fd00::1\n unicast_peer {\n  fd00::2\n }\n}\n\
+         vrrp_instance MIX {\n interface eth0\n virtual_router_id 2\n unicast_src_ip 192.168.1.1\n unicast_peer {\n  fd00::2\n  192.168.1.2\n }\n virtual_ipaddress {\n  fd00::100\n }\n}\n\
+         vrrp_instance SRC {\n interface eth0\n virtual_router_id 3\n virtual_ipaddress { fd00::3 }\n mcast_src_ip 10.0.0.3\n}\n\
+         vrrp_instance DST {\n interface eth0\n virtual_router_id 4\n mcast_dst_ip ff02::12\n mcast_dst_ip 224.0.0.19\n virtual_ipaddress { fd00::4 }\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    warned_at(
+        &a,
+        &p,
+        &[
+            (
+                "Configuration error: VRRP instance[MIX] and unicast peer address[fd00::2] MUST be of the same family !!! Skipping...",
+                15,
+                3,
+            ),
+            (
+                "(MIX): address family must match VRRP instance [fd00::100] - ignoring",
+                19,
+                3,
+            ),
+            (
+                "Configuration error: VRRP instance[SRC] and src address[10.0.0.3] MUST be of the same family !!! Skipping...",
+                26,
+                15,
+            ),
+            (
+                "(DST) mcast dest address 224.0.0.19 MUST match VRRP instance family. Skipping...",
+                32,
+                15,
+            ),
+        ],
+    );
+    let r = resolve(&a.config);
+    let view = |name: &str| {
+        let i = r.iter().find(|i| i.name == name).expect("instance");
+        let peers: Vec<String> = i
+            .unicast_peers
+            .iter()
+            .map(|p| p.address.to_string())
+            .collect();
+        (i.family, i.version, peers)
+    };
+    assert_eq!(view("V6"), (Family::Ipv6, 3, vec!["fd00::2".to_string()]));
+    assert_eq!(
+        view("MIX"),
+        (Family::Ipv4, 2, vec!["192.168.1.2".to_string()])
+    );
+    assert!(a.config.vrrp_instances[1].virtual_ipaddress.is_empty());
+    let src = &a.config.vrrp_instances[2];
+    assert_eq!((src.family, src.src_ip), (Some(Family::Ipv6), None));
+    let dst = &a.config.vrrp_instances[3];
+    assert_eq!(dst.mcast_dst_ip, Some("ff02::12".parse().unwrap()));
+}
+
+/// keepalived's read_line ends a multi-line `$NAME=` only at a truly empty line: a comment or a
+/// line of blanks inside it is skipped.
+#[test]
+fn only_an_empty_line_ends_a_multiline_definition() {
+    let t = temp("only_an_empty_line_ends_");
+    let p = t.write(
+        "m.conf",
+        "$INST=vrrp_instance VI_1 { \\\n    interface eth0 \\\n# the VRID\n   \t\n    virtual_router_id 7 \\\n    virtual_ipaddress { \\\n        10.0.0.1 \\\n    } \\\n}\n$INST\n\
+         $CUT=vrrp_instance VI_2 { \\\n\n    virtual_router_id 8\n",
+    );
+    let a = analyse(&p, &opts());
+    let vi1 = &a.config.vrrp_instances[0];
+    assert_eq!(
+        (vi1.name.as_str(), vi1.virtual_router_id),
+        ("VI_1", Some(7))
+    );
+    assert_eq!(vi1.virtual_ipaddress.len(), 1);
+    assert_eq!(a.config.vrrp_instances.len(), 1, "$CUT is only defined");
+    // The empty line ended $CUT, so its last line is read as top-level text.
+    let d = find(&a, "Unknown keyword 'virtual_router_id'");
+    assert_eq!(place(d), format!("{}:13:5", p.display()));
+}
+
+/// A tracker line's weight and option as keepalived 2.2.7 reads them (alloc_track_if,
+/// alloc_track_script, vrrp_alloc_track_file).
+#[test]
+fn tracker_weights_and_options_follow_keepalived() {
+    let t = temp("tracker_weights_and_opti");
+    let p = t.write(
+        "t.conf",
+        format!("{SCRIPTS_AS_ROOT}vrrp_script chk {{\n script \"/bin/true\"\n weight -20\n}}\n\
+         vrrp_script chk2 {{\n script \"/bin/true\"\n weight 5\n}}\n\
+         track_file tf {{\n file /tmp/x\n weight 7\n}}\n\
+         vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {{ 10.0.0.1 }}\n\
+         track_script {{\n  chk weight 300\n  chk2 reverse\n }}\n\
+         track_interface {{\n  eth1 weight 999\n  eth2 weight\n  eth3 weight 10 noreverse\n }}\n\
+         track_file {{\n  tf weight x\n }}\n}}\n\
+         vrrp_instance B {{\n interface eth0\n virtual_router_id 2\n virtual_ipaddress {{ 10.0.0.2 }}\n\
+         track_script {{\n  chk weight\n }}\n track_file {{\n  tf weight 3 sideways\n }}\n}}\n"),
+    );
+    let a = analyse(&p, &opts());
+    warned_at(
+        &a,
+        &p,
+        &[
+            (
+                "(A) track script chk: weight must be between [-253..253] inclusive, ignoring...",
+                22,
+                14,
+            ),
+            ("(A) unknown track script option reverse - ignoring", 23, 8),
+            (
+                "(A) weight 999 for eth1 must be between [-253..253] inclusive. Ignoring...",
+                26,
+                15,
+            ),
+            (
+                "(A) weight without value specified for track_interface eth2 - ignoring",
+                27,
+                8,
+            ),
+            (
+                "(A) unknown track_interace eth3 weight option noreverse - ignoring",
+                28,
+                18,
+            ),
+            (
+                "(A) weight for track file tf must be in [-254..254] inclusive. Ignoring...",
+                31,
+                13,
+            ),
+            (
+                "(B) weight without value specified for track script chk - ignoring",
+                39,
+                7,
+            ),
+            (
+                "(B) unknown track file tf weight option sideways - ignoring",
+                42,
+                15,
+            ),
+        ],
+    );
+    let r = resolve(&a.config);
+    let weights = |l: &[vrrpd::config::resolve::ResolvedTrack]| -> Vec<(String, i32)> {
+        l.iter().map(|t| (t.name.clone(), t.weight)).collect()
+    };
+    let s = |n: &str, w: i32| (n.to_string(), w);
+    // A bad weight leaves the script and the file their own, and an interface 0.
+    assert_eq!(weights(&r[0].track_scripts), [s("chk", -20)]);
+    assert_eq!(
+        weights(&r[0].track_interfaces),
+        [s("eth1", 0), s("eth3", 10)]
+    );
+    assert_eq!(weights(&r[0].track_files), [s("tf", 7)]);
+    assert!(r[1].track_scripts.is_empty() && r[1].track_files.is_empty());
+}
+
+/// keepalived's auth_pass is the first 8 bytes of the word, whatever they are.
+#[test]
+fn auth_pass_is_the_first_eight_bytes_of_the_word() {
+    let t = temp("auth_pass_is_the_first_e");
+    let conf = |pass: &[u8]| {
+        let mut c = b"vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n authentication {\n  auth_type PASS\n  auth_pass "
+            .to_vec();
+        c.extend_from_slice(pass);
+        c.extend_from_slice(b"\n }\n}\n");
+        c
+    };
+    let pass_of = |name: &str, pass: &[u8]| {
+        let a = analyse(&t.write(name, conf(pass)), &opts());
+        resolve(&a.config)[0].auth_pass.expect("PASS")
+    };
+    // UTF-8 "ä" straddling byte 8, and Latin-1 "é", which is not UTF-8.
+    assert_eq!(
+        &pass_of("utf8.conf", "ppppppp\u{e4}".as_bytes()),
+        b"ppppppp\xc3"
+    );
+    assert_eq!(&pass_of("latin1.conf", b"caf\xe9"), b"caf\xe9\0\0\0\0");
+    let a = analyse(&t.write("long.conf", conf(b"longpassword")), &opts());
+    let d = find(&a, "Truncating auth_pass to 8 characters");
+    assert_eq!(
+        place(d),
+        format!("{}:7:13", t.0.join("long.conf").display())
+    );
+}
+
+/// A byte that is not UTF-8 is one byte of the word; diagnostics show it as U+FFFD.
+#[test]
+fn tokens_keep_the_bytes_of_the_file() {
+    let mut diags = Diagnostics::default();
+    let lexed = vrrpd::config::lexer::lex_source(
+        Path::new("b.conf"),
+        b"auth_pass caf\xe9 \xf4\x8f\xbf\xbf\n",
+        &vrrpd::config::lexer::LexOptions {
+            config_id: "t".into(),
+            all_config: false,
+            follow_includes: false,
+        },
+        &mut diags,
+    );
+    let words: Vec<&[u8]> = lexed[0].tokens.iter().map(|t| t.bytes()).collect();
+    assert_eq!(words, [&b"auth_pass"[..], b"caf\xe9", b"\xf4\x8f\xbf\xbf"]);
+    assert_eq!(lexed[0].tokens[1].text, "caf\u{fffd}");
+}
+
+/// Only script and notify command strings have their quoted escapes applied (keepalived's
+/// alloc_strvec_quoted_escaped); other keywords take the text between the quotes as written.
+#[test]
+fn quoted_escapes_only_in_command_strings() {
+    let t = temp("quoted_escapes_only_in_c");
+    let p = t.write(
+        "e.conf",
+        r#"global_defs {
+ enable_script_security
+ script_user root
+}
+vrrp_script chk {
+ script "/bin/echo \x41\101 'b c'"
+}
+track_file tf {
+ file "/tmp/a\\b"
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 1
+ virtual_ipaddress { 10.0.0.1 }
+ authentication {
+  auth_type PASS
+  auth_pass "ab\\cd"
+ }
+ notify_master "/bin/echo \x41 \\"
+}
+"#,
+    );
+    let a = analyse(&p, &opts());
+    let c = &a.config;
+    let args = |s: &Option<vrrpd::config::model::Script>| s.as_ref().expect("script").args.clone();
+    assert_eq!(args(&c.vrrp_scripts[0].script), ["/bin/echo", "AA", "b c"]);
+    assert_eq!(
+        args(&c.vrrp_instances[0].notify.master),
+        ["/bin/echo", "A", "\\"]
+    );
+    assert_eq!(c.track_files[0].file.as_deref(), Some(r"/tmp/a\\b"));
+    assert_eq!(&resolve(c)[0].auth_pass.expect("PASS"), b"ab\\\\cd\0\0");
+}
+
+/// keepalived's find_definition: a bare `$NAME` is replaced only when a blank, `,`, `)` or the
+/// end of the line follows it; `${NAME}` always.
+#[test]
+fn bare_variable_needs_a_word_end() {
+    let t = temp("bare_variable_needs_a_wo");
+    let p = t.write(
+        "v.conf",
+        "$X=eth1\n$NET=10.0.0\nglobal_defs {\n router_id \"$X\"\n}\n\
+         vrrp_instance VI_1 {\n interface $X\n virtual_router_id 1\n virtual_ipaddress {\n  $NET.1/24\n  ${NET}.2/24\n }\n\
+         notify_master \"/bin/echo $X\"\n notify_backup \"/bin/echo ${X}x $X,y\"\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    let c = &a.config;
+    assert_eq!(c.global_defs.router_id.as_deref(), Some("$X"));
+    let vi = &c.vrrp_instances[0];
+    assert_eq!(vi.interface.as_deref(), Some("eth1"));
+    let vips: Vec<String> = vi
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.address.to_string())
+        .collect();
+    assert_eq!(vips, ["10.0.0.2"]);
+    let d = find(&a, "VRRP parsed invalid IP $NET.1/24");
+    assert_eq!(place(d), format!("{}:10:3", p.display()));
+    let args = |s: &Option<vrrpd::config::model::Script>| s.as_ref().expect("script").args.clone();
+    assert_eq!(args(&vi.notify.master), ["/bin/echo", "$X"]);
+    assert_eq!(args(&vi.notify.backup), ["/bin/echo", "eth1x", "eth1,y"]);
+}
+
+/// keepalived skips a whole vrrp_instance / vrrp_sync_group block whose name is not its only
+/// word.
+#[test]
+fn block_with_extra_words_after_its_name_is_skipped() {
+    let t = temp("block_with_extra_words_a");
+    let p = t.write(
+        "x.conf",
+        "vrrp_instance VI_1 backup {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\n\
+         vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress { 10.0.0.2 }\n}\n\
+         vrrp_instance VI_3 {\n interface eth0\n virtual_router_id 3\n virtual_ipaddress { 10.0.0.3 }\n}\n\
+         vrrp_sync_group G extra {\n group { VI_2 VI_3 }\n}\n",
+    );
+    let a = analyse(&p, &opts());
+    warned_at(
+        &a,
+        &p,
+        &[
+            ("vrrp_instance must have a name", 1, 20),
+            ("vrrp_sync_group must have a name - skipping", 16, 19),
+        ],
+    );
+    let names = names_of(&a.config.vrrp_instances, |i| &i.name);
+    assert_eq!(names, ["VI_2", "VI_3"]);
+    assert!(a.config.vrrp_sync_groups.is_empty());
+}
+
+/// keepalived's add_seq: definitions in the arguments are replaced first, numbers are read as
+/// `strtol(…, 0)` (0x hex, 0 octal), and `~SEQ(var,END)` runs from ±1 towards END.
+#[test]
+fn seq_arguments_are_read_as_keepalived_does() {
+    let t = temp("seq_arguments_are_read_a");
+    let p = t.write(
+        "s.conf",
+        [
+            SCRIPTS_AS_ROOT,
+            "$N=2\n\
+         $S=vrrp_script ${P}_${i} { \\\n script /bin/true \\\n}\n\
+         $P=var\n~SEQ(i,1,$N) $S\n\
+         $P=hex\n~SEQ(i,0x10,0x11) $S\n\
+         $P=hexout\n~SEQx(i,0xa,0xb) $S\n\
+         $P=oct\n~SEQ(i,010,011) $S\n\
+         $P=zero\n~SEQ(i,0) $S\n\
+         $P=neg\n~SEQ(i,-2) $S\n\
+         ~SEQ(i,5,1,3) $S\n\
+         ~SEQx(i,-1,2) $S\n\
+         ~SEQ(i,1,08) $S\n",
+        ]
+        .concat(),
+    );
+    let a = analyse(&p, &opts());
+    assert_eq!(
+        names_of(&a.config.vrrp_scripts, |s| &s.name),
+        [
+            "var_1", "var_2", "hex_16", "hex_17", "hexout_a", "hexout_b", "oct_8", "oct_9",
+            "zero_1", "zero_0", "neg_-1", "neg_-2"
+        ]
+    );
+    warned_at(
+        &a,
+        &p,
+        &[
+            ("Invalid ~SEQ values '~SEQ(i,5,1,3) $S'", 21, 1),
+            (
+                "~SEQx is only valid for positive numbers '~SEQx(i,-1,2) $S'",
+                22,
+                1,
+            ),
+            ("Invalid ~SEQ definition '~SEQ(i,1,08) $S'", 23, 1),
+        ],
     );
 }

@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 
 use super::diag::Diagnostics;
-use super::model::{Broadcast, PreferredLft, TrackRef, UnicastPeer, VirtualAddress, VirtualRoute};
+use super::model::{
+    Broadcast, Family, PreferredLft, TrackRef, UnicastPeer, VirtualAddress, VirtualRoute,
+};
 use super::parser::Node;
 use super::values::{self, parse_addr_prefix};
 
@@ -226,8 +228,24 @@ pub fn virtual_address(d: &mut Diagnostics, node: &Node) -> Option<VirtualAddres
 }
 
 /// One `unicast_peer` line: `IP [min_ttl N] [max_ttl N]`.
-pub fn unicast_peer(d: &mut Diagnostics, node: &Node, instance: &str) -> Option<UnicastPeer> {
+/// The address must be of the instance's `family` (or sets it, [`Family::claim`]).
+pub fn unicast_peer(
+    d: &mut Diagnostics,
+    node: &Node,
+    instance: &str,
+    family: &mut Option<Family>,
+) -> Option<UnicastPeer> {
     let address = match node.keyword.text.parse::<IpAddr>() {
+        Ok(a) if !Family::claim(family, &a) => {
+            d.warn(
+                &node.keyword.span,
+                format!(
+                    "Configuration error: VRRP instance[{instance}] and unicast peer address[{}] MUST be of the same family !!! Skipping...",
+                    node.keyword.text
+                ),
+            );
+            return None;
+        }
         Ok(a) => a,
         Err(_) => {
             d.warn(
@@ -337,69 +355,122 @@ pub fn route_line(d: &mut Diagnostics, node: &Node, instance: &str) -> Option<Vi
     })
 }
 
-/// `NAME [weight W [reverse|noreverse]]` in a `track_*` block.
+/// What a `track_*` block tracks; keepalived words its messages differently for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackKind {
+    Interface,
+    Script,
+    File,
+}
+
+impl TrackKind {
+    /// The block's keyword, as keepalived's duplicate warning names it.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TrackKind::Interface => "track_interface",
+            TrackKind::Script => "track_script",
+            TrackKind::File => "track_file",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            TrackKind::Interface => "track_interface",
+            TrackKind::Script => "track script",
+            TrackKind::File => "track file",
+        }
+    }
+}
+
+/// `NAME [weight W [reverse|noreverse]]` in a `track_*` block, read as keepalived 2.2.7's
+/// alloc_track_if / alloc_track_script / vrrp_alloc_track_file do: a second word other than
+/// `weight`, or `weight` without a value, drops the tracker; a weight outside [-254, 254] is
+/// refused, leaving a script or file its own weight and an interface weight 0 (a down link then
+/// means FAULT); ±254 becomes ±253 except for files. An unknown fourth word is ignored, except
+/// for a file, which is then dropped. Later words are ignored.
 pub fn track_ref(
     d: &mut Diagnostics,
     node: &Node,
     owner: &str,
-    kind: &str,
-    weight_limit: i64,
+    kind: TrackKind,
 ) -> Option<TrackRef> {
+    let name = &node.keyword.text;
     let mut r = TrackRef {
-        name: node.keyword.text.clone(),
+        name: name.clone(),
         weight: None,
         reverse: None,
         span: Some(node.keyword.span.clone()),
     };
     let args = &node.args;
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].text.as_str() {
-            "weight" => {
-                let Some(v) = args.get(i + 1) else {
-                    d.warn(
-                        &args[i].span,
-                        format!(
-                            "({owner}) weight without value specified for {kind} {}",
-                            r.name
-                        ),
-                    );
-                    return Some(r);
-                };
-                match v.text.parse::<i64>() {
-                    Ok(w) if w.abs() <= weight_limit => r.weight = Some(w as i32),
-                    // keepalived: ±254 is clamped to ±253 (never reach 1 or 254 from 0 or 255).
-                    Ok(w) if w.abs() == 254 && weight_limit == 253 => {
-                        d.warn(
-                            &v.span,
-                            format!(
-                                "({owner}) weight for {} cannot be +/-254. Setting to +/-253",
-                                r.name
-                            ),
-                        );
-                        r.weight = Some(w.signum() as i32 * 253);
-                    }
-                    _ => {
-                        d.warn(&v.span, format!("({owner}) {kind} {}: weight must be between [-{weight_limit}:{weight_limit}] - ignoring", r.name));
-                        return None;
-                    }
-                }
-                i += 2;
+    let Some(option) = args.first() else {
+        return Some(r);
+    };
+    if option.text != "weight" {
+        let o = &option.text;
+        let msg = match kind {
+            TrackKind::Interface => {
+                format!("({owner}) unknown track_interface {name} option {o} - ignoring")
             }
-            "reverse" => {
-                r.reverse = Some(true);
-                i += 1;
-            }
-            "noreverse" => {
-                r.reverse = Some(false);
-                i += 1;
-            }
+            _ => format!("({owner}) unknown {} option {o} - ignoring", kind.label()),
+        };
+        d.warn(&option.span, msg);
+        return None;
+    }
+    let Some(v) = args.get(1) else {
+        d.warn(
+            &option.span,
+            format!(
+                "({owner}) weight without value specified for {} {name} - ignoring",
+                kind.label()
+            ),
+        );
+        return None;
+    };
+    match v.text.parse::<i64>() {
+        Ok(w) if w.abs() == 254 && kind != TrackKind::File => {
+            // Never reach 1 or 254 from 0 or 255.
+            d.warn(
+                &v.span,
+                format!("({owner}) weight for {name} cannot be +/-254. Setting to +/-253"),
+            );
+            r.weight = Some(w.signum() as i32 * 253);
+        }
+        Ok(w) if w.abs() <= 254 => r.weight = Some(w as i32),
+        _ => {
+            let msg = match kind {
+                TrackKind::Interface => format!(
+                    "({owner}) weight {} for {name} must be between [-253..253] inclusive. Ignoring...",
+                    v.text
+                ),
+                TrackKind::Script => format!(
+                    "({owner}) track script {name}: weight must be between [-253..253] inclusive, ignoring..."
+                ),
+                TrackKind::File => format!(
+                    "({owner}) weight for track file {name} must be in [-254..254] inclusive. Ignoring..."
+                ),
+            };
+            d.warn(&v.span, msg);
+            r.weight = (kind == TrackKind::Interface).then_some(0);
+        }
+    }
+    if let Some(o) = args.get(2) {
+        match o.text.as_str() {
+            "reverse" => r.reverse = Some(true),
+            "noreverse" if kind != TrackKind::Interface => r.reverse = Some(false),
             other => {
+                let what = match kind {
+                    // keepalived's own spelling.
+                    TrackKind::Interface => "track_interace",
+                    TrackKind::Script => "track_script",
+                    TrackKind::File => "track file",
+                };
                 d.warn(
-                    &args[i].span,
-                    format!("({owner}) unknown {kind} option {other} - ignoring"),
+                    &o.span,
+                    format!("({owner}) unknown {what} {name} weight option {other} - ignoring"),
                 );
-                i += 1;
+                if kind == TrackKind::File {
+                    return None;
+                }
             }
         }
     }

@@ -18,6 +18,9 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most logical lines produced in total, generators included (man5 shows 65,024 instances from
 /// one line; this leaves room for that and stops runaway nesting).
 pub const MAX_LINES: usize = 500_000;
+/// Most generator iterations in total, nested ones included: nested generators whose lines
+/// produce nothing (`~SEQ(i,1,500000) ~SEQ(j,1,500000) @other x`) never reach [`MAX_LINES`].
+pub const MAX_GENERATOR_STEPS: usize = 2 * MAX_LINES;
 /// Most files one include pattern may pull in.
 pub const MAX_INCLUDE_MATCHES: usize = 1024;
 /// Deepest nesting of includes.
@@ -29,15 +32,103 @@ const MAX_EXPANDED_LEN: usize = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
+    /// The word as UTF-8: a byte of the file that is not UTF-8 (or an escape above 0x7f) is
+    /// U+FFFD or the escape's character here.
     pub text: String,
     /// Whether any part of the token was quoted (a quoted `"{"` is not a brace).
     pub quoted: bool,
     pub span: Span,
+    /// The word's bytes when they are not `text`'s (see [`Token::bytes`]).
+    raw: Option<Vec<u8>>,
+    /// The word with its quoted escapes applied, when it has any (see [`Token::escaped`]).
+    escaped: Option<String>,
 }
 
 impl Token {
     pub fn is(&self, s: &str) -> bool {
         !self.quoted && self.text == s
+    }
+
+    /// The word's bytes as keepalived sees them: the file's own bytes. Only `auth_pass` needs
+    /// this (its first 8 bytes go on the wire).
+    pub fn bytes(&self) -> &[u8] {
+        self.raw.as_deref().unwrap_or(self.text.as_bytes())
+    }
+
+    /// The word with the escapes inside its quotes applied (`\n \t \xXX \nnn \cC`…), as
+    /// keepalived's alloc_strvec_quoted_escaped reads script and notify command strings. Every
+    /// other keyword takes [`Token::text`], the text between the quotes as written.
+    pub fn escaped(&self) -> &str {
+        self.escaped.as_deref().unwrap_or(&self.text)
+    }
+}
+
+/// Bytes of the file that are not UTF-8 travel through the lexer as the private-use characters
+/// U+10FF80..=U+10FFFF (U+10FF00 + byte), so that [`Token::bytes`] can give them back exactly.
+/// A character of that range written in the file travels as its four UTF-8 bytes.
+const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
+fn raw_char(byte: u8) -> char {
+    char::from_u32(RAW_BYTE_BASE + u32::from(byte)).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+fn raw_byte(c: char) -> Option<u8> {
+    let v = c as u32;
+    (v >= RAW_BYTE_BASE + 0x80).then(|| (v - RAW_BYTE_BASE) as u8)
+}
+
+/// The file's text with its non-UTF-8 bytes as [`raw_char`]s: nothing is lost.
+fn decode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if raw_byte(c).is_some() {
+                let mut buf = [0u8; 4];
+                out.extend(c.encode_utf8(&mut buf).bytes().map(raw_char));
+            } else {
+                out.push(c);
+            }
+        }
+        out.extend(chunk.invalid().iter().copied().map(raw_char));
+    }
+    out
+}
+
+/// `text` as shown to people: raw bytes become U+FFFD (one per byte, so columns stay right).
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| match raw_byte(c) {
+            Some(_) => char::REPLACEMENT_CHARACTER,
+            None => c,
+        })
+        .collect()
+}
+
+/// A word being built by the tokenizer: its text and, once they differ, its bytes.
+#[derive(Default)]
+struct Word {
+    text: String,
+    raw: Option<Vec<u8>>,
+}
+
+impl Word {
+    fn push(&mut self, c: char) {
+        match raw_byte(c) {
+            Some(b) => {
+                let raw = self
+                    .raw
+                    .get_or_insert_with(|| self.text.as_bytes().to_vec());
+                raw.push(b);
+                self.text.push(char::REPLACEMENT_CHARACTER);
+            }
+            None => {
+                if let Some(raw) = &mut self.raw {
+                    let mut buf = [0u8; 4];
+                    raw.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                self.text.push(c);
+            }
+        }
     }
 }
 
@@ -150,6 +241,8 @@ struct Lexer<'a> {
     out: Vec<Line>,
     pending_def: Option<PendingDef>,
     budget_exhausted: bool,
+    /// Generator iterations so far (see [`MAX_GENERATOR_STEPS`]).
+    generator_steps: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -162,6 +255,7 @@ impl<'a> Lexer<'a> {
             out: Vec::new(),
             pending_def: None,
             budget_exhausted: false,
+            generator_steps: 0,
         }
     }
 
@@ -200,14 +294,14 @@ impl<'a> Lexer<'a> {
 
     /// Lexes the contents of one file (already read).
     fn lex_text(&mut self, path: &Path, bytes: &[u8]) {
-        let text = String::from_utf8_lossy(bytes);
+        let text = decode(bytes);
         let lines: Vec<String> = text
             .split('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
             .collect();
-        let lines = Arc::new(lines);
         let file = Arc::new(path.to_path_buf());
-        self.diags.add_source(&file, Arc::clone(&lines));
+        self.diags
+            .add_source(&file, Arc::new(lines.iter().map(|l| shown(l)).collect()));
         for (i, raw) in lines.iter().enumerate() {
             if self.budget_exhausted {
                 break;
@@ -228,8 +322,18 @@ impl<'a> Lexer<'a> {
 
     fn physical_line(&mut self, raw: &str, origin: &Origin) {
         if let Some(mut def) = self.pending_def.take() {
+            // As keepalived's read_line: only a truly empty physical line ends the definition;
+            // one that decomments to nothing (a comment, blanks) is skipped.
+            if raw.is_empty() {
+                self.defs.insert(def.name, def.lines.join("\n"));
+                return;
+            }
             let text = decomment(raw);
             let text = text.trim();
+            if text.is_empty() {
+                self.pending_def = Some(def);
+                return;
+            }
             match text.strip_suffix('\\') {
                 Some(head) => {
                     def.lines.push(head.trim_end().to_string());
@@ -380,11 +484,37 @@ impl<'a> Lexer<'a> {
             ..origin.clone()
         };
         let bindings: Vec<Vec<(String, String)>> = match head {
-            "~SEQ" | "~SEQx" => match seq_bindings(params_text, head == "~SEQx") {
+            "~SEQ" | "~SEQx" => match self
+                .seq_params(params_text, origin)
+                .and_then(|params| seq_bindings(&params, head == "~SEQx"))
+            {
                 Ok(b) => b,
                 Err(SeqError::Invalid) => {
                     self.diags
                         .warn(&span, format!("Invalid ~SEQ definition '{body}'"));
+                    return;
+                }
+                Err(SeqError::Values) => {
+                    self.diags
+                        .warn(&span, format!("Invalid ~SEQ values '{body}'"));
+                    return;
+                }
+                Err(SeqError::NegativeHex) => {
+                    self.diags.warn(
+                        &span,
+                        format!("~SEQx is only valid for positive numbers '{body}'"),
+                    );
+                    return;
+                }
+                Err(SeqError::Multiline) => {
+                    self.diags.warn(
+                        &span,
+                        format!("~SEQ parameter is multiline definition '{body}'"),
+                    );
+                    return;
+                }
+                Err(SeqError::Expansion(msg)) => {
+                    self.diags.warn(&span, msg);
                     return;
                 }
                 // Not keepalived's behaviour (it would try to generate them all): a line that
@@ -412,6 +542,17 @@ impl<'a> Lexer<'a> {
             if self.budget_exhausted {
                 return;
             }
+            self.generator_steps += 1;
+            if self.generator_steps > MAX_GENERATOR_STEPS {
+                self.budget_exhausted = true;
+                self.diags.error(
+                    &span,
+                    format!(
+                        "generators run more than {MAX_GENERATOR_STEPS} times in total - stopping"
+                    ),
+                );
+                return;
+            }
             let saved: Vec<(String, Option<String>)> = binding
                 .iter()
                 .map(|(k, _)| (k.clone(), self.defs.get(k).cloned()))
@@ -426,6 +567,20 @@ impl<'a> Lexer<'a> {
                     None => self.defs.remove(&k),
                 };
             }
+        }
+    }
+
+    /// `~SEQ`'s arguments with the definitions in its numbers replaced, as keepalived's add_seq
+    /// does before reading them (`~SEQ(i,1,$N)`).
+    fn seq_params(&self, params: &str, origin: &Origin) -> Result<String, SeqError> {
+        let Some((var, numbers)) = params.split_once(',') else {
+            return Ok(params.to_string());
+        };
+        match expand(numbers, &self.defs, &origin.file) {
+            Ok(None) => Ok(params.to_string()),
+            Ok(Some(expanded)) if expanded.contains('\n') => Err(SeqError::Multiline),
+            Ok(Some(expanded)) => Ok(format!("{var},{expanded}")),
+            Err(msg) => Err(SeqError::Expansion(msg)),
         }
     }
 
@@ -579,7 +734,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Splits a decommented line into words. Braces outside quotes are words of their own;
-    /// quoted parts lose their quotes and have their escapes applied.
+    /// quoted parts lose their quotes, and their escapes are applied in [`Token::escaped`] only.
     fn tokenize(&mut self, body: &str, origin: &Origin) -> Vec<Token> {
         let chars: Vec<char> = body.chars().collect();
         let mut tokens = Vec::new();
@@ -596,11 +751,16 @@ impl<'a> Lexer<'a> {
                     text: c.to_string(),
                     quoted: false,
                     span: self.span(origin, start as u32),
+                    raw: None,
+                    escaped: None,
                 });
                 i += 1;
                 continue;
             }
-            let mut text = String::new();
+            let mut text = Word::default();
+            // What a script or notify command string reads (see `Token::escaped`).
+            let mut escaped = String::new();
+            let mut has_escapes = false;
             let mut quoted = false;
             while i < chars.len() {
                 let c = chars[i];
@@ -620,10 +780,16 @@ impl<'a> Lexer<'a> {
                             break;
                         }
                         if q == '\\' && i + 1 < chars.len() {
-                            i = unescape(&chars, i + 1, &mut text);
+                            let next = unescape(&chars, i + 1, &mut escaped);
+                            // Verbatim for other keywords; an escaped quote does not end the
+                            // string in either reading.
+                            chars[i..next].iter().for_each(|&c| text.push(c));
+                            has_escapes = true;
+                            i = next;
                             continue;
                         }
                         text.push(q);
+                        escaped.push(q);
                         i += 1;
                     }
                     if !closed {
@@ -631,7 +797,7 @@ impl<'a> Lexer<'a> {
                             &self.span(origin, start as u32),
                             format!(
                                 "String '{}': missing terminating {quote}",
-                                chars[start..].iter().collect::<String>()
+                                shown(&chars[start..].iter().collect::<String>())
                             ),
                         );
                     }
@@ -641,17 +807,21 @@ impl<'a> Lexer<'a> {
                     let n = chars[i + 1];
                     if matches!(n, '#' | '!' | '"' | '\'' | '{' | '}' | ' ' | '\\') {
                         text.push(n);
+                        escaped.push(n);
                         i += 2;
                         continue;
                     }
                 }
                 text.push(c);
+                escaped.push(c);
                 i += 1;
             }
             tokens.push(Token {
-                text,
+                text: text.text,
                 quoted,
                 span: self.span(origin, start as u32),
+                raw: text.raw,
+                escaped: has_escapes.then_some(escaped),
             });
         }
         tokens
@@ -711,7 +881,7 @@ fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
                 .collect();
             match u8::from_str_radix(&digits, 16) {
                 Ok(v) if !digits.is_empty() => {
-                    out.push(v as char);
+                    out.push(char::from(v));
                     i + 1 + digits.len()
                 }
                 _ => {
@@ -727,7 +897,7 @@ fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
                 .take_while(|c| ('0'..='7').contains(c))
                 .collect();
             let v = u32::from_str_radix(&digits, 8).unwrap_or(0) & 0xff;
-            out.push(char::from_u32(v).unwrap_or('?'));
+            out.push(char::from(v as u8));
             i + digits.len()
         }
         'c' if i + 1 < chars.len() => {
@@ -782,8 +952,9 @@ fn parse_definition(body: &str) -> Option<(&str, &str)> {
     Some((&rest[..name_len], value))
 }
 
-/// Expands `$NAME` and `${NAME}` (and keepalived's predefined `${_...}` names). Returns None if
-/// nothing changed. Undefined names stay as written.
+/// Expands `$NAME` (followed by a blank, `,`, `)` or the end of the line) and `${NAME}` (and
+/// keepalived's predefined `${_...}` names). Returns None if nothing changed. Undefined names
+/// stay as written.
 fn expand(
     text: &str,
     defs: &HashMap<String, String>,
@@ -834,7 +1005,15 @@ fn expand_once(text: &str, defs: &HashMap<String, String>, file: &Path) -> (Stri
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(after.len());
         let name = &after[..name_len];
+        // keepalived's find_definition: a bare name must end at a blank, `,`, `)` or the end of
+        // the line (a newline here: multi-line values are split after expansion); `$X"` and
+        // `$NET.1` stay as written.
+        let ends_well = after[name_len..]
+            .chars()
+            .next()
+            .is_none_or(|c| matches!(c, ' ' | '\t' | ',' | ')' | '\n'));
         if name_len > 0
+            && ends_well
             && let Some(value) = defs.get(name)
         {
             out.push_str(value);
@@ -953,13 +1132,52 @@ pub const MAX_GENERATED: i128 = 500_000;
 enum SeqError {
     #[error("invalid arguments")]
     Invalid,
+    #[error("the step goes away from the end")]
+    Values,
+    #[error("~SEQx with a negative number")]
+    NegativeHex,
+    #[error("an argument is a multi-line definition")]
+    Multiline,
+    #[error("{0}")]
+    Expansion(String),
     #[error("it would generate {0} values, more than {MAX_GENERATED}")]
     TooMany(i128),
 }
 
-/// `var,start,step,end` or `var,start,end` or `var,end` (keepalived's defaults: start 1, step 1).
-/// The arguments are i64 as in keepalived (`strtol`); the arithmetic is done in i128 because
-/// `end - start` and `v + step` overflow i64 for arguments near its limits.
+/// An argument as C's `strtol(s, &end, 0)` reads it: blanks, a sign, then `0x` hex, `0` octal or
+/// decimal, saturating at the i64 limits; an empty argument is 0, as in keepalived's add_seq.
+/// Anything after the number but blanks makes it invalid.
+fn strtol0(s: &str) -> Option<i64> {
+    let t = s.trim_start_matches([' ', '\t']);
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) if h.starts_with(|c: char| c.is_ascii_hexdigit()) => (16, h),
+        _ if t.starts_with('0') => (8, t),
+        _ => (10, t),
+    };
+    let len = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    let signed = t.len() != s.trim_start_matches([' ', '\t']).len();
+    if !digits[len..].trim_matches([' ', '\t']).is_empty() || (signed && len == 0) {
+        return None;
+    }
+    let magnitude = digits[..len].chars().fold(0i128, |acc, c| {
+        (acc * i128::from(radix) + i128::from(c.to_digit(radix).unwrap_or(0)))
+            .min(i128::from(i64::MAX) + 1)
+    });
+    let v = if negative { -magnitude } else { magnitude };
+    Some(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+}
+
+/// `var,start,step,end` or `var,start,end` or `var,end`, with keepalived's defaults: for
+/// `var,end` the sequence runs from 1 (or -1 for a negative end) towards END, so `~SEQ(i,0)` is
+/// 1, 0. The arguments are i64 as in keepalived (`strtol`); the arithmetic is done in i128
+/// because `end - start` and `v + step` overflow i64 for arguments near its limits.
 fn seq_bindings(params: &str, hex: bool) -> Result<Vec<Vec<(String, String)>>, SeqError> {
     let parts = split_top(params);
     let var = parts.first().ok_or(SeqError::Invalid)?.clone();
@@ -968,23 +1186,28 @@ fn seq_bindings(params: &str, hex: bool) -> Result<Vec<Vec<(String, String)>>, S
     }
     let nums: Vec<i128> = parts[1..]
         .iter()
-        .map(|p| p.parse::<i64>().ok().map(i128::from))
+        .map(|p| strtol0(p).map(i128::from))
         .collect::<Option<_>>()
         .ok_or(SeqError::Invalid)?;
     let (start, step, end) = match nums.as_slice() {
-        [end] => (1, 1, *end),
+        [end] => (
+            if *end < 0 { -1 } else { 1 },
+            if *end < 1 { -1 } else { 1 },
+            *end,
+        ),
         [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
         [start, step, end] => (*start, *step, *end),
         _ => return Err(SeqError::Invalid),
     };
-    if step == 0 || (hex && (start < 0 || end < 0)) {
-        return Err(SeqError::Invalid);
+    if step == 0 || (start < end && step < 0) || (start > end && step > 0) {
+        return Err(SeqError::Values);
     }
-    // |end - start| < 2^64 and |step| >= 1, so none of this can overflow i128.
+    if hex && (start < 0 || end < 0) {
+        return Err(SeqError::NegativeHex);
+    }
+    // |end - start| < 2^64 and |step| >= 1, so none of this can overflow i128; the direction
+    // checks above make it at least 1.
     let count = (end - start) / step + 1;
-    if count <= 0 {
-        return Ok(Vec::new());
-    }
     if count > MAX_GENERATED {
         return Err(SeqError::TooMany(count));
     }

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::address;
+use super::address::{self, TrackKind};
 use super::diag::Diagnostics;
 use super::keywords::{self, Section, Status};
 use super::model::*;
@@ -46,7 +46,7 @@ pub fn lower(roots: &[Node], d: &mut Diagnostics) -> Config {
                 }
             }
             "vrrp_instance" => {
-                let Some(name) = block_name(d, node, "vrrp_instance") else {
+                let Some(name) = sole_name(d, node, "vrrp_instance must have a name") else {
                     continue;
                 };
                 if cfg.vrrp_instances.iter().any(|i| i.name == name) {
@@ -56,7 +56,8 @@ pub fn lower(roots: &[Node], d: &mut Diagnostics) -> Config {
                 cfg.vrrp_instances.push(instance(name, node, d));
             }
             "vrrp_sync_group" => {
-                let Some(name) = block_name(d, node, "vrrp_sync_group") else {
+                let Some(name) = sole_name(d, node, "vrrp_sync_group must have a name - skipping")
+                else {
                     continue;
                 };
                 if cfg.vrrp_sync_groups.iter().any(|g| g.name == name) {
@@ -210,13 +211,28 @@ fn block_name(d: &mut Diagnostics, node: &Node, what: &str) -> Option<String> {
     }
 }
 
-/// `CMD [USER [GROUP]]`, where CMD is usually one quoted string holding the arguments.
+/// The name of a block that keepalived skips whole unless the name is its only word
+/// (vrrp_handler, vrrp_sync_group_handler): `vrrp_instance A backup {` runs nothing there either.
+fn sole_name(d: &mut Diagnostics, node: &Node, must_have_a_name: &str) -> Option<String> {
+    require_block(d, node);
+    match node.args.as_slice() {
+        [name] => Some(name.text.clone()),
+        args => {
+            let at = args.get(1).map_or(node.span(), |extra| &extra.span);
+            d.warn(at, must_have_a_name);
+            None
+        }
+    }
+}
+
+/// `CMD [USER [GROUP]]`, where CMD is usually one quoted string holding the arguments. Command
+/// strings are the only words read with their escapes (keepalived's alloc_strvec_quoted_escaped).
 fn script(d: &mut Diagnostics, node: &Node) -> Option<Script> {
     let first = arg(d, node, 0)?;
     let args: Vec<String> = if first.quoted {
-        shell_words(&first.text)
+        shell_words(first.escaped())
     } else {
-        vec![first.text.clone()]
+        vec![first.escaped().to_string()]
     };
     if args.is_empty() {
         d.warn(
@@ -240,9 +256,9 @@ fn command(d: &mut Diagnostics, node: &Node) -> Option<Script> {
         .iter()
         .flat_map(|t| {
             if t.quoted {
-                shell_words(&t.text)
+                shell_words(t.escaped())
             } else {
-                vec![t.text.clone()]
+                vec![t.escaped().to_string()]
             }
         })
         .collect();
@@ -757,13 +773,9 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                         continue;
                     };
                     if !excluded {
-                        let fam = Family::of(&vip.address);
-                        match inst.virtual_ipaddress.first() {
-                            Some(first) if Family::of(&first.address) != fam => {
-                                d.warn(&line.keyword.span, format!("({iname}): address family must match VRRP instance [{}] - ignoring", vip.address));
-                                continue;
-                            }
-                            _ => {}
+                        if !inst.claim_family(&vip.address) {
+                            d.warn(&line.keyword.span, format!("({iname}): address family must match VRRP instance [{}] - ignoring", line.keyword.text));
+                            continue;
                         }
                         inst.virtual_ipaddress.push(vip);
                     } else {
@@ -789,6 +801,7 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             "unicast_src_ip" | "mcast_src_ip" => {
                 if let Some(t) = arg(d, n, 0) {
                     match t.text.parse::<IpAddr>() {
+                        Ok(a) if !inst.claim_family(&a) => d.warn(&t.span, format!("Configuration error: VRRP instance[{iname}] and src address[{}] MUST be of the same family !!! Skipping...", t.text)),
                         Ok(a) => {
                             if inst.src_ip.is_some() {
                                 d.warn(&t.span, format!("({iname}) unicast_src_ip/mcast_src_ip already specified - ignoring {}", t.text));
@@ -807,7 +820,7 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                 require_block(d, n);
                 inst.unicast_configured = true;
                 for line in n.children() {
-                    if let Some(p) = address::unicast_peer(d, line, &iname) {
+                    if let Some(p) = address::unicast_peer(d, line, &iname, &mut inst.family) {
                         inst.unicast_peer.push(p);
                     }
                 }
@@ -840,6 +853,14 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             "mcast_dst_ip" => {
                 if let Some(t) = arg(d, n, 0) {
                     match t.text.parse::<IpAddr>() {
+                        // keepalived takes the family before it checks for multicast.
+                        Ok(a) if !inst.claim_family(&a) => d.warn(
+                            &t.span,
+                            format!(
+                                "({iname}) mcast dest address {} MUST match VRRP instance family. Skipping...",
+                                t.text
+                            ),
+                        ),
                         Ok(a) if a.is_multicast() => inst.mcast_dst_ip = Some(a),
                         Ok(_) => d.warn(
                             &t.span,
@@ -875,12 +896,11 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                 d,
                 n,
                 &iname,
-                "track_interface",
-                253,
+                TrackKind::Interface,
                 &mut inst.track_interface,
             ),
-            "track_script" => track_list(d, n, &iname, "track script", 253, &mut inst.track_script),
-            "track_file" => track_list(d, n, &iname, "track file", 254, &mut inst.track_file),
+            "track_script" => track_list(d, n, &iname, TrackKind::Script, &mut inst.track_script),
+            "track_file" => track_list(d, n, &iname, TrackKind::File, &mut inst.track_file),
             "dont_track_primary" => inst.dont_track_primary = true,
             "notify_master"
             | "notify_backup"
@@ -989,16 +1009,12 @@ fn authentication(inst: &mut Instance, node: &Node, d: &mut Diagnostics) {
             }
             "auth_pass" => {
                 if let Some(t) = arg(d, n, 0) {
-                    let mut p = t.text.clone();
+                    // keepalived copies the first 8 bytes, whatever they are.
+                    let p = t.bytes();
                     if p.len() > 8 {
                         d.warn(&t.span, "Truncating auth_pass to 8 characters");
-                        let mut cut = 8;
-                        while !p.is_char_boundary(cut) {
-                            cut -= 1;
-                        }
-                        p.truncate(cut);
                     }
-                    pass = p;
+                    pass = p[..p.len().min(8)].to_vec();
                 }
             }
             _ => {
@@ -1016,19 +1032,22 @@ fn track_list(
     d: &mut Diagnostics,
     n: &Node,
     owner: &str,
-    kind: &str,
-    limit: i64,
+    kind: TrackKind,
     out: &mut Vec<TrackRef>,
 ) {
     require_block(d, n);
     for line in n.children() {
-        let Some(r) = address::track_ref(d, line, owner, kind, limit) else {
+        let Some(r) = address::track_ref(d, line, owner, kind) else {
             continue;
         };
         if out.iter().any(|o| o.name == r.name) {
             d.warn(
                 &line.keyword.span,
-                format!("({owner}) duplicate {kind} {} - ignoring", r.name),
+                format!(
+                    "({owner}) duplicate {} {} - ignoring",
+                    kind.keyword(),
+                    r.name
+                ),
             );
             continue;
         }
@@ -1106,10 +1125,10 @@ fn sync_group(name: String, node: &Node, d: &mut Diagnostics) -> SyncGroup {
                 }
             }
             "track_interface" => {
-                track_list(d, n, &gname, "track_interface", 253, &mut g.track_interface)
+                track_list(d, n, &gname, TrackKind::Interface, &mut g.track_interface)
             }
-            "track_script" => track_list(d, n, &gname, "track script", 253, &mut g.track_script),
-            "track_file" => track_list(d, n, &gname, "track file", 254, &mut g.track_file),
+            "track_script" => track_list(d, n, &gname, TrackKind::Script, &mut g.track_script),
+            "track_file" => track_list(d, n, &gname, TrackKind::File, &mut g.track_file),
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 notify(d, n, &gname, &mut g.notify)
             }

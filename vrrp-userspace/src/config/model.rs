@@ -200,6 +200,13 @@ impl Family {
             IpAddr::V6(_) => Family::Ipv6,
         }
     }
+
+    /// keepalived's rule for an instance: the first address read of those that carry a family
+    /// (VIP, src IP, `mcast_dst_ip`, unicast peer) sets it; one of the other family is then
+    /// skipped. Whether `addr` is of the instance's family.
+    pub fn claim(slot: &mut Option<Family>, addr: &IpAddr) -> bool {
+        *slot.get_or_insert(Family::of(addr)) == Family::of(addr)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -213,8 +220,17 @@ pub enum AuthType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Authentication {
     pub auth_type: AuthType,
-    /// At most 8 bytes (keepalived truncates longer passwords).
-    pub auth_pass: String,
+    /// At most 8 bytes (keepalived truncates longer passwords), not necessarily UTF-8.
+    #[serde(serialize_with = "serialize_bytes")]
+    pub auth_pass: Vec<u8>,
+}
+
+/// As a string: the text when it is UTF-8, else with `\xNN` escapes.
+fn serialize_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    match std::str::from_utf8(b) {
+        Ok(text) => s.serialize_str(text),
+        Err(_) => s.serialize_str(&b.escape_ascii().to_string()),
+    }
 }
 
 /// One line of `virtual_ipaddress` / `virtual_ipaddress_excluded` (keepalived-behaviour.md §1.4).
@@ -323,7 +339,9 @@ pub struct Instance {
     pub advert_int_us: u64,
     /// After validation: the effective version (IPv6 forces 3; else the global default).
     pub version: Option<u8>,
-    /// After validation: the family of the first VIP (IPv4 when there are none).
+    /// Set while lowering by the first VIP, `unicast_src_ip`/`mcast_src_ip`, `mcast_dst_ip` or
+    /// unicast peer, as keepalived does (see [`Instance::claim_family`]); after validation IPv4
+    /// when none of them was given.
     pub family: Option<Family>,
     pub authentication: Option<Authentication>,
     pub virtual_ipaddress: Vec<VirtualAddress>,
@@ -418,6 +436,11 @@ impl Instance {
     /// Unicast is in effect: a unicast keyword and at least one peer (keepalived §2.10).
     pub fn is_unicast(&self) -> bool {
         !self.unicast_peer.is_empty()
+    }
+
+    /// See [`Family::claim`].
+    pub fn claim_family(&mut self, addr: &IpAddr) -> bool {
+        Family::claim(&mut self.family, addr)
     }
 }
 

@@ -221,7 +221,7 @@ pub fn resolve_instance(cfg: &Config, inst: &Instance) -> Option<ResolvedInstanc
         .filter(|a| a.auth_type == AuthType::Pass && version == 2)
         .map(|a| {
             let mut buf = [0u8; 8];
-            for (dst, src) in buf.iter_mut().zip(a.auth_pass.bytes()) {
+            for (dst, src) in buf.iter_mut().zip(a.auth_pass.iter().copied()) {
                 *dst = src;
             }
             buf

@@ -615,12 +615,8 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
     }
 
     let strict = inst.strict_mode.unwrap_or(g.vrrp_strict);
-    let family = inst
-        .virtual_ipaddress
-        .first()
-        .map(|v| Family::of(&v.address))
-        .unwrap_or(Family::Ipv4);
-    inst.family = Some(family);
+    // Lowering took it from the first address that carries one (keepalived's order).
+    let family = *inst.family.get_or_insert(Family::Ipv4);
     if family == Family::Ipv6 {
         if inst.version == Some(2) {
             warn_at(
@@ -872,18 +868,6 @@ fn complete_instance(inst: &mut Instance, g: &GlobalDefs, sys: SystemChecks, d: 
             d,
             "mcast_dst_ip",
             format!("({name}) multicast destination specified with unicast - ignoring"),
-        );
-        inst.mcast_dst_ip = None;
-    }
-    if let Some(dst) = inst.mcast_dst_ip
-        && Family::of(&dst) != family
-    {
-        warn_at(
-            d,
-            "mcast_dst_ip",
-            format!(
-                "({name}) mcast dest address {dst} does not match the instance's address family - ignoring"
-            ),
         );
         inst.mcast_dst_ip = None;
     }

@@ -1346,13 +1346,31 @@ fn reload_matches_by_vrid_not_name() {
     // Same name, other VRID: the old one stops (priority 0) and a new one starts in BACKUP.
     assert_eq!(adverts(&out), vec![0]);
     assert!(has_line(&out, "(VI_1) Entering BACKUP STATE (init)"));
+    // The daemon resolves what comes before the switch with the old configuration.
+    let at = |line: &str| {
+        lines(&out)
+            .iter()
+            .position(|l| l.starts_with(line))
+            .unwrap()
+    };
+    let switch = out
+        .iter()
+        .position(|a| matches!(a, Action::ReloadSwitch))
+        .unwrap();
+    assert!(at("(VI_1) sending advert priority 0") < switch, "{out:?}");
+    assert!(
+        switch < at("(VI_1) Entering BACKUP STATE (init)"),
+        "{out:?}"
+    );
+    // keepalived's old way: FAULT to the FIFO and the generic script, no notify_fault.
     assert!(out.iter().any(|a| matches!(
         a,
         Action::Notify {
-            state: NotifyState::Fault,
+            state: NotifyState::Removed,
             ..
         }
     )));
+    assert_eq!(NotifyState::Removed.as_str(), "FAULT");
     assert_eq!(one.status().vrid, 2);
 }
 

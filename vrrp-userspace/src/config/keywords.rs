@@ -189,13 +189,23 @@ pub static KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "vrrp_startup_delay", Supported, ""),
     k(GlobalDefs, "vrrp_delay_after_boot", Supported, ""),
     k(GlobalDefs, "enable_script_security", Supported, ""),
-    k(GlobalDefs, "script_user", Supported, ""),
+    k(
+        GlobalDefs,
+        "script_user",
+        Supported,
+        "default: `keepalived_script` if that account exists, else root; an unknown user removes the vrrp_scripts that need it",
+    ),
     k(GlobalDefs, "notify_fifo", Supported, ""),
     k(GlobalDefs, "notify_fifo_script", Supported, ""),
     k(GlobalDefs, "vrrp_notify_fifo", Supported, ""),
     k(GlobalDefs, "vrrp_notify_fifo_script", Supported, ""),
     k(GlobalDefs, "vrrp_notify_priority_changes", Supported, ""),
-    k(GlobalDefs, "dynamic_interfaces", Supported, ""),
+    k(
+        GlobalDefs,
+        "dynamic_interfaces",
+        NotSupported,
+        "interfaces must exist at start-up; one deleted and created again needs a restart",
+    ),
     // ----- global_defs: VRRP keywords vrrpd does not implement
     k(
         GlobalDefs,
@@ -500,12 +510,32 @@ pub static KEYWORDS: &[Keyword] = &[
     k(VrrpScript, "weight", Supported, ""),
     k(VrrpScript, "rise", Supported, ""),
     k(VrrpScript, "fall", Supported, ""),
-    k(VrrpScript, "user", Supported, ""),
-    k(VrrpScript, "init_fail", Supported, ""),
+    k(
+        VrrpScript,
+        "user",
+        Supported,
+        "an unknown user disables the script (never root)",
+    ),
+    k(
+        VrrpScript,
+        "init_fail",
+        Supported,
+        "also for a script a reload adds or changes; a reload keeps an unchanged script running with its rise/fall state",
+    ),
     // ----- track_file
-    k(TrackFile, "file", Supported, ""),
+    k(
+        TrackFile,
+        "file",
+        Supported,
+        "a tracked file whose directory does not exist is removed alone (also by `vrrpd check`)",
+    ),
     k(TrackFile, "weight", Supported, ""),
-    k(TrackFile, "init_file", Supported, ""),
+    k(
+        TrackFile,
+        "init_file",
+        Supported,
+        "at start-up: created when missing, rewritten with `overwrite`; a reload only creates a missing file; mode 0644, never through a symlink",
+    ),
     // ----- vrrp_instance
     k(VrrpInstance, "state", Supported, ""),
     k(VrrpInstance, "interface", Supported, ""),

@@ -88,11 +88,11 @@ impl Node {
                 open,
             } => {
                 for vip in vips {
-                    let Some(i) = self.iface_of_vip(&instance, vip) else {
+                    let Some(i) = self.iface_of_vip(&instance, &vip) else {
                         continue;
                     };
-                    if let Err(e) = self.ifaces[i].xdp.set_gate(vip, open) {
-                        error!("({instance}) ARP/ND gate for {vip}: {e}");
+                    if let Err(e) = self.ifaces[i].xdp.set_gate(vip.addr, open) {
+                        error!("({instance}) ARP/ND gate for {}: {e}", vip.addr);
                     }
                 }
             }
@@ -102,10 +102,8 @@ impl Node {
                 vips,
                 repeat,
             } => self.send_garp(&instance, &interface, &vips, repeat),
-            Action::AddVips { instance, vips } => self.push_vips(&instance, &vips, VipOp::Add),
-            Action::RemoveVips { instance, vips } => {
-                self.push_vips(&instance, &vips, VipOp::Remove)
-            }
+            Action::AddVips { instance, vips } => self.push_vips(&instance, &vips, true),
+            Action::RemoveVips { instance, vips } => self.push_vips(&instance, &vips, false),
             Action::Notify {
                 target,
                 state,
@@ -148,20 +146,23 @@ impl Node {
                 logs.push(action);
             }
             action @ Action::Log(_) => logs.push(action),
+            Action::ReloadSwitch => self.resolving_retired = false,
         }
     }
 
-    /// Hands VIP additions or removals to the VIP task.
-    fn push_vips(
-        &mut self,
-        instance: &str,
-        vips: &[crate::engine::Vip],
-        op: fn(crate::netlink::VipSpec) -> VipOp,
-    ) {
+    /// Hands VIP additions or removals to the VIP task. Removals are remembered until the
+    /// kernel reports them, so that the engine is only told of deletions made by someone else.
+    fn push_vips(&mut self, instance: &str, vips: &[crate::engine::Vip], add: bool) {
         let ifindexes = self.ifindexes();
         for vip in vips {
-            if let Some(spec) = self.plan_for(instance).vip_spec(instance, vip, &ifindexes) {
-                self.vips.push(op(spec));
+            let Some(spec) = self.plan_for(instance).vip_spec(instance, vip, &ifindexes) else {
+                continue;
+            };
+            if add {
+                self.vips.push(VipOp::Add(spec));
+            } else {
+                self.own_removals.record(&spec);
+                self.vips.push(VipOp::Remove(spec));
             }
         }
     }
@@ -198,8 +199,8 @@ impl Node {
     }
 
     /// The attached interface whose gate a VIP lives in: its `dev`, else the instance's.
-    fn iface_of_vip(&self, instance: &str, vip: IpAddr) -> Option<usize> {
-        let dev = self.plan_for(instance).vip_dev(instance, &vip)?;
+    fn iface_of_vip(&self, instance: &str, vip: &crate::engine::Vip) -> Option<usize> {
+        let dev = self.plan_for(instance).vip_interface(instance, vip)?;
         self.iface_index(dev)
     }
 

@@ -144,13 +144,14 @@ impl Node {
             }
             NetlinkEvent::AddressRemoved(a) => {
                 if let Some(i) = self.ifaces.iter().position(|x| x.ifindex == a.ifindex) {
-                    // The engine tells a deletion from outside from its own: only a master
-                    // still holding the address minds.
-                    self.input(Input::AddressDeleted {
-                        interface: self.ifaces[i].name.clone(),
-                        addr: a.addr,
-                        prefix_len: a.prefix_len,
-                    });
+                    // Deletions from outside only: a master still holding the address minds.
+                    if !self.own_removals.take(a.ifindex, a.addr, a.prefix_len) {
+                        self.input(Input::AddressDeleted {
+                            interface: self.ifaces[i].name.clone(),
+                            addr: a.addr,
+                            prefix_len: a.prefix_len,
+                        });
+                    }
                     self.refresh_sources(i).await;
                 }
             }

@@ -61,6 +61,11 @@ pub struct Node {
     pub(super) garp_inline_budget: usize,
     /// Status requests and transition history (`crate::status`).
     pub(super) ops: crate::status::NodeOps,
+    /// VIP deletions we asked for, not yet reported back by the kernel.
+    pub(super) own_removals: super::vips::OwnRemovals,
+    /// While a reload's actions for the instances it removed run (until
+    /// `Action::ReloadSwitch`): every name resolves against the retired plan.
+    pub(super) resolving_retired: bool,
 }
 
 /// A wait for a Master_Down deadline that ended at the deadline: the takeover's run-up, for a
@@ -166,6 +171,8 @@ impl Node {
             garp: GarpSender::spawn().context("GARP thread")?,
             garp_inline_budget: 0,
             ops: crate::status::NodeOps::default(),
+            own_removals: Default::default(),
+            resolving_retired: false,
         };
         node.refresh_links().await;
         for i in 0..node.ifaces.len() {
@@ -276,7 +283,7 @@ impl Node {
     /// last reload removed, the one it was configured by.
     pub(super) fn plan_for(&self, instance: &str) -> &Plan {
         match &self.retired {
-            Some(old) if self.plan.instance(instance).is_none() => old,
+            Some(old) if self.resolving_retired || self.plan.instance(instance).is_none() => old,
             _ => &self.plan,
         }
     }
@@ -344,6 +351,7 @@ impl Node {
         };
         let engine_config = plan.engine.clone();
         self.retired = Some(std::mem::replace(&mut self.plan, plan));
+        self.resolving_retired = true;
         self.engine
             .handle(Timestamp::now(), Input::Reload(engine_config));
         self.execute().await;

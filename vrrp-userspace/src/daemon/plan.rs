@@ -289,7 +289,18 @@ impl Plan {
         self.instances.get(name)
     }
 
-    /// The interface a VIP lives on: its `dev`, else its instance's interface.
+    /// The interface an engine VIP lives on: its own `dev`, else its instance's interface. The
+    /// VIP says, not the line of that address in this plan: after a reload that moved the
+    /// address, a VIP of the old configuration still names where it really is.
+    pub fn vip_interface<'a>(&'a self, instance: &str, vip: &'a Vip) -> Option<&'a str> {
+        match &vip.dev {
+            Some(dev) => Some(dev),
+            None => self.instances.get(instance).map(|p| p.interface.as_str()),
+        }
+    }
+
+    /// The interface a configured VIP address lives on: its line's `dev`, else its instance's
+    /// interface.
     pub fn vip_dev(&self, instance: &str, vip: &IpAddr) -> Option<&str> {
         let p = self.instances.get(instance)?;
         Some(
@@ -307,10 +318,7 @@ impl Plan {
         vip: &Vip,
         ifindexes: &HashMap<String, u32>,
     ) -> Option<VipSpec> {
-        let dev = vip
-            .dev
-            .as_deref()
-            .or_else(|| self.vip_dev(instance, &vip.addr))?;
+        let dev = self.vip_interface(instance, vip)?;
         let ifindex = *ifindexes.get(dev)?;
         let mut spec = VipSpec::new(ifindex, vip.addr, vip.prefix_len);
         if let Some(line) = self.instances.get(instance)?.vips.get(&vip.addr) {

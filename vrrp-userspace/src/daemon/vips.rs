@@ -7,7 +7,9 @@
 //! the VIPs before it sends the MASTER notifies and removes them before the BACKUP and FAULT
 //! ones, so a `notify_master` that binds a VIP or a FIFO reader that checks for it finds it.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -30,6 +32,54 @@ pub type Notify = Box<dyn FnOnce() -> Vec<JoinHandle<ExitOutcome>> + Send>;
 pub struct VipTask {
     tx: Option<mpsc::UnboundedSender<VipOp>>,
     task: Option<JoinHandle<Vec<JoinHandle<ExitOutcome>>>>,
+}
+
+/// VIP removals this daemon asked for whose deletion the kernel has not reported yet: that
+/// RTM_DELADDR is ours, not a deletion from outside, and must not make a master that has taken
+/// the address back since (a Skew_Time can be 80 µs) step down again. An entry whose report
+/// never comes (the address was gone already) expires.
+#[derive(Default)]
+pub struct OwnRemovals {
+    pending: VecDeque<(u32, IpAddr, u8, Instant)>,
+}
+
+impl OwnRemovals {
+    /// Far longer than a netlink report takes, far shorter than an operator's next command.
+    const PATIENCE: Duration = Duration::from_secs(5);
+
+    pub fn record(&mut self, spec: &VipSpec) {
+        self.record_at(spec, Instant::now());
+    }
+
+    fn record_at(&mut self, spec: &VipSpec, at: Instant) {
+        self.expire(at);
+        self.pending
+            .push_back((spec.ifindex, spec.addr, spec.prefix_len, at));
+    }
+
+    /// Whether the reported deletion is one we asked for (then it is forgotten).
+    pub fn take(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> bool {
+        self.take_at(ifindex, addr, prefix_len, Instant::now())
+    }
+
+    fn take_at(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8, at: Instant) -> bool {
+        self.expire(at);
+        let found = self
+            .pending
+            .iter()
+            .position(|&(i, a, p, _)| (i, a, p) == (ifindex, addr, prefix_len));
+        found.map(|k| self.pending.remove(k)).is_some()
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|&(.., at)| now.duration_since(at) > Self::PATIENCE)
+        {
+            self.pending.pop_front();
+        }
+    }
 }
 
 const RETRIES: u32 = 3;
@@ -117,5 +167,27 @@ async fn apply(netlink: &Netlink, change: Change, spec: &VipSpec) {
                 spec.addr, spec.prefix_len, spec.ifindex
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_removals_are_recognised_once_and_expire() {
+        let mut own = OwnRemovals::default();
+        let t0 = Instant::now();
+        let vip = VipSpec::new(3, "10.0.0.100".parse().unwrap(), 32);
+        own.record_at(&vip, t0);
+        // Another prefix or interface is someone else's deletion.
+        assert!(!own.take_at(3, vip.addr, 24, t0));
+        assert!(!own.take_at(4, vip.addr, 32, t0));
+        assert!(own.take_at(3, vip.addr, 32, t0));
+        // Reported once: a second deletion of the same address is from outside.
+        assert!(!own.take_at(3, vip.addr, 32, t0));
+        // One that is never reported is forgotten.
+        own.record_at(&vip, t0);
+        assert!(!own.take_at(3, vip.addr, 32, t0 + Duration::from_secs(6)));
     }
 }

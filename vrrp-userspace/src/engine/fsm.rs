@@ -29,6 +29,10 @@ pub enum NotifyState {
     Fault,
     Stop,
     Deleted,
+    /// Removed by a reload without `notify_deleted`: keepalived's old way (vrrp_notify.c) says
+    /// FAULT to the FIFO and the generic script, and runs no state script (its
+    /// `script_deleted` is unset; `notify_fault` does not run).
+    Removed,
 }
 
 impl NotifyState {
@@ -40,6 +44,7 @@ impl NotifyState {
             NotifyState::Fault => "FAULT",
             NotifyState::Stop => "STOP",
             NotifyState::Deleted => "DELETED",
+            NotifyState::Removed => "FAULT",
         }
     }
 }

@@ -147,10 +147,11 @@ pub enum Action {
         instance: String,
         vips: Vec<Vip>,
     },
-    /// Open or close the XDP ARP/ND gate for these addresses.
+    /// Open or close the XDP ARP/ND gate for these addresses (each on its `dev`, else the
+    /// instance's interface).
     SetGate {
         instance: String,
-        vips: Vec<IpAddr>,
+        vips: Vec<Vip>,
         open: bool,
     },
     /// `repeat` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for each address on `interface`.
@@ -189,4 +190,8 @@ pub enum Action {
     },
     /// Any other log line.
     Log(Log),
+    /// A reload's actions for the instances it removed come before this, those for kept and new
+    /// ones after it: an instance name can belong to one of each (moved to another interface or
+    /// VRID), and each must be resolved against its own configuration.
+    ReloadSwitch,
 }

@@ -390,6 +390,7 @@ fn notify_word(state: NotifyState) -> &'static str {
         NotifyState::Fault => "FAULT",
         NotifyState::Stop => "STOP",
         NotifyState::Deleted => "DELETED",
+        NotifyState::Removed => "FAULT",
     }
 }
 
@@ -538,6 +539,7 @@ impl fmt::Display for Action {
                 "({instance}) Changing effective priority from {from} to {to}"
             ),
             Action::Log(log) => write!(f, "{log}"),
+            Action::ReloadSwitch => f.write_str("configuration switched"),
             Action::SendAdvert { instance, tx } => write!(
                 f,
                 "({instance}) sending advert priority {} on {}",
@@ -558,7 +560,7 @@ impl fmt::Display for Action {
             } => {
                 let word = if *open { "opening" } else { "closing" };
                 write!(f, "({instance}) {word} ARP/ND gate for")?;
-                vips.iter().try_for_each(|v| write!(f, " {v}"))
+                vips.iter().try_for_each(|v| write!(f, " {}", v.addr))
             }
             Action::SendGarp {
                 interface, vips, ..

@@ -311,7 +311,7 @@ impl Engine {
         });
         self.actions.push_back(Action::SetGate {
             instance: inst.cfg.name.clone(),
-            vips: vips.iter().map(|v| v.addr).collect(),
+            vips: vips.clone(),
             open: false,
         });
         match fault {
@@ -917,7 +917,7 @@ impl Engine {
         });
         self.actions.push_back(Action::SetGate {
             instance: name,
-            vips: vips.iter().map(|v| v.addr).collect(),
+            vips: vips.clone(),
             open: true,
         });
     }
@@ -938,7 +938,7 @@ impl Engine {
         });
         self.actions.push_back(Action::SetGate {
             instance: name,
-            vips: vips.iter().map(|v| v.addr).collect(),
+            vips,
             open: false,
         });
     }
@@ -1190,18 +1190,20 @@ impl Engine {
         let first_removed = self.instances.len();
         self.instances.extend(removed);
         for idx in first_removed..self.instances.len() {
-            // keepalived `clear_diff_vrrp`: FAULT unless notify_deleted, and nothing for an
-            // instance already in FAULT (it said so when it got there).
+            // keepalived `clear_diff_vrrp`: DELETED with notify_deleted, else FAULT the old way
+            // (no state script), and nothing for an instance already in FAULT (it said so when
+            // it got there).
             let notify = if self.instances[idx].cfg.notify_deleted {
                 Some(NotifyState::Deleted)
             } else if self.instances[idx].state == State::Fault {
                 None
             } else {
-                Some(NotifyState::Fault)
+                Some(NotifyState::Removed)
             };
             self.stop_instance(now, idx, Reason::Removed, notify);
         }
         self.instances.truncate(first_removed);
+        self.actions.push_back(Action::ReloadSwitch);
         self.index_routes();
         self.groups = sync_group::build(&config.sync_groups, &mut self.instances);
         if self.startup_at.is_some() {

@@ -77,6 +77,7 @@ impl NotifyScripts {
             NotifyState::Fault => &self.fault,
             NotifyState::Stop => &self.stop,
             NotifyState::Deleted => &self.deleted,
+            NotifyState::Removed => &None,
         };
         let mut started = Vec::new();
         if let Some(script) = specific {

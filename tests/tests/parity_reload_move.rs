@@ -1,0 +1,138 @@
+//! Reloads that move things under the same names (keepalived-behaviour.md §2.12). A kept master
+//! whose VIP line gains `dev mv0` takes the address off eth0 and puts it on mv0; an instance
+//! replaced by another of the same name (another VRID) is stopped with its own notify scripts
+//! (its generic `notify` says FAULT, keepalived's old way for a deleted instance).
+//! vrrpd once resolved what the old configuration did through the new one: it deleted the
+//! address from mv0, where it never was, leaving it (and an open ARP gate) on eth0, and ran the
+//! new instance's scripts for the old one. Run with vrrpd and with keepalived 2.2.7.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use vrrpd_tests::conf::Instance;
+use vrrpd_tests::observe::wait_addr_count;
+use vrrpd_tests::recorder::Recorder;
+use vrrpd_tests::scenario::Testbed;
+use vrrpd_tests::{Impl, Node, State};
+
+const VI: &str = "VI_1";
+const SETTLE: Duration = Duration::from_secs(10);
+/// The interface the reload moves the VIP to: a veth inside the router's namespace.
+const MOVED_TO: &str = "mv0";
+
+fn add_moved_to(node: &Node) {
+    node.ns.exec(&[
+        "ip", "link", "add", MOVED_TO, "type", "veth", "peer", "name", "mv1",
+    ]);
+    node.ns.link_up("mv1");
+    node.ns.link_up(MOVED_TO);
+}
+
+/// `ADDR` on `dev` as `ip -o addr show dev DEV` lists it.
+fn on_dev(node: &Node, dev: &str, addr: IpAddr) -> bool {
+    let out = node.ns.exec(&["ip", "-o", "addr", "show", "dev", dev]);
+    out.split_whitespace()
+        .any(|w| w.split('/').next() == Some(&addr.to_string()))
+}
+
+fn kept_master_moves_its_vip(which: Impl, subnet: u8) {
+    let config = |s: u8, dev: &str| {
+        Instance::new(VI, 73)
+            .priority(100)
+            .advert_int("0.2")
+            .vip(format!("10.{s}.0.200{dev}"))
+            .to_string()
+    };
+    let mut tb = Testbed::new("rlmove", subnet, &[which], |_, s, _| config(s, ""));
+    let vip: IpAddr = tb.lab.ipv4(200).into();
+    add_moved_to(tb.node(0));
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    assert_eq!(
+        wait_addr_count(tb.node(0), vip, 1, SETTLE),
+        1,
+        "{}",
+        tb.transcripts()
+    );
+
+    tb.router(0)
+        .write_config(&config(subnet, &format!(" dev {MOVED_TO}")));
+    tb.router(0).reload();
+    assert_eq!(
+        wait_addr_count(tb.node(0), vip, 0, SETTLE),
+        0,
+        "{vip} left on eth0 after its line moved it to {MOVED_TO}\n{}",
+        tb.transcripts()
+    );
+    let deadline = Instant::now() + SETTLE;
+    while !on_dev(tb.node(0), MOVED_TO, vip) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(on_dev(tb.node(0), MOVED_TO, vip), "{}", tb.transcripts());
+}
+
+fn replaced_instance_stops_with_its_own_scripts(which: Impl, subnet: u8) {
+    let rec = Recorder::new();
+    let config = |s: u8, vrid: u8, tag: &str| {
+        Instance::new(VI, vrid)
+            .priority(100)
+            .advert_int("0.2")
+            .vip(format!("10.{s}.0.200"))
+            .line(format!("notify {}", rec.call(tag)))
+            .line(format!(
+                "notify_fault {}",
+                rec.call(&format!("{tag}-fault"))
+            ))
+            .to_string()
+    };
+    let mut tb = Testbed::new("rlrepl", subnet, &[which], |_, s, _| config(s, 74, "old"));
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    rec.wait("old", 2, &tb);
+
+    let reloaded = Instant::now();
+    tb.router(0).write_config(&config(subnet, 75, "new"));
+    tb.router(0).reload();
+    // The new instance starts afresh and, alone, takes over.
+    tb.router(0).wait_state(VI, State::Master, reloaded);
+    let new = rec.wait("new", 2, &tb);
+    assert_eq!(
+        rec.wait("old", 3, &tb)[2],
+        "INSTANCE VI_1 FAULT 100 uid=0",
+        "the removed instance's own generic notify\n{}",
+        tb.transcripts()
+    );
+    // Deleted, not faulted: keepalived runs no notify_fault (its notify_deleted script, unset).
+    assert!(
+        rec.of("old-fault").is_empty() && rec.of("new-fault").is_empty(),
+        "{:#?}",
+        rec.lines()
+    );
+    assert!(
+        new.iter().all(|l| !l.contains("FAULT")),
+        "the new instance's script ran for the removed one: {new:?}\n{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn a_kept_master_moves_its_vip_to_its_new_dev_vrrpd() {
+    kept_master_moves_its_vip(Impl::Vrrpd, 154);
+}
+
+#[test]
+fn a_kept_master_moves_its_vip_to_its_new_dev_keepalived() {
+    kept_master_moves_its_vip(Impl::Keepalived, 155);
+}
+
+#[test]
+fn a_replaced_instance_stops_with_its_own_scripts_vrrpd() {
+    replaced_instance_stops_with_its_own_scripts(Impl::Vrrpd, 156);
+}
+
+#[test]
+fn a_replaced_instance_stops_with_its_own_scripts_keepalived() {
+    replaced_instance_stops_with_its_own_scripts(Impl::Keepalived, 157);
+}

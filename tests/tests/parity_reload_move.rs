@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use vrrpd_tests::conf::Instance;
-use vrrpd_tests::observe::wait_addr_count;
+use vrrpd_tests::observe::{wait_addr_count, wait_ping};
 use vrrpd_tests::recorder::Recorder;
 use vrrpd_tests::scenario::Testbed;
 use vrrpd_tests::{Impl, Node, State};
@@ -19,6 +19,19 @@ const VI: &str = "VI_1";
 const SETTLE: Duration = Duration::from_secs(10);
 /// The interface the reload moves the VIP to: a veth inside the router's namespace.
 const MOVED_TO: &str = "mv0";
+
+/// Starts the router and waits until it is master with `vip` on eth0.
+fn start_master_holding(tb: &mut Testbed, vip: IpAddr) {
+    let t0 = Instant::now();
+    tb.start(0);
+    tb.router(0).wait_state(VI, State::Master, t0);
+    assert_eq!(
+        wait_addr_count(tb.node(0), vip, 1, SETTLE),
+        1,
+        "{}",
+        tb.transcripts()
+    );
+}
 
 fn add_moved_to(node: &Node) {
     node.ns.exec(&[
@@ -46,15 +59,7 @@ fn kept_master_moves_its_vip(which: Impl, subnet: u8) {
     let mut tb = Testbed::new("rlmove", subnet, &[which], |_, s, _| config(s, ""));
     let vip: IpAddr = tb.lab.ipv4(200).into();
     add_moved_to(tb.node(0));
-    let t0 = Instant::now();
-    tb.start(0);
-    tb.router(0).wait_state(VI, State::Master, t0);
-    assert_eq!(
-        wait_addr_count(tb.node(0), vip, 1, SETTLE),
-        1,
-        "{}",
-        tb.transcripts()
-    );
+    start_master_holding(&mut tb, vip);
 
     tb.router(0)
         .write_config(&config(subnet, &format!(" dev {MOVED_TO}")));
@@ -115,6 +120,50 @@ fn replaced_instance_stops_with_its_own_scripts(which: Impl, subnet: u8) {
         "the new instance's script ran for the removed one: {new:?}\n{}",
         tb.transcripts()
     );
+}
+
+fn removed_vip_is_answered_again_when_reused(which: Impl, subnet: u8) {
+    let config = |s: u8, both: bool| {
+        let mut i = Instance::new(VI, 76)
+            .priority(100)
+            .advert_int("0.2")
+            .vip(format!("10.{s}.0.200"));
+        if both {
+            i = i.vip(format!("10.{s}.0.201"));
+        }
+        i.to_string()
+    };
+    let mut tb = Testbed::new("rlgate", subnet, &[which], |_, s, _| config(s, true));
+    let reused: IpAddr = tb.lab.ipv4(201).into();
+    start_master_holding(&mut tb, reused);
+
+    tb.router(0).write_config(&config(subnet, false));
+    tb.router(0).reload();
+    assert_eq!(
+        wait_addr_count(tb.node(0), reused, 0, SETTLE),
+        0,
+        "{}",
+        tb.transcripts()
+    );
+    // The operator puts the address to another use on the same host: it must resolve.
+    tb.node(0)
+        .ns
+        .exec(&["ip", "addr", "add", &format!("{reused}/32"), "dev", "eth0"]);
+    assert!(
+        wait_ping(&tb.lab.client().ns, reused, SETTLE),
+        "{reused}, no longer a VIP, does not answer\n{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn a_vip_removed_by_reload_is_answered_again_when_reused_vrrpd() {
+    removed_vip_is_answered_again_when_reused(Impl::Vrrpd, 158);
+}
+
+#[test]
+fn a_vip_removed_by_reload_is_answered_again_when_reused_keepalived() {
+    removed_vip_is_answered_again_when_reused(Impl::Keepalived, 159);
 }
 
 #[test]

@@ -91,8 +91,11 @@ impl Node {
                     let Some(i) = self.iface_of_vip(&instance, &vip) else {
                         continue;
                     };
-                    if let Err(e) = self.ifaces[i].xdp.set_gate(vip.addr, open) {
-                        error!("({instance}) ARP/ND gate for {}: {e}", vip.addr);
+                    match self.ifaces[i].xdp.set_gate(vip.addr, open) {
+                        Ok(()) => {
+                            self.ifaces[i].gated.insert(vip.addr);
+                        }
+                        Err(e) => error!("({instance}) ARP/ND gate for {}: {e}", vip.addr),
                     }
                 }
             }
@@ -150,20 +153,19 @@ impl Node {
         }
     }
 
-    /// Hands VIP additions or removals to the VIP task. Removals are remembered until the
-    /// kernel reports them, so that the engine is only told of deletions made by someone else.
+    /// Hands VIP additions or removals to the VIP task (which remembers its removals until the
+    /// kernel reports them, so that the engine hears only of deletions made by someone else).
     fn push_vips(&mut self, instance: &str, vips: &[crate::engine::Vip], add: bool) {
         let ifindexes = self.ifindexes();
         for vip in vips {
             let Some(spec) = self.plan_for(instance).vip_spec(instance, vip, &ifindexes) else {
                 continue;
             };
-            if add {
-                self.vips.push(VipOp::Add(spec));
+            self.vips.push(if add {
+                VipOp::Add(spec)
             } else {
-                self.own_removals.record(&spec);
-                self.vips.push(VipOp::Remove(spec));
-            }
+                VipOp::Remove(spec)
+            });
         }
     }
 

@@ -32,9 +32,35 @@ pub(super) struct Iface {
     /// The interface's own primary IPv4 / IPv6 link-local address, as last told to the engine.
     pub(super) src_v4: Option<IpAddr>,
     pub(super) src_v6: Option<IpAddr>,
+    /// Addresses with an entry in this interface's XDP gate.
+    pub(super) gated: std::collections::HashSet<IpAddr>,
 }
 
 impl Node {
+    /// After a reload: gate entries of addresses no instance has on that interface any more
+    /// go, so that XDP stops dropping ARP and NS for them (the address may be put to another
+    /// use, by hand or by another tool).
+    pub(super) fn prune_gates(&mut self) {
+        for i in 0..self.ifaces.len() {
+            let kept = self.plan.vips_on(&self.ifaces[i].name);
+            let iface = &mut self.ifaces[i];
+            let stale: Vec<IpAddr> = iface
+                .gated
+                .iter()
+                .filter(|a| !kept.contains(a))
+                .copied()
+                .collect();
+            for addr in stale {
+                match iface.xdp.remove_gate(addr) {
+                    Ok(()) => {
+                        iface.gated.remove(&addr);
+                    }
+                    Err(e) => error!("{}: ARP/ND gate entry for {addr}: {e}", iface.name),
+                }
+            }
+        }
+    }
+
     /// Tells the engine the up/down state of every interface it cares about.
     pub(super) async fn refresh_links(&mut self) {
         let names: BTreeSet<String> = self
@@ -145,7 +171,7 @@ impl Node {
             NetlinkEvent::AddressRemoved(a) => {
                 if let Some(i) = self.ifaces.iter().position(|x| x.ifindex == a.ifindex) {
                     // Deletions from outside only: a master still holding the address minds.
-                    if !self.own_removals.take(a.ifindex, a.addr, a.prefix_len) {
+                    if !self.vips.is_own_removal(a.ifindex, a.addr, a.prefix_len) {
                         self.input(Input::AddressDeleted {
                             interface: self.ifaces[i].name.clone(),
                             addr: a.addr,
@@ -196,6 +222,7 @@ pub(super) async fn attach(
         sockets: HashMap::new(),
         src_v4: None,
         src_v6: None,
+        gated: Default::default(),
     })
 }
 

@@ -61,8 +61,6 @@ pub struct Node {
     pub(super) garp_inline_budget: usize,
     /// Status requests and transition history (`crate::status`).
     pub(super) ops: crate::status::NodeOps,
-    /// VIP deletions we asked for, not yet reported back by the kernel.
-    pub(super) own_removals: super::vips::OwnRemovals,
     /// While a reload's actions for the instances it removed run (until
     /// `Action::ReloadSwitch`): every name resolves against the retired plan.
     pub(super) resolving_retired: bool,
@@ -171,7 +169,6 @@ impl Node {
             garp: GarpSender::spawn().context("GARP thread")?,
             garp_inline_budget: 0,
             ops: crate::status::NodeOps::default(),
-            own_removals: Default::default(),
             resolving_retired: false,
         };
         node.refresh_links().await;
@@ -356,6 +353,7 @@ impl Node {
             .handle(Timestamp::now(), Input::Reload(engine_config));
         self.execute().await;
         self.retired = None;
+        self.prune_gates();
         self.refresh_links().await;
         for i in 0..self.ifaces.len() {
             self.ifaces[i].src_v4 = None;

@@ -369,12 +369,25 @@ impl Plan {
         }
     }
 
+    /// Every VIP on `interface` (by its `dev`, else its instance's interface).
+    pub fn vips_on(&self, interface: &str) -> HashSet<IpAddr> {
+        self.vips_on_where(interface, |_| true)
+    }
+
     /// The VIPs on `interface` (by their `dev`, else their instance's interface) of instances in
     /// no_accept mode.
     pub fn no_accept_vips(&self, interface: &str) -> HashSet<IpAddr> {
+        self.vips_on_where(interface, |p| p.no_accept)
+    }
+
+    fn vips_on_where(
+        &self,
+        interface: &str,
+        keep: impl Fn(&InstancePlan) -> bool,
+    ) -> HashSet<IpAddr> {
         self.instances
             .iter()
-            .filter(|(_, p)| p.no_accept)
+            .filter(|(_, p)| keep(p))
             .flat_map(|(name, p)| {
                 p.vips
                     .keys()

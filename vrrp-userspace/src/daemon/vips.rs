@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -30,14 +31,16 @@ pub enum VipOp {
 pub type Notify = Box<dyn FnOnce() -> Vec<JoinHandle<ExitOutcome>> + Send>;
 
 pub struct VipTask {
+    own_removals: Arc<Mutex<OwnRemovals>>,
     tx: Option<mpsc::UnboundedSender<VipOp>>,
     task: Option<JoinHandle<Vec<JoinHandle<ExitOutcome>>>>,
 }
 
-/// VIP removals this daemon asked for whose deletion the kernel has not reported yet: that
+/// VIP removals this daemon made whose deletion the kernel has not reported yet: that
 /// RTM_DELADDR is ours, not a deletion from outside, and must not make a master that has taken
-/// the address back since (a Skew_Time can be 80 µs) step down again. An entry whose report
-/// never comes (the address was gone already) expires.
+/// the address back since (a Skew_Time can be 80 µs) step down again. Recorded just before the
+/// request (the report cannot come earlier), dropped when the address was not there (no report
+/// comes); an entry whose report is lost expires.
 #[derive(Default)]
 pub struct OwnRemovals {
     pending: VecDeque<(u32, IpAddr, u8, Instant)>,
@@ -47,8 +50,13 @@ impl OwnRemovals {
     /// Far longer than a netlink report takes, far shorter than an operator's next command.
     const PATIENCE: Duration = Duration::from_secs(5);
 
-    pub fn record(&mut self, spec: &VipSpec) {
+    fn record(&mut self, spec: &VipSpec) {
         self.record_at(spec, Instant::now());
+    }
+
+    /// The removal changed nothing: no report will come for it.
+    fn forget(&mut self, spec: &VipSpec) {
+        self.take(spec.ifindex, spec.addr, spec.prefix_len);
     }
 
     fn record_at(&mut self, spec: &VipSpec, at: Instant) {
@@ -88,21 +96,37 @@ const RETRY_GAP: Duration = Duration::from_millis(100);
 impl VipTask {
     pub fn spawn(netlink: Netlink) -> VipTask {
         let (tx, mut rx) = mpsc::unbounded_channel::<VipOp>();
+        let own_removals = Arc::new(Mutex::new(OwnRemovals::default()));
+        let own = Arc::clone(&own_removals);
         let task = tokio::spawn(async move {
             let mut waited = Vec::new();
             while let Some(op) = rx.recv().await {
                 match op {
                     VipOp::Notify(notify) => waited.extend(notify()),
-                    VipOp::Add(spec) => apply(&netlink, Change::Add, &spec).await,
-                    VipOp::Remove(spec) => apply(&netlink, Change::Remove, &spec).await,
+                    VipOp::Add(spec) => {
+                        apply(&netlink, Change::Add, &spec).await;
+                    }
+                    VipOp::Remove(spec) => {
+                        lock(&own).record(&spec);
+                        if apply(&netlink, Change::Remove, &spec).await != Some(VipChange::Removed)
+                        {
+                            lock(&own).forget(&spec);
+                        }
+                    }
                 }
             }
             waited
         });
         VipTask {
+            own_removals,
             tx: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// Whether the kernel's report of this deletion is of one we made (then it is forgotten).
+    pub fn is_own_removal(&self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> bool {
+        lock(&self.own_removals).take(ifindex, addr, prefix_len)
     }
 
     pub fn push(&self, op: VipOp) {
@@ -135,7 +159,14 @@ enum Change {
     Remove,
 }
 
-async fn apply(netlink: &Netlink, change: Change, spec: &VipSpec) {
+/// The bookkeeping stays usable if a holder panicked: it is a list of addresses.
+fn lock(own: &Mutex<OwnRemovals>) -> std::sync::MutexGuard<'_, OwnRemovals> {
+    own.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Applies one change (retrying a few times); `None` if it failed.
+async fn apply(netlink: &Netlink, change: Change, spec: &VipSpec) -> Option<VipChange> {
     let verb = match change {
         Change::Add => "adding",
         Change::Remove => "removing",
@@ -153,7 +184,7 @@ async fn apply(netlink: &Netlink, change: Change, spec: &VipSpec) {
                         spec.addr, spec.prefix_len, spec.ifindex
                     );
                 }
-                return;
+                return Some(change);
             }
             Err(e) if attempt < RETRIES => {
                 warn!(
@@ -168,6 +199,7 @@ async fn apply(netlink: &Netlink, change: Change, spec: &VipSpec) {
             ),
         }
     }
+    None
 }
 
 #[cfg(test)]

@@ -20,8 +20,9 @@ use crate::time::Timestamp;
 
 /// How long STOP notify scripts may run at shutdown (keepalived's 1 s).
 const STOP_SCRIPT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Notify scripts otherwise: killed if they hang this long.
-const NOTIFY_SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Notify scripts otherwise: never killed, as keepalived never kills them (a cloud failover
+/// script may retry an API for minutes). They still die with the daemon (parent-death signal).
+const NOTIFY_SCRIPT_TIMEOUT: Duration = Duration::MAX;
 
 /// At shutdown, how long the notify FIFOs get to deliver their last (STOP) lines: the time the
 /// STOP scripts get, during which the daemon waits anyway.

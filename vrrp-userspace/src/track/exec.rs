@@ -367,6 +367,14 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
+    async fn an_unbounded_timeout_waits_for_the_script() {
+        // Notify scripts run with Duration::MAX: never killed, and no overflowing deadline.
+        let cmd = ScriptCommand::parse("/bin/sh -c 'sleep 0.2; exit 3'").unwrap();
+        let outcome = run(&cmd, &[], RunAs::ROOT, Duration::MAX).await;
+        assert_eq!(outcome, ExitOutcome::Exited(3));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
     async fn scripts_are_forked_by_the_spawner_thread_not_the_caller() {
         assert_eq!(forking_thread_name().await, "vrrpd-spawn");
         // Again from a second runtime: the thread is shared, the child belongs to the caller's.

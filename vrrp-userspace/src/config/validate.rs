@@ -28,6 +28,7 @@ const DEFAULT_MTU: usize = 1500;
 pub fn validate(cfg: &mut Config, sys: SystemChecks, d: &mut Diagnostics) {
     if sys.scripts {
         let default = default_script_user(&cfg.global_defs, account_exists);
+        check_script_users(cfg, d, account_exists);
         check_default_script_user(cfg, d, &default);
         resolve_track_refs(cfg, d);
         check_track_file_dirs(cfg, d);
@@ -316,6 +317,31 @@ pub fn check_default_script_user(
             );
         }
         !needs_default
+    });
+}
+
+/// keepalived's `vrrp_vscript_user_handler`: a `vrrp_script` whose own `user` (or group) does
+/// not exist is removed ("Unable to set uid/gid for script CMD"), never run as root instead.
+pub fn check_script_users(
+    cfg: &mut Config,
+    d: &mut Diagnostics,
+    resolves: impl Fn(&str, Option<&str>) -> bool,
+) {
+    cfg.vrrp_scripts.retain(|s| {
+        let Some(sc) = &s.script else {
+            return true;
+        };
+        let Some(u) = &sc.user else {
+            return true;
+        };
+        if resolves(&u.user, u.group.as_deref()) {
+            return true;
+        }
+        d.warn_opt(
+            s.span.as_ref(),
+            format!("Unable to set uid/gid for script {}", sc.args.join(" ")),
+        );
+        false
     });
 }
 
@@ -1142,5 +1168,34 @@ mod tests {
         );
         let names: Vec<&str> = cfg.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["own"]);
+    }
+
+    #[test]
+    fn a_script_whose_own_user_does_not_exist_is_removed() {
+        let mut cfg = Config::default();
+        for (name, user) in [("known", "root"), ("unknown", "nosuchuser")] {
+            let mut s = VrrpScript::new(name.into(), Span::new(&Arc::new("t.conf".into()), 7, 1));
+            s.script = Some(Script {
+                args: vec!["/bin/true".into(), "x".into()],
+                user: Some(ScriptUser {
+                    user: user.into(),
+                    group: None,
+                }),
+            });
+            cfg.vrrp_scripts.push(s);
+        }
+        let mut d = Diagnostics::default();
+        check_script_users(&mut cfg, &mut d, |u, _| u == "root");
+        let msgs: Vec<(&str, Option<u32>)> = d
+            .items
+            .iter()
+            .map(|i| (i.message.as_str(), i.span.as_ref().map(|s| s.line)))
+            .collect();
+        assert_eq!(
+            msgs,
+            [("Unable to set uid/gid for script /bin/true x", Some(7))]
+        );
+        let names: Vec<&str> = cfg.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["known"]);
     }
 }

@@ -567,10 +567,7 @@ impl Engine {
         let Some(idx) = owner else {
             return;
         };
-        let members = match self.instances[idx].group {
-            Some(g) => self.groups[g].members.clone(),
-            None => vec![idx],
-        };
+        let members = self.members_of(idx);
         for m in members {
             if self.instances[m].state != State::Master {
                 continue;
@@ -689,10 +686,7 @@ impl Engine {
             inst.timers.set(Timer::Advert, next);
             self.send_advert(idx, ours);
         }
-        let members = match self.instances[idx].group {
-            Some(g) => self.groups[g].members.clone(),
-            None => vec![idx],
-        };
+        let members = self.members_of(idx);
         for m in members {
             if self.instances[m].state != State::Master {
                 continue;
@@ -1062,14 +1056,18 @@ impl Engine {
         })
     }
 
+    /// The instance and the other members of its sync group (just the instance without one).
+    fn members_of(&self, idx: usize) -> Vec<usize> {
+        match self.instances[idx].group {
+            Some(g) => self.groups[g].members.clone(),
+            None => vec![idx],
+        }
+    }
+
     /// Whether every fault holding this instance (its own and its sync group's) is a weight-0
     /// script that has not reported yet.
     fn held_for_scripts(&self, idx: usize) -> bool {
-        let inst = &self.instances[idx];
-        let members = match inst.group {
-            Some(g) => self.groups[g].members.clone(),
-            None => vec![idx],
-        };
+        let members = self.members_of(idx);
         let mut faults = members
             .iter()
             .filter_map(|&m| self.instances[m].own_fault.as_ref())

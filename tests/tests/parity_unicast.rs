@@ -232,6 +232,85 @@ fn unicast_ttl_64_keeps_the_backup_in_backup_keepalived_master() {
     unicast_ttl_is_accepted(Impl::Keepalived, 87);
 }
 
+/// A reload that changes the master's `unicast_ttl` (64 → 32): the adverts after it carry the
+/// new TTL, as keepalived's do (it writes the TTL into each packet it sends), and the backup
+/// stays in BACKUP. Before, vrrpd kept the TTL its socket was opened with.
+fn reloaded_unicast_ttl_applies(master: Impl, subnet: u8) {
+    let impls = [master, Impl::Vrrpd];
+    let conf = |i: usize, s: u8, ttl: &str| {
+        if i == MASTER {
+            config_with(i, s, &[ttl], "")
+        } else {
+            config_with(i, s, &[], "")
+        }
+    };
+    let mut tb = Testbed::new("ucttlrl", subnet, &impls, |i, s, _| {
+        conf(i, s, "unicast_ttl 64")
+    });
+    drop_multicast(&tb);
+    let master_ip: IpAddr = tb.node(MASTER).ipv4.into();
+    let at_backup = Capture::start(tb.lab.switch.ns(), &tb.node(BACKUP).port);
+    let t0 = Instant::now();
+    tb.start_master_then_backup(MASTER, BACKUP, VI);
+    let ttls = || -> Vec<u8> {
+        at_backup
+            .adverts(VRID)
+            .iter()
+            .filter(|(_, a, _)| a.src == master_ip)
+            .map(|(_, _, f)| ttl(f))
+            .collect()
+    };
+    let deadline = Instant::now() + SETTLE;
+    while ttls().len() < 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = ttls();
+    assert!(
+        before.len() >= 5 && before.iter().all(|t| *t == 64),
+        "TTL 64 before the reload: {before:?}\n{}",
+        tb.transcripts()
+    );
+
+    tb.router(MASTER)
+        .write_config(&conf(MASTER, tb.lab.subnet(), "unicast_ttl 32"));
+    tb.router(MASTER).reload();
+    let deadline = Instant::now() + SETTLE;
+    while !ttls().contains(&32) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A second of adverts after the first one with the new TTL.
+    std::thread::sleep(Duration::from_secs(1));
+    let all = ttls();
+    let first = all.iter().position(|t| *t == 32).unwrap_or_else(|| {
+        panic!(
+            "no advert with TTL 32 after the reload: {all:?}\n{}",
+            tb.transcripts()
+        )
+    });
+    assert!(
+        all[..first].iter().all(|t| *t == 64)
+            && all[first..].len() >= 4
+            && all[first..].iter().all(|t| *t == 32),
+        "TTL 64 until the reload, 32 after: {all:?}\n{}",
+        tb.transcripts()
+    );
+    assert!(
+        !tb.router(BACKUP).entered_since(VI, State::Master, t0),
+        "the backup took over across the master's reload\n{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn reloaded_unicast_ttl_applies_vrrpd() {
+    reloaded_unicast_ttl_applies(Impl::Vrrpd, 160);
+}
+
+#[test]
+fn reloaded_unicast_ttl_applies_keepalived() {
+    reloaded_unicast_ttl_applies(Impl::Keepalived, 161);
+}
+
 /// The backup's peer says `min_ttl 100`, the master sends TTL 64: every advert is dropped and
 /// counted as `ip_ttl_err` with keepalived's log line, and the backup takes over.
 #[test]

@@ -103,7 +103,7 @@ fn ipv4_multicast_advert_has_keepalived_ip_header() {
     a.run(move || {
         let sock = AdvertSocket::ipv4("va", ifindex, src).unwrap();
         assert_eq!(
-            sock.send(&sent, IpAddr::V4(VRRP_MCAST_V4)).unwrap(),
+            sock.send(&sent, IpAddr::V4(VRRP_MCAST_V4), 255).unwrap(),
             SendOutcome::Sent
         );
         assert_eq!(sock.dropped(), 0);
@@ -127,17 +127,27 @@ fn ipv4_unicast_advert_uses_unicast_ttl() {
     a.run(move || {
         let sock = AdvertSocket::ipv4("va", ifindex, Ipv4Addr::new(10, 21, 0, 1)).unwrap();
         sock.set_unicast_ttl(64).unwrap();
-        sock.send(&v2_advert(), "10.21.0.2".parse().unwrap())
+        sock.send(&v2_advert(), "10.21.0.2".parse().unwrap(), 64)
             .unwrap();
         // Multicast keeps 255 whatever the unicast TTL.
-        sock.send(&v2_advert(), IpAddr::V4(VRRP_MCAST_V4)).unwrap();
+        sock.send(&v2_advert(), IpAddr::V4(VRRP_MCAST_V4), 64)
+            .unwrap();
+        // Each unicast advert carries the TTL it is sent with: two instances sharing the
+        // socket, or a reload, change it from one advert to the next.
+        for ttl in [32, 32, 255] {
+            sock.send(&v2_advert(), "10.21.0.2".parse().unwrap(), ttl)
+                .unwrap();
+        }
     });
-    let uni = next_matching(&cap, |p| p.len() > 20 && p[9] == 112 && p[16] == 10);
+    let unicast = |p: &[u8]| p.len() > 20 && p[9] == 112 && p[16] == 10;
+    let uni = next_matching(&cap, unicast);
     assert_eq!(uni[8], 64, "unicast TTL");
     assert_eq!(&uni[16..20], &[10, 21, 0, 2]);
     assert_eq!(uni[1], 0xc0);
     let multi = next_matching(&cap, |p| p.len() > 20 && p[9] == 112 && p[16] == 224);
     assert_eq!(multi[8], 255, "multicast TTL");
+    let later: Vec<u8> = (0..3).map(|_| next_matching(&cap, unicast)[8]).collect();
+    assert_eq!(later, [32, 32, 255], "TTL of each later unicast advert");
 }
 
 #[test]
@@ -151,7 +161,7 @@ fn advert_socket_queues_nothing_it_receives() {
     b.run(move || {
         let sock = AdvertSocket::ipv4("vb", ib, Ipv4Addr::new(10, 21, 0, 2)).unwrap();
         for _ in 0..20 {
-            sock.send(&v2_advert(), "10.21.0.1".parse().unwrap())
+            sock.send(&v2_advert(), "10.21.0.1".parse().unwrap(), 255)
                 .unwrap();
         }
     });
@@ -196,7 +206,7 @@ fn ipv6_advert_has_link_local_source_and_kernel_checksum() {
     let sent = payload.clone();
     a.run(move || {
         let sock = AdvertSocket::ipv6("va", ifindex, ll).unwrap();
-        sock.send(&sent, IpAddr::V6(VRRP_MCAST_V6)).unwrap();
+        sock.send(&sent, IpAddr::V6(VRRP_MCAST_V6), 255).unwrap();
     });
     let pkt = next_matching(&cap, |p| p.len() > 40 && p[6] == 112);
     assert_eq!(pkt[0] >> 4, 6);
@@ -256,7 +266,7 @@ fn setup_and_send_errors_name_interface_address_and_syscall() {
 
         let sock = AdvertSocket::ipv4("va", ifindex, Ipv4Addr::new(10, 21, 0, 1)).unwrap();
         let err = sock
-            .send(&v2_advert(), IpAddr::V6(VRRP_MCAST_V6))
+            .send(&v2_advert(), IpAddr::V6(VRRP_MCAST_V6), 255)
             .unwrap_err();
         assert!(matches!(err, SocketError::WrongFamily { .. }), "{err}");
     });

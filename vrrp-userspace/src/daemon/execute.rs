@@ -235,7 +235,9 @@ impl Node {
             let began = timed.then(Timestamp::now);
             let sent = match packet {
                 Ok(Outgoing::Frame(frame)) => iface.l2.send_frame(&frame),
-                Ok(Outgoing::Vrrp(bytes)) => iface.sockets[&origin.src].send(&bytes, dst),
+                Ok(Outgoing::Vrrp(bytes)) => {
+                    iface.sockets[&origin.src].send(&bytes, dst, origin.unicast_ttl)
+                }
                 Err(e) => {
                     error!("({instance}) building advert: {e}");
                     continue;
@@ -275,6 +277,7 @@ impl Node {
             src,
             checksum: p.checksum,
             mcast_group: p.mcast_group,
+            unicast_ttl: p.unicast_ttl,
         })
     }
 
@@ -353,7 +356,8 @@ impl Node {
                 return false;
             }
         };
-        // Unicast instances on this interface set the TTL their peers expect (unicast_ttl).
+        // Set ahead for the first unicast instance here, so that its takeover advert does not
+        // wait for the option; `send` sets each advert's own when it differs.
         let ttl = self.plan.engine.instances.iter().find_map(|c| {
             (c.interface == iface.name && !c.unicast_peers.is_empty())
                 .then(|| self.plan.instance(&c.name).map(|p| p.unicast_ttl))
@@ -502,6 +506,7 @@ struct AdvertOrigin {
     src: IpAddr,
     checksum: crate::packet::vrrp::ChecksumMode,
     mcast_group: Option<IpAddr>,
+    unicast_ttl: u8,
 }
 
 /// What an advert action lacked, so that it was not sent.

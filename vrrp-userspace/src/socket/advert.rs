@@ -4,7 +4,7 @@
 //! checksum filled in by the kernel.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -35,6 +35,10 @@ pub struct AdvertSocket {
     ifindex: u32,
     src: IpAddr,
     dropped: AtomicU64,
+    /// The TTL (hop limit) the socket now gives unicast adverts. Instances sharing the socket
+    /// may each have their own `unicast_ttl`, and a reload may change it: [`AdvertSocket::send`]
+    /// sets the option only when the advert in hand needs another value.
+    unicast_ttl: AtomicU8,
 }
 
 impl AdvertSocket {
@@ -90,6 +94,7 @@ impl AdvertSocket {
             ifindex,
             src: IpAddr::V4(src),
             dropped: AtomicU64::new(0),
+            unicast_ttl: AtomicU8::new(TTL as u8),
         })
     }
 
@@ -140,12 +145,17 @@ impl AdvertSocket {
             ifindex,
             src: IpAddr::V6(src),
             dropped: AtomicU64::new(0),
+            unicast_ttl: AtomicU8::new(TTL as u8),
         })
     }
 
     /// Sets the TTL (hop limit) of unicast adverts: keepalived's `unicast_ttl`. Multicast adverts
-    /// keep 255.
+    /// keep 255. Done by [`AdvertSocket::send`] as needed; ahead of time, it keeps the option
+    /// change off the first send.
     pub fn set_unicast_ttl(&self, ttl: u8) -> Result<(), SocketError> {
+        if self.unicast_ttl.load(Ordering::Relaxed) == ttl {
+            return Ok(());
+        }
         let res = match self.src {
             IpAddr::V4(_) => self
                 .sock
@@ -161,12 +171,24 @@ impl AdvertSocket {
             ifname: self.ifname.clone(),
             syscall,
             source,
-        })
+        })?;
+        self.unicast_ttl.store(ttl, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Sends one advert (the VRRP header onwards; the kernel adds the IP header) to `dst`: the
-    /// VRRP group ([`VRRP_MCAST_V4`], [`VRRP_MCAST_V6`]) or a unicast peer. Never blocks.
-    pub fn send(&self, vrrp_payload: &[u8], dst: IpAddr) -> Result<SendOutcome, SocketError> {
+    /// VRRP group ([`VRRP_MCAST_V4`], [`VRRP_MCAST_V6`]) with TTL 255, or a unicast peer with
+    /// `unicast_ttl` (keepalived's, 255 unless configured; keepalived puts it on each packet, so
+    /// it follows the sending instance and a reload at once). Never blocks.
+    pub fn send(
+        &self,
+        vrrp_payload: &[u8],
+        dst: IpAddr,
+        unicast_ttl: u8,
+    ) -> Result<SendOutcome, SocketError> {
+        if !dst.is_multicast() {
+            self.set_unicast_ttl(unicast_ttl)?;
+        }
         let addr = match (self.src, dst) {
             (IpAddr::V4(_), IpAddr::V4(d)) => SockAddr::from(SocketAddrV4::new(d, 0)),
             (IpAddr::V6(_), IpAddr::V6(d)) => {

@@ -1,7 +1,7 @@
 //! The interfaces the node advertises on: XDP attachment, packet socket and advert sockets per
 //! source address, and keeping the engine told about their links and source addresses.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -106,9 +106,26 @@ impl Node {
             .collect();
         let v4 = crate::netlink::primary_ipv4(&own).map(IpAddr::V4);
         let v6 = crate::netlink::ipv6_link_local(&own).map(IpAddr::V6);
-        for src in [v4, v6].into_iter().flatten() {
+        // The sockets adverts can leave from: the interface's own addresses and the configured
+        // sources (`unicast_src_ip`, `mcast_src_ip`) of its instances. Those of an address that
+        // went, or of a source a reload dropped, are closed: an address that comes and goes,
+        // as DHCP or an operator renumbering makes it, must not cost a descriptor each time.
+        let wanted: HashSet<IpAddr> = [v4, v6]
+            .into_iter()
+            .flatten()
+            .chain(
+                self.plan
+                    .engine
+                    .instances
+                    .iter()
+                    .filter(|c| c.interface == name)
+                    .filter_map(|c| c.src_ip),
+            )
+            .collect();
+        for &src in &wanted {
             self.ensure_socket(i, src);
         }
+        self.ifaces[i].sockets.retain(|src, _| wanted.contains(src));
         if v4 != self.ifaces[i].src_v4 || self.ifaces[i].src_v4.is_none() {
             self.ifaces[i].src_v4 = v4;
             self.input(Input::SourceAddress {

@@ -5,7 +5,6 @@
 //! VIP changes go to their own task, scripts run in their own processes, so an advert or GARP is
 //! never queued behind anything slower.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -174,19 +173,6 @@ impl Node {
         node.refresh_links().await;
         for i in 0..node.ifaces.len() {
             node.refresh_sources(i).await;
-        }
-        // Configured sources (`unicast_src_ip`, `mcast_src_ip`) get their sockets now too.
-        let configured: Vec<(String, IpAddr)> = node
-            .plan
-            .engine
-            .instances
-            .iter()
-            .filter_map(|c| Some((c.interface.clone(), c.src_ip?)))
-            .collect();
-        for (name, src) in configured {
-            if let Some(i) = node.iface_index(&name) {
-                node.ensure_socket(i, src);
-            }
         }
         Ok(node)
     }

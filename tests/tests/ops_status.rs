@@ -504,6 +504,19 @@ fn read_dump(path: &Path) -> String {
     }
 }
 
+/// `signal` to keepalived `router`, then the dump it writes at `path`.
+fn keepalived_dump(router: &Router, path: &Path, signal: i32) -> String {
+    let _ = std::fs::remove_file(path);
+    let pid: i32 = std::fs::read_to_string(router.pid_file())
+        .expect("keepalived pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    // SAFETY: kill(2) with a pid this test started.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    read_dump(path)
+}
+
 /// keepalived 2.2.7 and vrrpd run the same master/backup configurations, each pair on a lab of
 /// its own with the same addresses. After SIGUSR1 (and SIGUSR2) to every daemon, what
 /// keepalived-exporter reads from vrrpd's files must be what it reads from keepalived's. The
@@ -539,17 +552,6 @@ fn dumps_read_like_keepalived_side_by_side() {
         r.wait_log("VRRP_Script(chk_nginx) succeeded");
     }
 
-    let keepalived_dump = |router: &Router, path: &Path, signal: i32| {
-        let _ = std::fs::remove_file(path);
-        let pid: i32 = std::fs::read_to_string(router.pid_file())
-            .expect("keepalived pid file")
-            .trim()
-            .parse()
-            .expect("pid");
-        // SAFETY: kill(2) with a pid this test started.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-        read_dump(path)
-    };
     let pairs = [(&k_master, &v_master), (&k_backup, &v_backup)];
     for (i, (k, v)) in pairs.into_iter().enumerate() {
         let k_text = keepalived_dump(k, &dumps[i].data(), libc::SIGUSR1);
@@ -611,6 +613,49 @@ fn dumps_read_like_keepalived_side_by_side() {
             assert_eq!(k_stats[VI][key], v_stats[VI][key], "{key}");
         }
     }
+}
+
+/// The `.data` lines of VIPs whose lines carry options (keepalived's format_ipaddress: `brd`
+/// worked out, scope by name, label, peer, the flags, no_track) read the same from vrrpd as from
+/// keepalived 2.2.7, each master alone on a lab of its own with the same addresses.
+#[test]
+fn vip_lines_of_the_dump_read_like_keepalived() {
+    let subnet = 165;
+    let dumps = InstanceDumps::new("kv");
+    let config = dumps.configure(&format!(
+        "vrrp_instance {VI} {{
+    interface eth0
+    virtual_router_id {VRID}
+    priority 100
+    advert_int 1
+    virtual_ipaddress {{
+        10.{subnet}.0.200
+        10.{subnet}.0.201/24 brd + label eth0:d1
+        10.{subnet}.0.202 peer 10.{subnet}.0.97 no_track
+        10.{subnet}.0.203/24 brd - noprefixroute -nodad
+        10.{subnet}.0.204 scope 253
+    }}
+}}
+"
+    ));
+    let k_lab = vrrp_lab("vipdk", 1, subnet);
+    let v_lab = vrrp_lab("vipdv", 1, subnet);
+    let t0 = Instant::now();
+    let k = Router::start(Impl::Keepalived, k_lab.router(0), &config);
+    let v = Daemon::start(&v_lab, 0, &config);
+    k.wait_state(VI, State::Master, t0);
+    v.router.wait_state(VI, State::Master, t0);
+    let k_text = keepalived_dump(&k, &dumps.data(), libc::SIGUSR1);
+    let v_text = v.dump(libc::SIGUSR1, "keepalived.data");
+    let context = format!("=== keepalived ===\n{k_text}\n=== vrrpd ===\n{v_text}");
+    let (k_vips, v_vips) = (&parse_data(&k_text)[VI].1, &parse_data(&v_text)[VI].1);
+    assert_eq!(v_vips, k_vips, "VIP lines\n{context}");
+    assert_eq!(k_vips.len(), 5, "{context}");
+    assert!(
+        v_vips[2].contains(&format!("peer 10.{subnet}.0.97/32"))
+            && v_vips[4].contains("scope link"),
+        "{context}"
+    );
 }
 
 /// A second `vrrpd run` beside a running one stops at once with a clear message and a non-zero

@@ -168,6 +168,8 @@ pub fn virtual_address(d: &mut Diagnostics, node: &Node) -> Option<VirtualAddres
                     vip.label = Some(v.text.clone());
                 }
             }
+            // keepalived 2.2.7 takes the address's prefix from the peer, which cannot have
+            // one: a VIP with a peer is a host address, whatever its own `/MASK` said.
             ("peer", Some(v)) => match v.text.parse::<IpAddr>() {
                 Ok(p) if p.is_ipv4() == address.is_ipv4() => {
                     if vip.peer.is_some() {
@@ -176,14 +178,29 @@ pub fn virtual_address(d: &mut Diagnostics, node: &Node) -> Option<VirtualAddres
                             format!("Peer {} - another peer has already been specified", v.text),
                         );
                     } else {
+                        let host = if address.is_ipv4() { 32 } else { 128 };
+                        if vip.prefix_len != host {
+                            d.warn(
+                                &v.span,
+                                "Cannot specify address prefix when specifying peer address - ignoring",
+                            );
+                        }
                         vip.peer = Some(p);
+                        vip.prefix_len = host;
                     }
                 }
                 Ok(_) => d.warn(
                     &v.span,
                     format!("Peer address {} does not match address family", v.text),
                 ),
-                Err(_) => d.warn(&v.span, format!("Invalid peer address {}", v.text)),
+                Err(_) => {
+                    // keepalived's parse_ipaddress speaks first.
+                    d.warn(
+                        &v.span,
+                        format!("VRRP parsed invalid IP {}. skipping IP...", v.text),
+                    );
+                    d.warn(&v.span, format!("Invalid peer address {}", v.text));
+                }
             },
             ("preferred_lft", Some(v)) => {
                 vip.preferred_lft = match v.text.as_str() {

@@ -242,8 +242,11 @@ pub struct VirtualAddress {
     pub dev: Option<String>,
     pub scope: Option<String>,
     pub label: Option<String>,
+    /// `peer IP`: the other end of a point-to-point address, which is then a host address.
     pub peer: Option<IpAddr>,
     pub home: bool,
+    /// `-nodad`: the kernel runs duplicate address detection on this (IPv6) address, which
+    /// keepalived otherwise turns off for VIPs.
     pub nodad: bool,
     pub mngtmpaddr: bool,
     pub noprefixroute: bool,

@@ -255,6 +255,7 @@ impl Node {
         crate::status::Status::build(
             &self.engine,
             &self.plan.engine,
+            &|instance, vip| self.plan.vip_options(instance, vip),
             &self.ops.recorder,
             ifaces,
             &runs,

@@ -323,22 +323,10 @@ impl Plan {
         let mut spec = VipSpec::new(ifindex, vip.addr, vip.prefix_len);
         if let Some(line) = self.instances.get(instance)?.vips.get(&vip.addr) {
             spec.label = line.label.clone();
-            spec.scope = line
-                .scope
-                .as_deref()
-                .map(parse_scope)
-                .unwrap_or(Scope::Global);
-            spec.nodad = spec.nodad || line.nodad;
-            spec.brd = match (&line.broadcast, vip.addr) {
-                (Some(model::Broadcast::Address(IpAddr::V4(b))), _) => Some(*b),
-                (Some(model::Broadcast::Plus), IpAddr::V4(a)) => {
-                    Some((u32::from(a) | host_mask(vip.prefix_len)).into())
-                }
-                (Some(model::Broadcast::Minus), IpAddr::V4(a)) => {
-                    Some((u32::from(a) & !host_mask(vip.prefix_len)).into())
-                }
-                _ => None,
-            };
+            spec.scope = line_scope(line);
+            // keepalived's `-nodad` undoes its IPv6 default of skipping DAD.
+            spec.nodad = spec.nodad && !line.nodad;
+            spec.brd = broadcast(line, vip);
             if let Some(lft) = line.preferred_lft {
                 spec.preferred_lft_zero = matches!(lft, model::PreferredLft::Seconds(0));
                 spec.preferred_lft_secs = match lft {
@@ -353,6 +341,40 @@ impl Plan {
             spec.autojoin = line.autojoin;
         }
         Some(spec)
+    }
+
+    /// The rest of a VIP's line, for the status and keepalived's dumps: what [`Plan::vip_spec`]
+    /// adds, with keepalived's defaults filled in.
+    pub fn vip_options(&self, instance: &str, vip: &Vip) -> crate::status::VipOptions {
+        let line = self
+            .instances
+            .get(instance)
+            .and_then(|p| p.vips.get(&vip.addr));
+        let default_lft = (vip.addr.is_ipv6() && vip.prefix_len == 128).then_some(0);
+        let Some(line) = line else {
+            return crate::status::VipOptions {
+                no_track: vip.no_track,
+                preferred_lft: default_lft,
+                ..Default::default()
+            };
+        };
+        crate::status::VipOptions {
+            brd: broadcast(line, vip).map(IpAddr::V4),
+            scope: line_scope(line).to_string(),
+            label: line.label.clone(),
+            peer: line.peer,
+            home: line.home,
+            nodad: line.nodad,
+            mngtmpaddr: line.mngtmpaddr,
+            noprefixroute: line.noprefixroute,
+            autojoin: line.autojoin,
+            no_track: vip.no_track,
+            preferred_lft: match line.preferred_lft {
+                None => default_lft,
+                Some(model::PreferredLft::Forever) => None,
+                Some(model::PreferredLft::Seconds(n)) => Some(n),
+            },
+        }
     }
 
     pub fn garp_interval(&self, instance: &str) -> Duration {
@@ -410,13 +432,25 @@ fn host_mask(prefix_len: u8) -> u32 {
     u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0)
 }
 
-fn parse_scope(s: &str) -> Scope {
-    match s {
-        "site" => Scope::Site,
-        "link" => Scope::Link,
-        "host" => Scope::Host,
-        "nowhere" => Scope::Nowhere,
-        _ => Scope::Global,
+/// A VIP line's `scope`: a name or a number (the config check let only those through).
+fn line_scope(line: &VirtualAddress) -> Scope {
+    line.scope
+        .as_deref()
+        .and_then(Scope::parse)
+        .unwrap_or_default()
+}
+
+/// A VIP line's IPv4 `brd`: as given, or for `+` / `-` the subnet's all-ones / all-zeros host.
+fn broadcast(line: &VirtualAddress, vip: &Vip) -> Option<std::net::Ipv4Addr> {
+    match (&line.broadcast, vip.addr) {
+        (Some(model::Broadcast::Address(IpAddr::V4(b))), _) => Some(*b),
+        (Some(model::Broadcast::Plus), IpAddr::V4(a)) => {
+            Some((u32::from(a) | host_mask(vip.prefix_len)).into())
+        }
+        (Some(model::Broadcast::Minus), IpAddr::V4(a)) => {
+            Some((u32::from(a) & !host_mask(vip.prefix_len)).into())
+        }
+        _ => None,
     }
 }
 
@@ -578,6 +612,50 @@ mod tests {
         assert_eq!(spec.brd, Some("10.1.2.255".parse().unwrap()));
         assert_eq!(spec.label.as_deref(), Some("eth9:vip"));
         assert_eq!(spec.scope, Scope::Link);
+    }
+
+    /// A numeric scope is the kernel's number, not global (keepalived reads both forms).
+    #[test]
+    fn a_numeric_scope_reaches_the_netlink_request() {
+        let plan = plan_of(
+            "vrrp_instance V { interface eth9\n virtual_router_id 9\n virtual_ipaddress {\n \
+             10.1.2.3 scope 254\n }\n}\n",
+            None,
+        );
+        let ifindexes = HashMap::from([("eth9".to_string(), 7)]);
+        let vip = &plan.engine.instances[0].vips[0];
+        assert_eq!(
+            plan.vip_spec("V", vip, &ifindexes).unwrap().scope,
+            Scope::Host
+        );
+    }
+
+    #[test]
+    fn vip_options_give_the_dumps_the_line_with_keepalived_defaults() {
+        let plan = plan_of(
+            "vrrp_instance V { interface eth9\n virtual_router_id 9\n virtual_ipaddress {\n \
+             10.1.2.3/24 brd - label eth9:vip scope 253 -nodad no_track\n }\n}\n\
+             vrrp_instance W { interface eth9\n virtual_router_id 10\n virtual_ipaddress {\n \
+             fd00::5\n fd00::6/64\n fd00::7/64 preferred_lft 30\n }\n}\n",
+            None,
+        );
+        let v4 = plan.vip_options("V", &plan.engine.instances[0].vips[0]);
+        assert_eq!(v4.brd, Some("10.1.2.0".parse().unwrap()));
+        assert_eq!(v4.scope, "link");
+        assert_eq!(v4.label.as_deref(), Some("eth9:vip"));
+        assert!(v4.nodad && v4.no_track && !v4.home);
+        assert_eq!(v4.preferred_lft, None);
+        let v6 = &plan.engine.instances[1].vips;
+        let lft: Vec<_> = v6
+            .iter()
+            .map(|v| plan.vip_options("W", v).preferred_lft)
+            .collect();
+        assert_eq!(
+            lft,
+            [Some(0), None, Some(30)],
+            "/128 deprecated, else forever"
+        );
+        assert_eq!(plan.vip_options("W", &v6[0]).scope, "global");
     }
 
     /// Who the plan runs `chk` (vrrp_script) and the notify_master script as, on a machine

@@ -44,6 +44,33 @@ impl Scope {
             v => Scope::Other(v),
         }
     }
+
+    /// A `scope` word as keepalived reads it (find_rttables_scope): a name of iproute2's
+    /// rt_scopes table or a number.
+    pub fn parse(word: &str) -> Option<Scope> {
+        match word {
+            "global" => Some(Scope::Global),
+            "site" => Some(Scope::Site),
+            "link" => Some(Scope::Link),
+            "host" => Some(Scope::Host),
+            "nowhere" => Some(Scope::Nowhere),
+            n => n.parse().ok().map(Scope::from_raw),
+        }
+    }
+}
+
+/// keepalived's get_rttables_scope: the name, or the number of a scope the table does not name.
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Global => f.write_str("global"),
+            Scope::Site => f.write_str("site"),
+            Scope::Link => f.write_str("link"),
+            Scope::Host => f.write_str("host"),
+            Scope::Nowhere => f.write_str("nowhere"),
+            Scope::Other(n) => write!(f, "{n}"),
+        }
+    }
 }
 
 /// One address configured on an interface.
@@ -138,8 +165,9 @@ pub struct VipSpec {
     /// IPv4 label (`label eth0:1`); ignored for IPv6.
     pub label: Option<String>,
     pub scope: Scope,
-    /// Skip duplicate address detection. IPv6 VIPs always skip it whatever this says: the
+    /// Skip duplicate address detection (IFA_F_NODAD). keepalived's default for IPv6 VIPs: the
     /// address is shared by design, and DAD would hold it tentative (unusable) for a second.
+    /// A line's `-nodad` turns it off, so the kernel runs DAD. IPv4 has no DAD.
     pub nodad: bool,
     /// Add with preferred lifetime 0 (deprecated, so never chosen as a source address), as
     /// keepalived does for IPv6 /128 VIPs unless `preferred_lft forever` is given.
@@ -180,7 +208,7 @@ impl VipSpec {
     /// The IFA_F_* flags the line asks for (IFA_FLAGS carries the ones above 8 bits).
     fn flags(&self) -> Vec<AddressFlag> {
         let mut flags = Vec::new();
-        if self.nodad || self.addr.is_ipv6() {
+        if self.nodad {
             flags.push(AddressFlag::Nodad);
         }
         for (on, flag) in [
@@ -215,9 +243,6 @@ impl VipSpec {
                     msg.attributes.push(AddressAttribute::Label(label.clone()));
                 }
                 let flags = self.flags();
-                if self.nodad {
-                    msg.header.flags.push(AddressHeaderFlag::Nodad);
-                }
                 if with_lifetimes && !flags.is_empty() {
                     msg.attributes.push(AddressAttribute::Flags(flags));
                 }
@@ -232,7 +257,9 @@ impl VipSpec {
                     msg.attributes.push(AddressAttribute::Address(self.addr));
                 }
                 if with_lifetimes {
-                    msg.header.flags.push(AddressHeaderFlag::Nodad);
+                    if self.nodad {
+                        msg.header.flags.push(AddressHeaderFlag::Nodad);
+                    }
                     msg.attributes.push(AddressAttribute::Flags(self.flags()));
                     let preferred = match (self.preferred_lft_zero, self.preferred_lft_secs) {
                         (true, _) => Some(0),
@@ -255,6 +282,27 @@ impl VipSpec {
 mod tests {
     use super::*;
 
+    #[test]
+    fn scope_words_read_and_print_as_keepalived_does() {
+        for (word, scope) in [
+            ("global", Scope::Global),
+            ("site", Scope::Site),
+            ("link", Scope::Link),
+            ("host", Scope::Host),
+            ("nowhere", Scope::Nowhere),
+        ] {
+            assert_eq!(Scope::parse(word), Some(scope));
+            assert_eq!(scope.to_string(), word);
+        }
+        // Numbers are scopes too; a named one prints by its name.
+        assert_eq!(Scope::parse("253"), Some(Scope::Link));
+        assert_eq!(Scope::parse("0"), Some(Scope::Global));
+        assert_eq!(Scope::parse("42"), Some(Scope::Other(42)));
+        assert_eq!(Scope::Other(42).to_string(), "42");
+        assert_eq!(Scope::parse("universe"), None);
+        assert_eq!(Scope::parse("256"), None);
+    }
+
     fn flags_of(msg: &AddressMessage) -> Vec<AddressFlag> {
         msg.attributes
             .iter()
@@ -266,13 +314,18 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_vip_is_always_nodad_and_slash128_is_deprecated() {
+    fn ipv6_vip_is_nodad_unless_told_and_slash128_is_deprecated() {
         let mut spec = VipSpec::new(7, "fd00::10".parse().unwrap(), 128);
-        spec.nodad = false;
         let msg = spec.to_message(true);
         assert_eq!(msg.header.family, AddressFamily::Inet6);
         assert_eq!(msg.header.index, 7);
         assert!(flags_of(&msg).contains(&AddressFlag::Nodad));
+        assert!(msg.header.flags.contains(&AddressHeaderFlag::Nodad));
+        // `-nodad`: the kernel runs DAD.
+        spec.nodad = false;
+        let msg = spec.to_message(true);
+        assert!(!flags_of(&msg).contains(&AddressFlag::Nodad));
+        assert!(!msg.header.flags.contains(&AddressHeaderFlag::Nodad));
         let cache = msg.attributes.iter().find_map(|a| match a {
             AddressAttribute::CacheInfo(c) => Some(*c),
             _ => None,

@@ -126,23 +126,47 @@ fn field(out: &mut String, key: &str, value: &dyn std::fmt::Display) {
     let _ = writeln!(out, "   {key} = {value}");
 }
 
-/// keepalived's format_ipaddress for what a vrrpd VIP can be: the address with its prefix
-/// unless it is a host prefix (ipaddresstos), the device, scope global (vrrpd has no `scope`),
-/// for IPv6 the preferred lifetime (0, "deprecated", for /128 as keepalived defaults it;
-/// forever otherwise), and `set` while the address is installed (MASTER).
+/// keepalived's format_ipaddress: the address with its prefix unless it is a host prefix
+/// (ipaddresstos), `brd`, the device, the scope, then the line's other options in keepalived's
+/// order, for IPv6 the preferred lifetime, and `set` while the address is installed (MASTER).
+/// (keepalived's VMAC, `track_group` and iptables words have no vrrpd counterpart.)
 fn vip_line(v: &VipView, installed: bool) -> String {
+    let o = &v.options;
     let host = if v.address.is_ipv4() { 32 } else { 128 };
     let mut line = v.address.to_string();
     if v.prefix_len != host {
         let _ = write!(line, "/{}", v.prefix_len);
     }
-    let _ = write!(line, " dev {} scope global", v.dev);
+    if let (true, Some(brd)) = (v.address.is_ipv4(), o.brd) {
+        let _ = write!(line, " brd {brd}");
+    }
+    let _ = write!(line, " dev {} scope {}", v.dev, o.scope);
+    if let Some(label) = &o.label {
+        let _ = write!(line, " label {label}");
+    }
+    if let Some(peer) = o.peer {
+        let _ = write!(line, " peer {peer}/{}", v.prefix_len);
+    }
+    for (on, word) in [
+        (o.home, " home"),
+        (o.nodad, " -nodad"),
+        (o.mngtmpaddr, " mngtmpaddr"),
+        (o.noprefixroute, " noprefixroute"),
+        (o.autojoin, " autojoin"),
+        (o.no_track, " no_track"),
+    ] {
+        if on {
+            line.push_str(word);
+        }
+    }
     if v.address.is_ipv6() {
-        line.push_str(if v.prefix_len == 128 {
-            " deprecated"
-        } else {
-            " preferred_lft forever"
-        });
+        match o.preferred_lft {
+            Some(0) => line.push_str(" deprecated"),
+            None => line.push_str(" preferred_lft forever"),
+            Some(n) => {
+                let _ = write!(line, " preferred_lft {n}");
+            }
+        }
     }
     if installed {
         line.push_str(" set");
@@ -339,20 +363,28 @@ fn minus(a: &Stats, b: &Stats) -> Stats {
 mod tests {
     use super::*;
     use crate::status::snapshot::{
-        Clock, MasterView, TrackerView, sample_instance, sample_tracker,
+        Clock, MasterView, TrackerView, VipOptions, sample_instance, sample_tracker,
     };
+    use std::net::IpAddr;
 
     const AT: Clock = Clock {
         monotonic_ns: 0,
         unix_ms: 1_795_584_219_694,
     };
 
+    /// A VIP line with nothing but the address: keepalived's defaults, as the plan resolves
+    /// them (an IPv6 /128 is deprecated).
     fn vip(address: &str, prefix_len: u8, excluded: bool) -> VipView {
+        let address: IpAddr = address.parse().unwrap();
         VipView {
-            address: address.parse().unwrap(),
+            address,
             prefix_len,
             dev: "eth0".into(),
             excluded,
+            options: VipOptions {
+                preferred_lft: (address.is_ipv6() && prefix_len == 128).then_some(0),
+                ..VipOptions::default()
+            },
         }
     }
 
@@ -498,6 +530,35 @@ mod tests {
         ] {
             assert!(has(&l, want), "{want:?} missing from\n{}", l.join("\n"));
         }
+    }
+
+    #[test]
+    fn vip_lines_carry_every_option_in_keepalived_order() {
+        let mut v4 = vip("10.9.0.201", 24, false);
+        v4.options = VipOptions {
+            brd: Some("10.9.0.255".parse().unwrap()),
+            scope: "link".into(),
+            label: Some("eth0:vip".into()),
+            peer: Some("10.9.0.9".parse().unwrap()),
+            home: true,
+            nodad: true,
+            mngtmpaddr: true,
+            noprefixroute: true,
+            autojoin: true,
+            no_track: true,
+            preferred_lft: None,
+        };
+        assert_eq!(
+            vip_line(&v4, true),
+            "10.9.0.201/24 brd 10.9.0.255 dev eth0 scope link label eth0:vip \
+             peer 10.9.0.9/24 home -nodad mngtmpaddr noprefixroute autojoin no_track set"
+        );
+        let mut v6 = vip("fd00::11", 64, false);
+        v6.options.preferred_lft = Some(600);
+        assert_eq!(
+            vip_line(&v6, false),
+            "fd00::11/64 dev eth0 scope global preferred_lft 600"
+        );
     }
 
     #[test]

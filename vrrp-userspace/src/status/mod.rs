@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use ops::{Ops, OpsConfig, signum};
 pub use recorder::Recorder;
 pub use server::DEFAULT_SOCKET;
-pub use snapshot::{InterfaceView, SCHEMA_VERSION, Status};
+pub use snapshot::{InterfaceView, SCHEMA_VERSION, Status, VipOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {

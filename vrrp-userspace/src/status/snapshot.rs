@@ -13,7 +13,7 @@ use super::recorder::{LatencyHistogram, Recorder, state_name, state_number};
 use crate::dataplane::Attachment;
 use crate::engine::{
     Engine, EngineConfig, Family, FaultReason, InstanceConfig, InstanceStatus, Stats, TrackerId,
-    TrackerState, Version, contribution,
+    TrackerState, Version, Vip, contribution,
 };
 use crate::time::Timestamp;
 
@@ -115,6 +115,50 @@ pub struct VipView {
     /// From `virtual_ipaddress_excluded`: added on MASTER, not in the adverts.
     #[serde(default)]
     pub excluded: bool,
+    /// The rest of its line.
+    #[serde(default)]
+    pub options: VipOptions,
+}
+
+/// What a `virtual_ipaddress` line says beside the address, prefix and `dev`, resolved as it is
+/// added (keepalived prints the same in its dumps, format_ipaddress).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VipOptions {
+    /// IPv4 `brd`, with `+` and `-` worked out; null without.
+    pub brd: Option<IpAddr>,
+    /// `scope`, by its rt_scopes name (a number the table does not name).
+    pub scope: String,
+    pub label: Option<String>,
+    /// `peer`: the other end of a point-to-point address.
+    pub peer: Option<IpAddr>,
+    pub home: bool,
+    /// `-nodad` was given (IPv6 VIPs skip duplicate address detection anyway).
+    pub nodad: bool,
+    pub mngtmpaddr: bool,
+    pub noprefixroute: bool,
+    pub autojoin: bool,
+    pub no_track: bool,
+    /// IPv6 preferred lifetime, seconds: 0 is deprecated (the /128 default), null forever.
+    pub preferred_lft: Option<u32>,
+}
+
+impl Default for VipOptions {
+    fn default() -> VipOptions {
+        VipOptions {
+            brd: None,
+            scope: "global".to_string(),
+            label: None,
+            peer: None,
+            home: false,
+            nodad: false,
+            mngtmpaddr: false,
+            noprefixroute: false,
+            autojoin: false,
+            no_track: false,
+            preferred_lft: None,
+        }
+    }
 }
 
 /// One `vrrp_script`.
@@ -212,11 +256,13 @@ pub fn unix_ms_now() -> u64 {
 
 impl Status {
     /// Snapshots `engine`; `config` is the configuration it runs (for what the engine's own
-    /// status does not carry: version, trackers, preempt, GARP delay, excluded VIPs); `runs` says
-    /// which script runners are running their script now.
+    /// status does not carry: version, trackers, preempt, GARP delay, excluded VIPs);
+    /// `vip_options` gives each (instance, VIP) the rest of its line; `runs` says which script
+    /// runners are running their script now.
     pub fn build(
         engine: &Engine,
         config: &EngineConfig,
+        vip_options: &dyn Fn(&str, &Vip) -> VipOptions,
         recorder: &Recorder,
         interfaces: Vec<InterfaceView>,
         runs: &[ScriptRun],
@@ -227,7 +273,7 @@ impl Status {
             .instances()
             .map(|st| {
                 let cfg = config.instances.iter().find(|c| c.name == st.name);
-                instance_view(engine, &st, cfg, recorder, now, unix)
+                instance_view(engine, &st, cfg, vip_options, recorder, now, unix)
             })
             .collect::<Vec<InstanceView>>();
         let scripts = script_views(engine, &instances, runs);
@@ -282,6 +328,7 @@ fn instance_view(
     engine: &Engine,
     st: &InstanceStatus,
     cfg: Option<&InstanceConfig>,
+    vip_options: &dyn Fn(&str, &Vip) -> VipOptions,
     recorder: &Recorder,
     now: Timestamp,
     unix: u64,
@@ -366,6 +413,7 @@ fn instance_view(
                 prefix_len: v.prefix_len,
                 dev: v.dev.clone().unwrap_or_else(|| st.interface.clone()),
                 excluded: cfg.is_some_and(|c| c.excluded_vips.contains(v)),
+                options: vip_options(&st.name, v),
             })
             .collect(),
         gate_open: st.gate_open,
@@ -507,6 +555,7 @@ mod tests {
         let s = Status::build(
             &engine,
             &config,
+            &|_, _| VipOptions::default(),
             &Recorder::default(),
             Vec::new(),
             &runs,
@@ -558,6 +607,7 @@ mod tests {
         let s = Status::build(
             &engine,
             &config,
+            &|_, _| VipOptions::default(),
             &Recorder::default(),
             Vec::new(),
             &[],
@@ -606,6 +656,13 @@ mod tests {
                     prefix_len: 32,
                     dev: "eth0".into(),
                     excluded: false,
+                    options: VipOptions {
+                        brd: Some("10.0.0.255".parse().unwrap()),
+                        label: Some("eth0:1".into()),
+                        peer: Some("10.0.0.9".parse().unwrap()),
+                        preferred_lft: Some(0),
+                        ..VipOptions::default()
+                    },
                 }],
                 ..sample_instance()
             }],

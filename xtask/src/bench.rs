@@ -10,6 +10,7 @@ mod failover;
 mod flood;
 mod interrupt;
 mod lab_run;
+mod probe;
 mod procstat;
 mod report;
 mod scale;

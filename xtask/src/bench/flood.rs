@@ -31,6 +31,7 @@ use super::cpu;
 use super::daemon::{Daemon, VrrpdBin};
 use super::interrupt;
 use super::lab_run::{self, SUBNET};
+use super::probe::{self, TimerProbe};
 use super::procstat;
 use super::report;
 use super::sender::{self, Sent};
@@ -69,6 +70,8 @@ struct Outcome {
     rx_delays_ms: Vec<f64>,
     /// Adverts the daemon read without having been woken for them (repeats, by design).
     rx_queued: usize,
+    /// Wake-ups of a bare realtime timer on the master's CPU, every advert interval.
+    probe: Vec<i64>,
 }
 
 pub fn run(quick: bool, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
@@ -113,6 +116,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         .context("backup start-up")?;
     interrupt::sleep(Duration::from_millis(500))?;
     let capture = Capture::start_filtered(&master_node.ns, &master_node.iface, Filter::VrrpOnly);
+    let probe = TimerProbe::start(cpu::host(0), Duration::from_secs_f64(TIMING.advert_int));
     let flow = Flow {
         src_mac: observe::mac(lab.client()),
         dst_mac: observe::mac(backup_node),
@@ -194,6 +198,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         })?;
     }
     let frames = capture.finish();
+    let probe = probe.finish().context("timer probe")?;
     let lines = backup.router().child().lines();
     // Repeats of an unchanged advert are counted by XDP and replayed when the daemon next
     // drains, by design (vrrp_common::RxLast): `repeat=true times=N` lines.
@@ -216,6 +221,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         backup_ip: backup_node.ipv4,
         rx_delays_ms,
         rx_queued,
+        probe,
     })
 }
 
@@ -285,7 +291,10 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
          on queues of its own on every link. Hogs: {HOGS} × `yes`, on either CPU. Capture: the master's \
          namespace, VRRP only. Steal: time the hypervisor took the master's virtual CPU away \
          during the phase (/proc/stat, whole clock ticks); no process priority prevents that \
-         stall.\n\n\
+         stall. Bare RT timer: a thread on the master's CPU (SCHED_FIFO 9, below vrrpd's 10) \
+         that only sleeps to an absolute deadline every 10 ms, run beside the master in the \
+         same phase: its largest gap between wake-ups is what this machine allows any 10 ms \
+         timer, the floor under the master's largest advert gap.\n\n\
          Reference (keepalived, this kind of machine): max gap 18.8 ms at 458 kpps, 28.1 ms with 8 \
          hogs. Targets: no false failover; stalls must not make the backup claim master.\n",
         TIMING.master_down_ns(BACKUP_PRIORITY) as f64 / 1e6,
@@ -298,6 +307,7 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
         "backup rx kpps",
         "master gap p99 ms",
         "master max gap ms",
+        "bare RT timer max gap ms",
         "steal on master's CPU ms",
         "master's adverts / seen by backup XDP",
         "backup adverts",
@@ -321,6 +331,7 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
                     .map_or("–".into(), |r| format!("{:.0}", r / 1e3)),
                 gap.map_or("–".into(), |g| stats::ms(g.p99)),
                 gap.map_or("no adverts".into(), |g| stats::ms(g.max)),
+                probe::max_gap_ms(&o.probe, p.start, p.end).map_or("–".into(), stats::ms),
                 p.master_steal_ms
                     .map_or("–".into(), |ms| format!("{ms:.0}")),
                 match p.backup_xdp_adverts {

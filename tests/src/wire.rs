@@ -357,6 +357,70 @@ pub fn tcp_syn(flow: &Flow, id: u16, seq: u32) -> Vec<u8> {
     ipv4_frame(flow, id, IPPROTO_TCP, &l4)
 }
 
+/// A VRRPv2 advert's bytes (RFC 3768 §5.1) for `vrid` at `priority` with `vips`, advert
+/// interval `advert_int` seconds and PASS authentication `pass` (none when `None`), checksummed.
+/// Tests craft malformed adverts by changing bytes of it (and [`vrrp_checksum`] again).
+pub fn vrrp_v2(
+    vrid: u8,
+    priority: u8,
+    advert_int: u8,
+    vips: &[Ipv4Addr],
+    pass: Option<&[u8]>,
+) -> Vec<u8> {
+    let auth_type = u8::from(pass.is_some());
+    let mut p = vec![
+        0x21,
+        vrid,
+        priority,
+        vips.len() as u8,
+        auth_type,
+        advert_int,
+        0,
+        0,
+    ];
+    for v in vips {
+        p.extend_from_slice(&v.octets());
+    }
+    let mut auth = [0u8; 8];
+    if let Some(pass) = pass {
+        let n = pass.len().min(8);
+        auth[..n].copy_from_slice(&pass[..n]);
+    }
+    p.extend_from_slice(&auth);
+    vrrp_checksum(&mut p);
+    p
+}
+
+/// Recomputes a VRRPv2 packet's checksum (over the VRRP bytes only, RFC 3768 §5.3.8).
+pub fn vrrp_checksum(vrrp: &mut [u8]) {
+    if vrrp.len() < 8 {
+        return;
+    }
+    vrrp[6..8].copy_from_slice(&[0, 0]);
+    let sum = internet_checksum(vrrp);
+    vrrp[6..8].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// `vrrp` from `src_mac` / `src_ip` to the VRRP group 224.0.0.18 with IP TTL `ttl`, as a whole
+/// Ethernet frame.
+pub fn vrrp_frame(src_mac: Mac, src_ip: Ipv4Addr, ttl: u8, vrrp: &[u8]) -> Vec<u8> {
+    let flow = Flow {
+        src_mac,
+        dst_mac: Mac([0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]),
+        src_ip,
+        dst_ip: Ipv4Addr::new(224, 0, 0, 18),
+        src_port: 0,
+        dst_port: 0,
+    };
+    let mut f = ipv4_frame(&flow, 0, IPPROTO_VRRP, vrrp);
+    let ip = &mut f[ETH_HDR..ETH_HDR + IPV4_HDR];
+    ip[8] = ttl;
+    ip[10..12].copy_from_slice(&[0, 0]);
+    let sum = internet_checksum(ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    f
+}
+
 /// Ethernet and IPv4 headers (TTL 64, checksummed) around `l4`, padded to the Ethernet minimum.
 fn ipv4_frame(flow: &Flow, id: u16, proto: u8, l4: &[u8]) -> Vec<u8> {
     let mut ip = vec![0x45, 0];

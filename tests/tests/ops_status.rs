@@ -6,17 +6,18 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use vrrpd_tests::capture::Capture;
 use vrrpd_tests::scenario::vrrp_lab;
 use vrrpd_tests::seed::{CheckScript, Seed, lab_vip};
 use vrrpd_tests::setns::in_netns;
-use vrrpd_tests::{Impl, InstanceDumps, Lab, Router, State, TempDir, vrrpd_bin};
+use vrrpd_tests::{Impl, InstanceDumps, Lab, Router, State, TempDir, observe, vrrpd_bin, wire};
 
 const VI: &str = "VI_1";
 const VRID: &str = "50";
@@ -504,6 +505,9 @@ fn read_dump(path: &Path) -> String {
     }
 }
 
+/// The `.stats` line of `advert_interval_err`.
+const INTERVAL_ERRORS: &str = "Packet Errors/Advertisement Interval";
+
 /// `signal` to keepalived `router`, then the dump it writes at `path`.
 fn keepalived_dump(router: &Router, path: &Path, signal: i32) -> String {
     let _ = std::fs::remove_file(path);
@@ -656,6 +660,120 @@ fn vip_lines_of_the_dump_read_like_keepalived() {
             && v_vips[4].contains("scope link"),
         "{context}"
     );
+}
+
+/// Malformed and mismatched adverts, sent from outside to a master alone on its lab, are dropped
+/// and counted under the same `.stats` names by vrrpd as by keepalived 2.2.7, which run the same
+/// configuration on labs of their own with the same addresses; neither changes state. One
+/// deliberate difference: keepalived never increments `advert_interval_err` (it logs a v2
+/// interval mismatch and drops the advert, in 2.2.7 and since), vrrpd counts it there
+/// ([`INTERVAL_ERRORS`]).
+#[test]
+fn malformed_adverts_are_counted_like_keepalived() {
+    let subnet = 167;
+    let vip = Ipv4Addr::new(10, subnet, 0, 200);
+    let config = format!(
+        "vrrp_instance {VI} {{
+    interface eth0
+    virtual_router_id {VRID}
+    priority 100
+    advert_int 1
+    authentication {{
+        auth_type PASS
+        auth_pass secret1
+    }}
+    virtual_ipaddress {{
+        {vip}
+    }}
+}}
+"
+    );
+    let dumps = InstanceDumps::new("ke");
+    let k_lab = vrrp_lab("errk", 1, subnet);
+    let v_lab = vrrp_lab("errv", 1, subnet);
+    let t0 = Instant::now();
+    let k = Router::start(Impl::Keepalived, k_lab.router(0), &dumps.configure(&config));
+    let v = Daemon::start(&v_lab, 0, &config);
+    k.wait_state(VI, State::Master, t0);
+    v.router.wait_state(VI, State::Master, t0);
+    let sent_at = Instant::now();
+
+    let vrid: u8 = VRID.parse().unwrap();
+    let pass = Some(&b"secret1"[..]);
+    let good = || wire::vrrp_v2(vrid, 50, 1, &[vip], pass);
+    let edited = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut p = good();
+        edit(&mut p);
+        wire::vrrp_checksum(&mut p);
+        p
+    };
+    // (what, TTL, VRRP bytes)
+    let cases: Vec<(&str, u8, Vec<u8>)> = vec![
+        ("lower priority, valid", 255, good()),
+        ("TTL 64", 64, good()),
+        ("type 2", 255, edited(&|p| p[0] = 0x22)),
+        ("version 1", 255, edited(&|p| p[0] = 0x11)),
+        ("advert interval 2", 255, edited(&|p| p[5] = 2)),
+        (
+            "other VIP",
+            255,
+            edited(&|p| p[8..12].copy_from_slice(&[10, subnet, 0, 201])),
+        ),
+        ("no authentication", 255, edited(&|p| p[4] = 0)),
+        ("authentication type 3", 255, edited(&|p| p[4] = 3)),
+        ("wrong password", 255, edited(&|p| p[12] = b'S')),
+        ("count_ip 2, one address", 255, edited(&|p| p[3] = 2)),
+        ("truncated", 255, good()[..6].to_vec()),
+        ("bad checksum", 255, {
+            let mut p = good();
+            p[7] ^= 0xff;
+            p
+        }),
+        ("priority 0", 255, edited(&|p| p[2] = 0)),
+    ];
+    let outsider = Ipv4Addr::new(10, subnet, 0, 50);
+    for lab in [&k_lab, &v_lab] {
+        let client = lab.client();
+        let capture = Capture::start(&client.ns, &client.iface);
+        let mac = observe::mac(client);
+        for (_, ttl, vrrp) in &cases {
+            for _ in 0..3 {
+                capture.send(&wire::vrrp_frame(mac, outsider, *ttl, vrrp));
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+    thread::sleep(Duration::from_millis(500));
+    let k_stats = parse_stats(&keepalived_dump(&k, &dumps.stats(), libc::SIGUSR2));
+    let v_stats = parse_stats(&v.dump(libc::SIGUSR2, "keepalived.stats"));
+    let what: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    assert_eq!(
+        (k_stats[VI][INTERVAL_ERRORS], v_stats[VI][INTERVAL_ERRORS]),
+        (0, 3),
+        "the one difference"
+    );
+    let counted = |stats: &BTreeMap<String, BTreeMap<String, u64>>| -> BTreeMap<String, u64> {
+        stats[VI]
+            .iter()
+            .filter(|(k, _)| *k != INTERVAL_ERRORS)
+            .filter(|(k, _)| {
+                k.starts_with("Packet Errors/")
+                    || k.starts_with("Authentication Errors/")
+                    || *k == "Advertisements/Received"
+                    || *k == "Priority Zero/Received"
+            })
+            .map(|(k, n)| (k.clone(), *n))
+            .collect()
+    };
+    assert_eq!(
+        counted(&v_stats),
+        counted(&k_stats),
+        "vrrpd (left) and keepalived (right) count {what:?}, 3 of each\n{}",
+        v.router.transcript()
+    );
+    for r in [&k, &v.router] {
+        assert_eq!(r.transitions_since(sent_at), [], "{}", r.transcript());
+    }
 }
 
 /// A second `vrrpd run` beside a running one stops at once with a clear message and a non-zero

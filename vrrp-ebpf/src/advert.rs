@@ -1,7 +1,7 @@
 //! VRRP advert filter: IPv4/IPv6 → protocol 112 → the checks XDP can afford → ring buffer, or
 //! for a repeat of the last queued advert of its VRID, a count in `RX_LAST`.
-//! Userspace repeats every check (and the checksum) on the copied bytes; these only keep junk and
-//! uninteresting VRIDs out of the ring.
+//! Userspace repeats every check (and the checksum) on the copied bytes; these keep junk and
+//! uninteresting VRIDs out of the ring, and count what is malformed.
 use aya_ebpf::{
     bindings::xdp_action::XDP_PASS,
     helpers::{bpf_ktime_get_ns, bpf_xdp_load_bytes},
@@ -101,6 +101,12 @@ pub fn ipv6(ctx: &XdpContext, off: usize, vlan_id: u16) -> Result<u32, ()> {
 
 #[inline(always)]
 fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
+    // A malformed advert (bad TTL, version, type or length) is counted here; if its VRID is
+    // one we serve, it also goes to userspace, which counts it in that instance's stats under
+    // keepalived's names (ip_ttl_err, vers_err, invalid_type_rcvd, packet_len_err), as
+    // keepalived does for every packet of its VRIDs. It never takes part in repeat counting.
+    // The first check it fails; counted once.
+    let mut bad: Option<Counter> = None;
     // RFC 5798 §7.1: an advert whose TTL / hop limit is not 255 is discarded, except for a VRID
     // in unicast mode (keepalived-behaviour.md §2.10): its peers may be routed hops away or send
     // `unicast_ttl`, and userspace applies their min_ttl/max_ttl. Only such adverts pay for the
@@ -114,20 +120,18 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
         // SAFETY: bounds checked by ptr_at; one byte read.
         let vrid = ptr_at::<VrrpHdr>(ctx, ip.vrrp_off).map_or(0, |h| unsafe { (*h).vrid });
         if VRIDS.get(vrid as u32).copied().unwrap_or(0) & unicast == 0 {
-            count(Counter::BadTtl);
-            return Ok(XDP_PASS);
+            bad = Some(Counter::BadTtl);
         }
     }
     let Ok(hdr) = ptr_at::<VrrpHdr>(ctx, ip.vrrp_off) else {
-        count(Counter::BadLength);
+        count(bad.unwrap_or(Counter::BadLength));
         return Ok(XDP_PASS);
     };
     // SAFETY: bounds checked by ptr_at.
     let hdr = unsafe { *hdr };
     let version = hdr.ver_type >> 4;
-    if (version != 2 && version != 3) || hdr.ver_type & 0x0f != 1 {
-        count(Counter::BadVersionType);
-        return Ok(XDP_PASS);
+    if bad.is_none() && ((version != 2 && version != 3) || hdr.ver_type & 0x0f != 1) {
+        bad = Some(Counter::BadVersionType);
     }
     let addr_len = if ip.family == AF_INET { 4 } else { 16 };
     // RFC 3768 §5.3.10: v2 carries 8 bytes of authentication data after the addresses.
@@ -138,10 +142,19 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
     };
     let needed = VrrpHdr::LEN + hdr.count_addrs as usize * addr_len + auth_len;
     let frame_len = ctx.data_end() - ctx.data();
-    if ip.payload_len < needed || ip.vrrp_off + ip.payload_len > frame_len {
-        count(Counter::BadLength);
+    // A message the frame does not hold has nothing to copy.
+    // And one shorter than a VRID is nobody's: both are only counted.
+    if ip.vrrp_off + ip.payload_len > frame_len || ip.payload_len < 2 {
+        count(bad.unwrap_or(Counter::BadLength));
         return Ok(XDP_PASS);
     }
+    if bad.is_none() && ip.payload_len < needed {
+        bad = Some(Counter::BadLength);
+    }
+    if let Some(counter) = bad {
+        count(counter);
+    }
+    let malformed = bad.is_some();
     let cfg = config().unwrap_or_default();
     if cfg.flags & CONFIG_WATCH_ALL == 0 {
         let want = if ip.family == AF_INET {
@@ -151,9 +164,14 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
         };
         let wanted = VRIDS.get(hdr.vrid as u32).copied().unwrap_or(0);
         if wanted & want == 0 {
-            count(Counter::UnknownVrid);
+            if !malformed {
+                count(Counter::UnknownVrid);
+            }
             return Ok(XDP_PASS);
         }
+    } else if malformed {
+        // Observe mode prints adverts, and no instance counts errors.
+        return Ok(XDP_PASS);
     }
     let interval = if version == 3 {
         u16::from_be_bytes(hdr.interval) & 0x0fff
@@ -168,7 +186,7 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
         interval,
     };
     // Observe mode prints every advert as it comes: no repeat is left out there.
-    let slot = if cfg.flags & CONFIG_WATCH_ALL == 0 {
+    let slot = if cfg.flags & CONFIG_WATCH_ALL == 0 && !malformed {
         RX_LAST.get_ptr_mut(rx_last_index(ip.family, hdr.vrid))
     } else {
         None
@@ -218,9 +236,9 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
     };
     // Most adverts fit the short record: the ring then holds eight times as many.
     let queued = if ip.payload_len <= SHORT_VRRP_PAYLOAD {
-        push::<SHORT_VRRP_PAYLOAD>(ctx, &ip, &fields, prev)
+        push::<SHORT_VRRP_PAYLOAD>(ctx, &ip, &fields, prev, !malformed)
     } else {
-        push::<MAX_VRRP_PAYLOAD>(ctx, &ip, &fields, prev)
+        push::<MAX_VRRP_PAYLOAD>(ctx, &ip, &fields, prev, !malformed)
     };
     if let (true, Some(last)) = (queued, slot) {
         // SAFETY: as above. Count reset before the key: a reader that sees the new key never
@@ -243,13 +261,19 @@ struct Fields {
 }
 
 /// Reserves an `AdvertRecord<N>`, fills it (with `prev`: the repeats count and latest time of
-/// the advert it replaces), copies up to `N` bytes of the message into it and submits it;
-/// `false` if it could not.
+/// the advert it replaces), copies up to `N` bytes of the message into it and submits it,
+/// counting it as an advert if `well_formed`; `false` if it could not.
 ///
 /// Every record wakes the reader (the ring's default: a wake-up when the reader has caught up),
 /// because every record is news: repeats never get here.
 #[inline(always)]
-fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields, prev: (u32, u64)) -> bool {
+fn push<const N: usize>(
+    ctx: &XdpContext,
+    ip: &IpInfo,
+    f: &Fields,
+    prev: (u32, u64),
+    well_formed: bool,
+) -> bool {
     let Some(mut entry) = EVENTS.reserve::<AdvertRecord<N>>(0) else {
         count(Counter::RingFull);
         return false;
@@ -304,6 +328,8 @@ fn push<const N: usize>(ctx: &XdpContext, ip: &IpInfo, f: &Fields, prev: (u32, u
         return false;
     }
     entry.submit(0);
-    count(Counter::Adverts);
+    if well_formed {
+        count(Counter::Adverts);
+    }
     true
 }

@@ -79,6 +79,16 @@ impl Harness {
         assert_only(&counters, &[(Counter::Frames, 1), (counter, 1)], what);
     }
 
+    /// Runs a malformed advert of a VRID we serve: passed untouched, counted as `counter` (not
+    /// as an advert) and reported once, for userspace to count in its instance's stats.
+    fn assert_malformed_reported(&mut self, frame: &[u8], counter: Counter, what: &str) {
+        let (action, data, events, counters) = self.run(frame);
+        assert_eq!(action, XDP_PASS, "{what}: verdict");
+        assert_eq!(data, frame, "{what}: frame modified");
+        assert_eq!(events.len(), 1, "{what}: events");
+        assert_only(&counters, &[(Counter::Frames, 1), (counter, 1)], what);
+    }
+
     /// Runs an advert the program must pass untouched and report once; returns the event.
     fn assert_one_advert(&mut self, frame: &[u8], what: &str) -> AdvertEvent {
         let (action, data, mut events, counters) = self.run(frame);
@@ -237,22 +247,32 @@ fn adverts_either_side_of_the_short_record_are_reported_whole() {
 }
 
 #[test]
-fn ttl_other_than_255_is_counted_and_not_reported() {
+fn ttl_other_than_255_is_counted_and_reported_for_our_vrids_only() {
     let mut h = Harness::new();
     h.object.set_vrid(51, true, true).expect("set_vrid");
-    for (advert, what) in [
-        (Advert::v2(51, 100, vec![v4(10, 0, 0, 1)], 1), "v2 ipv4"),
-        (Advert::v3_v6(51, 100, vec![v6(0xfd00, 1)], 100), "v3 ipv6"),
-    ] {
-        let mut advert = advert;
-        advert.ttl = 254;
-        let frame = advert.frame(None);
-        h.assert_rejected(&frame, Counter::BadTtl, what);
+    for (vrid, ours) in [(51, true), (52, false)] {
+        for (advert, family) in [
+            (Advert::v2(vrid, 100, vec![v4(10, 0, 0, 1)], 1), "v2 ipv4"),
+            (
+                Advert::v3_v6(vrid, 100, vec![v6(0xfd00, 1)], 100),
+                "v3 ipv6",
+            ),
+        ] {
+            let mut advert = advert;
+            advert.ttl = 254;
+            let frame = advert.frame(None);
+            let what = &format!("{family} VRID {vrid}");
+            if ours {
+                h.assert_malformed_reported(&frame, Counter::BadTtl, what);
+            } else {
+                h.assert_rejected(&frame, Counter::BadTtl, what);
+            }
+        }
     }
 }
 
 #[test]
-fn wrong_version_or_type_is_counted_and_not_reported() {
+fn wrong_version_or_type_is_counted_and_reported_for_our_vrids_only() {
     let mut h = Harness::new();
     h.object.set_vrid(51, true, true).expect("set_vrid");
     let cases = [
@@ -282,12 +302,15 @@ fn wrong_version_or_type_is_counted_and_not_reported() {
         let what = &format!("{family} {case}");
         let mut frame = advert.frame(None);
         frame[*vrrp_off] = version << 4 | kind;
-        h.assert_rejected(&frame, Counter::BadVersionType, what);
+        h.assert_malformed_reported(&frame, Counter::BadVersionType, what);
+        // VRID 52 is nobody's here.
+        frame[*vrrp_off + 1] = 52;
+        h.assert_rejected(&frame, Counter::BadVersionType, &format!("{what}, VRID 52"));
     }
 }
 
 #[test]
-fn length_not_covering_the_address_list_is_counted() {
+fn length_not_covering_the_address_list_is_counted_and_reported() {
     let mut h = Harness::new();
     h.object.set_vrid(51, true, true).expect("set_vrid");
     let cases: [(Advert, &str); 3] = [
@@ -308,7 +331,7 @@ fn length_not_covering_the_address_list_is_counted() {
     ];
     for (advert, what) in cases {
         let frame = advert.frame(None);
-        h.assert_rejected(&frame, Counter::BadLength, what);
+        h.assert_malformed_reported(&frame, Counter::BadLength, what);
     }
 }
 
@@ -489,12 +512,19 @@ fn ipv4_lengths_shorter_than_the_header_are_bad_lengths() {
         edit_ipv4(&mut frame, edit);
         h.assert_rejected(&frame, Counter::BadLength, what);
     }
-    // Total length covering the IP header and less of the advert than its count needs.
+    // Total length covering the IP header and less of the advert than its count needs: a
+    // malformed advert of VRID 51, reported for its instance's packet_len_err.
     let mut frame = advert.frame(None);
     edit_ipv4(&mut frame, |ip| {
         ip[2..4].copy_from_slice(&((IPV4 + 8) as u16).to_be_bytes())
     });
-    h.assert_rejected(&frame, Counter::BadLength, "short total length");
+    h.assert_malformed_reported(&frame, Counter::BadLength, "short total length");
+    // One byte of VRRP: not even a VRID, so nobody's.
+    let mut frame = advert.frame(None);
+    edit_ipv4(&mut frame, |ip| {
+        ip[2..4].copy_from_slice(&((IPV4 + 1) as u16).to_be_bytes())
+    });
+    h.assert_rejected(&frame, Counter::BadLength, "one byte of VRRP");
 }
 
 #[test]
@@ -618,6 +648,10 @@ fn unknown_vrid_is_counted_until_watch_all() {
     for (frame, what) in [(&other_vrid, "other vrid"), (&other_family, "other family")] {
         h.assert_one_advert(frame, &format!("watch-all {what}"));
     }
+    // Observe mode prints adverts: a malformed one is only counted.
+    let mut bad_ttl = Advert::v3_v4(52, 100, vec![v4(10, 0, 0, 1)], 100);
+    bad_ttl.ttl = 64;
+    h.assert_rejected(&bad_ttl.frame(None), Counter::BadTtl, "watch-all, TTL 64");
 }
 
 #[test]
@@ -801,14 +835,19 @@ fn unicast_vrids_report_adverts_whatever_their_ttl_multicast_ones_do_not() {
     let adv4 = with_ttl(Advert::v3_v4(51, 100, vec![v4(10, 0, 0, 100)], 100), 64);
     let adv6 = with_ttl(Advert::v3_v6(51, 100, vec![v6(0xfd00, 100)], 100), 1);
 
-    // Multicast instances of both families: TTL ≠ 255 is counted and not reported.
+    // Multicast instances of both families: TTL ≠ 255 is counted as bad, not as an advert, and
+    // reported for userspace to count in the instance's ip_ttl_err.
     h.object.set_vrid(51, true, true).expect("set_vrid");
     for (what, advert) in [("v4", &adv4), ("v6", &adv6)] {
         let (action, _, events, c) = h.run(&advert.frame(None));
         let ttls = ttls_of(events);
         assert_eq!(action, XDP_PASS, "{what}");
-        assert!(ttls.is_empty(), "{what}: reported with TTL {ttls:?}");
-        assert_eq!(c.get(Counter::BadTtl), 1, "{what}: bad_ttl");
+        assert_eq!(ttls, [advert.ttl], "{what}: reported with its TTL");
+        assert_eq!(
+            (c.get(Counter::Adverts), c.get(Counter::BadTtl)),
+            (0, 1),
+            "{what}: adverts, bad_ttl"
+        );
     }
 
     // Unicast for IPv4 only: the IPv4 advert is reported with its TTL, IPv6 still is not.
@@ -823,10 +862,12 @@ fn unicast_vrids_report_adverts_whatever_their_ttl_multicast_ones_do_not() {
     let ttls = ttls_of(events);
     assert_eq!(ttls, vec![64], "unicast IPv4 advert reported with its TTL");
     assert_eq!((c.get(Counter::Adverts), c.get(Counter::BadTtl)), (1, 0));
-    let (_, _, events, c) = h.run(&adv6.frame(None));
-    let ttls = ttls_of(events);
-    assert!(ttls.is_empty(), "IPv6 is not unicast for this VRID");
-    assert_eq!(c.get(Counter::BadTtl), 1);
+    let (_, _, _, c) = h.run(&adv6.frame(None));
+    assert_eq!(
+        (c.get(Counter::Adverts), c.get(Counter::BadTtl)),
+        (0, 1),
+        "IPv6 is not unicast for this VRID: a bad TTL"
+    );
 
     h.object
         .set_vrid_want(
@@ -848,10 +889,8 @@ fn unicast_vrids_report_adverts_whatever_their_ttl_multicast_ones_do_not() {
     // Another VRID is not affected by 51's flag.
     let other = with_ttl(Advert::v3_v4(52, 100, vec![v4(10, 0, 0, 100)], 100), 64);
     h.object.set_vrid(52, true, false).expect("set_vrid");
-    let (_, _, events, c) = h.run(&other.frame(None));
-    let ttls = ttls_of(events);
-    assert!(ttls.is_empty());
-    assert_eq!(c.get(Counter::BadTtl), 1);
+    let (_, _, _, c) = h.run(&other.frame(None));
+    assert_eq!((c.get(Counter::Adverts), c.get(Counter::BadTtl)), (0, 1));
 }
 
 fn verdict(h: &mut Harness, frame: &[u8]) -> u32 {

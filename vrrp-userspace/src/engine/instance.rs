@@ -156,7 +156,6 @@ impl Instance {
     pub fn check_advert(&mut self, rx: &AdvertRx, out: &mut VecDeque<Action>) -> bool {
         let name = &self.cfg.name;
         let stats = &mut self.stats;
-        stats.advert_rcvd += 1;
         let multicast_mode = self.cfg.unicast_peers.is_empty();
         // keepalived §2.8 step 3: TTL/hop limit 255, except in unicast mode.
         if multicast_mode && rx.ttl != 255 {
@@ -239,8 +238,10 @@ impl Instance {
                 }
             }
         }
-        // §2.8 step 8: multicast destination only in multicast mode, and vice versa.
+        // §2.8 step 8: multicast destination only in multicast mode, and vice versa (keepalived
+        // counts it as an address list error).
         if rx.dst.is_multicast() != multicast_mode {
+            stats.addr_list_err += 1;
             out.push_back(Action::Log(Log::DestinationMismatch {
                 instance: name.clone(),
                 from: rx.src,
@@ -249,6 +250,9 @@ impl Instance {
             }));
             return false;
         }
+        // keepalived counts an advert as received once it passed every check so far, before
+        // the VIP list (vrrp_check_packet): a malformed or refused one is only an error.
+        stats.advert_rcvd += 1;
         // §2.8 step 9: a VIP list mismatch is counted and logged, and the advert accepted, as
         // keepalived ≥ 2.3.3 does. keepalived 2.2.7 (the version we are otherwise compared
         // with) drops it instead: reload one node with a new VIP and the other stops hearing

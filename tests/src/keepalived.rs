@@ -78,10 +78,22 @@ impl Keepalived {
 /// `state_file_location` yet). A configuration with `instance NAME` at the top level and
 /// `data_use_instance` in `global_defs` names the `.data` dump `/tmp/keepalived.NAME.data`, so
 /// parallel keepalived daemons do not overwrite each other's. The `.stats` dump ignores
-/// `data_use_instance` in 2.2.7: it is always `/tmp/keepalived.stats`, so a test reads it from
-/// one daemon at a time. The files are removed on `Drop`.
+/// `data_use_instance` in 2.2.7: it is always `/tmp/keepalived.stats`, so a test that reads it
+/// holds [`stats_file_lock`] throughout. The files are removed on `Drop`, the `.stats` one only
+/// by an `InstanceDumps` whose [`InstanceDumps::stats`] was asked for.
 pub struct InstanceDumps {
     name: String,
+    stats_used: std::cell::Cell<bool>,
+}
+
+static KEEPALIVED_STATS_FILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held by a test, from before its keepalived daemons start until it ends, while it reads
+/// `/tmp/keepalived.stats`: tests of one process then take turns with that one path.
+pub fn stats_file_lock() -> std::sync::MutexGuard<'static, ()> {
+    KEEPALIVED_STATS_FILE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 impl InstanceDumps {
@@ -89,6 +101,7 @@ impl InstanceDumps {
     pub fn new(tag: &str) -> InstanceDumps {
         InstanceDumps {
             name: crate::unique_name(tag),
+            stats_used: std::cell::Cell::new(false),
         }
     }
 
@@ -109,8 +122,9 @@ impl InstanceDumps {
         self.file("keepalived", "data")
     }
 
-    /// The SIGUSR2 dump (the same for every keepalived 2.2.7).
+    /// The SIGUSR2 dump (the same for every keepalived 2.2.7; hold [`stats_file_lock`]).
     pub fn stats(&self) -> std::path::PathBuf {
+        self.stats_used.set(true);
         std::path::PathBuf::from(KEEPALIVED_STATS)
     }
 
@@ -128,6 +142,8 @@ impl Drop for InstanceDumps {
         for (base, ext) in [("keepalived", "data"), ("keepalived_parent", "data")] {
             let _ = std::fs::remove_file(self.file(base, ext));
         }
-        let _ = std::fs::remove_file(KEEPALIVED_STATS);
+        if self.stats_used.get() {
+            let _ = std::fs::remove_file(KEEPALIVED_STATS);
+        }
     }
 }

@@ -27,7 +27,7 @@ pub mod watch;
 pub mod wire;
 
 pub use bin::vrrpd_bin;
-pub use keepalived::{InstanceDumps, Keepalived};
+pub use keepalived::{InstanceDumps, Keepalived, stats_file_lock};
 pub use lab::{Lab, LabBuilder, Node};
 pub use netns::{Netns, NetnsError};
 pub use process::{Line, NsChild, Stream, for_each_line};

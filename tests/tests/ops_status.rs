@@ -17,7 +17,9 @@ use vrrpd_tests::capture::Capture;
 use vrrpd_tests::scenario::vrrp_lab;
 use vrrpd_tests::seed::{CheckScript, Seed, lab_vip};
 use vrrpd_tests::setns::in_netns;
-use vrrpd_tests::{Impl, InstanceDumps, Lab, Router, State, TempDir, observe, vrrpd_bin, wire};
+use vrrpd_tests::{
+    Impl, InstanceDumps, Lab, Router, State, TempDir, observe, stats_file_lock, vrrpd_bin, wire,
+};
 
 const VI: &str = "VI_1";
 const VRID: &str = "50";
@@ -494,6 +496,7 @@ fn operator_outputs_of_a_master_backup_pair() {
 /// (keepalived writes in place, so a file is only complete once its size stops changing).
 fn read_dump(path: &Path) -> String {
     wait_until(&format!("{} written", path.display()), || path.exists());
+    let deadline = Instant::now() + WAIT;
     let mut last = None;
     loop {
         thread::sleep(Duration::from_millis(200));
@@ -501,6 +504,11 @@ fn read_dump(path: &Path) -> String {
         if len.is_some_and(|n| n > 0) && len == last {
             return std::fs::read_to_string(path).expect("dump file");
         }
+        assert!(
+            Instant::now() < deadline,
+            "{} not written whole (length {len:?})",
+            path.display()
+        );
         last = len;
     }
 }
@@ -528,6 +536,7 @@ fn keepalived_dump(router: &Router, path: &Path, signal: i32) -> String {
 /// those an exporter reads; a script's `State` may be caught `running` by either.
 #[test]
 fn dumps_read_like_keepalived_side_by_side() {
+    let _stats_file = stats_file_lock();
     let subnet = 43;
     let checks = [CheckScript::new(), CheckScript::new()];
     let dumps = [InstanceDumps::new("kd"), InstanceDumps::new("kd")];
@@ -670,6 +679,7 @@ fn vip_lines_of_the_dump_read_like_keepalived() {
 /// ([`INTERVAL_ERRORS`]).
 #[test]
 fn malformed_adverts_are_counted_like_keepalived() {
+    let _stats_file = stats_file_lock();
     let subnet = 167;
     let vip = Ipv4Addr::new(10, subnet, 0, 200);
     let config = format!(

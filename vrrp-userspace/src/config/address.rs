@@ -20,7 +20,10 @@ pub fn virtual_address(d: &mut Diagnostics, node: &Node) -> Option<VirtualAddres
             let (a, p) = first.text.split_once('/').unwrap_or((&first.text, ""));
             match a.parse::<IpAddr>() {
                 Ok(addr) if !p.is_empty() => {
-                    let max = if addr.is_ipv4() { 32 } else { 128 };
+                    let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
+                    if let Err(msg) = values::check_unsigned(p, 0, u64::from(max)) {
+                        d.warn(&first.span, msg);
+                    }
                     d.warn(
                         &first.span,
                         format!(
@@ -443,8 +446,9 @@ pub fn track_ref(
         );
         return None;
     };
-    match v.text.parse::<i64>() {
-        Ok(w) if w.abs() == 254 && kind != TrackKind::File => {
+    // keepalived reads every tracker weight as an int in [-254, 254] (read_int_strvec).
+    match values::int(d, v, -254, 254) {
+        Some(w) if w.abs() == 254 && kind != TrackKind::File => {
             // Never reach 1 or 254 from 0 or 255.
             d.warn(
                 &v.span,
@@ -452,8 +456,8 @@ pub fn track_ref(
             );
             r.weight = Some(w.signum() as i32 * 253);
         }
-        Ok(w) if w.abs() <= 254 => r.weight = Some(w as i32),
-        _ => {
+        Some(w) => r.weight = Some(w as i32),
+        None => {
             let msg = match kind {
                 TrackKind::Interface => format!(
                     "({owner}) weight {} for {name} must be between [-253..253] inclusive. Ignoring...",

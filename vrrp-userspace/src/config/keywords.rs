@@ -698,7 +698,12 @@ pub static KEYWORDS: &[Keyword] = &[
         "adverts arrive through XDP",
     ),
     k(VrrpInstance, "vrf", NotSupported, ""),
-    k(VrrpInstance, "native_ipv6", AcceptedIgnored, "deprecated"),
+    k(
+        VrrpInstance,
+        "native_ipv6",
+        Supported,
+        "deprecated; makes the instance IPv6 and VRRPv3 before any address does",
+    ),
     k(
         VrrpInstance,
         "linkbeat_use_polling",

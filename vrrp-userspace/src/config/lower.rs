@@ -311,8 +311,40 @@ fn user_group(user: &str, group: Option<&str>) -> ScriptUser {
     }
 }
 
-fn uint_arg(d: &mut Diagnostics, node: &Node, min: i64, max: i64) -> Option<u32> {
-    int_arg(d, node, min, max).map(|v| v as u32)
+/// keepalived's `UINT_MAX`, and `UINT_MAX / TIMER_HZ`: the bounds of its GARP delays, which it
+/// keeps in microseconds.
+const UINT_MAX: u64 = u32::MAX as u64;
+const UINT_MAX_SECS: u64 = UINT_MAX / 100;
+const INT_MAX: u64 = i32::MAX as u64;
+
+/// An unsigned argument 0 in `[min, max]` as keepalived's handlers read them
+/// (read_unsigned_strvec's warning, then the keyword's own `failed` line with the value).
+fn uint_arg(
+    d: &mut Diagnostics,
+    node: &Node,
+    min: u64,
+    max: u64,
+    failed: impl FnOnce(&str) -> String,
+) -> Option<u32> {
+    let tok = arg(d, node, 0)?;
+    match super::values::unsigned(d, tok, min, max) {
+        Some(v) => Some(v as u32),
+        None => {
+            d.warn(&tok.span, failed(&tok.text));
+            None
+        }
+    }
+}
+
+/// keepalived's GARP repeat counts: 0 is taken as 1, with its warning.
+fn at_least_one(d: &mut Diagnostics, node: &Node, v: u32, what: &str) -> u32 {
+    if v == 0 {
+        d.warn(
+            node.span(),
+            format!("{what} must be greater than 0, setting to 1"),
+        );
+    }
+    v.max(1)
 }
 
 fn global_defs(g: &mut GlobalDefs, node: &Node, d: &mut Diagnostics) {
@@ -346,29 +378,42 @@ fn global_defs(g: &mut GlobalDefs, node: &Node, d: &mut Diagnostics) {
                     g.vrrp_version = v as u8;
                 }
             }
-            "vrrp_garp_master_delay" => {
-                set(&mut g.vrrp_garp_master_delay, uint_arg(d, n, 0, 86400))
-            }
-            "vrrp_garp_master_repeat" => {
-                if let Some(v) = uint_arg(d, n, 0, i32::MAX as i64) {
-                    g.vrrp_garp_master_repeat = v.max(1);
+            "vrrp_garp_master_delay" => set(
+                &mut g.vrrp_garp_master_delay,
+                uint_arg(d, n, 0, UINT_MAX_SECS, |v| {
+                    format!("vrrp_garp_master_delay '{v}' invalid - ignoring")
+                }),
+            ),
+            "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh_repeat" => {
+                let nm = n.name();
+                if let Some(v) = uint_arg(d, n, 0, UINT_MAX, |v| {
+                    format!("{nm} '{v}' invalid - ignoring")
+                }) {
+                    let v = at_least_one(d, n, v, nm);
+                    if nm == "vrrp_garp_master_repeat" {
+                        g.vrrp_garp_master_repeat = v;
+                    } else {
+                        g.vrrp_garp_master_refresh_repeat = v;
+                    }
                 }
             }
-            "vrrp_garp_master_refresh" => {
-                set(&mut g.vrrp_garp_master_refresh, uint_arg(d, n, 0, 86400))
-            }
-            "vrrp_garp_master_refresh_repeat" => {
-                if let Some(v) = uint_arg(d, n, 0, i32::MAX as i64) {
-                    g.vrrp_garp_master_refresh_repeat = v.max(1);
-                }
-            }
+            "vrrp_garp_master_refresh" => set(
+                &mut g.vrrp_garp_master_refresh,
+                uint_arg(d, n, 0, UINT_MAX, |v| {
+                    format!("Invalid vrrp_garp_master_refresh '{v}' - ignoring")
+                }),
+            ),
             "vrrp_garp_lower_prio_delay" => {
-                g.vrrp_garp_lower_prio_delay =
-                    uint_arg(d, n, 0, 86400).or(g.vrrp_garp_lower_prio_delay)
+                g.vrrp_garp_lower_prio_delay = uint_arg(d, n, 0, UINT_MAX_SECS, |v| {
+                    format!("vrrp_garp_lower_prio_delay '{v}' invalid - ignoring")
+                })
+                .or(g.vrrp_garp_lower_prio_delay)
             }
             "vrrp_garp_lower_prio_repeat" => {
-                g.vrrp_garp_lower_prio_repeat =
-                    uint_arg(d, n, 0, i32::MAX as i64).or(g.vrrp_garp_lower_prio_repeat)
+                g.vrrp_garp_lower_prio_repeat = uint_arg(d, n, 0, INT_MAX, |v| {
+                    format!("Invalid vrrp_garp_lower_prio_repeat '{v}'")
+                })
+                .or(g.vrrp_garp_lower_prio_repeat)
             }
             "vrrp_garp_interval" | "vrrp_gna_interval" => {
                 // keepalived 2.2.7 accepts (0, 4294.967295] s; 0 is rejected.
@@ -386,9 +431,12 @@ fn global_defs(g: &mut GlobalDefs, node: &Node, d: &mut Diagnostics) {
                 }
             }
             "vrrp_min_garp" => set(&mut g.vrrp_min_garp, bool_arg(d, n)),
-            "vrrp_down_timer_adverts" => {
-                set(&mut g.vrrp_down_timer_adverts, uint_arg(d, n, 1, 100))
-            }
+            "vrrp_down_timer_adverts" => set(
+                &mut g.vrrp_down_timer_adverts,
+                uint_arg(d, n, 1, 100, |v| {
+                    format!("Invalid vrrp_down_timer_adverts [1:100] '{v}'")
+                }),
+            ),
             "vrrp_lower_prio_no_advert" => set(&mut g.vrrp_lower_prio_no_advert, bool_arg(d, n)),
             "vrrp_higher_prio_send_advert" => {
                 set(&mut g.vrrp_higher_prio_send_advert, bool_arg(d, n))
@@ -506,9 +554,9 @@ fn vrrp_script(name: String, node: &Node, d: &mut Diagnostics) -> VrrpScript {
             }
             "weight" => {
                 if let Some(t) = arg(d, n, 0) {
-                    match t.text.parse::<i32>() {
-                        Ok(w) if (-253..=253).contains(&w) => s.weight = w,
-                        _ => d.warn(
+                    match super::values::int(d, t, -253, 253) {
+                        Some(w) => s.weight = w as i32,
+                        None => d.warn(
                             &t.span,
                             format!(
                                 "vrrp_script {} weight {} must be in [-253, 253]",
@@ -526,32 +574,22 @@ fn vrrp_script(name: String, node: &Node, d: &mut Diagnostics) -> VrrpScript {
                     }
                 }
             }
-            "rise" => match n.args.first().map(|t| (t, t.text.parse::<u32>())) {
-                Some((_, Ok(v))) if v >= 1 && v <= i32::MAX as u32 => s.rise = v,
-                Some((t, _)) => d.warn(
-                    &t.span,
-                    format!(
-                        "({}): vrrp script rise value '{}' invalid, defaulting to 1",
-                        s.name, t.text
-                    ),
-                ),
-                None => {
-                    arg(d, n, 0);
+            "rise" | "fall" => {
+                let what = n.name();
+                if let Some(t) = arg(d, n, 0) {
+                    match super::values::unsigned(d, t, 1, INT_MAX) {
+                        Some(v) if what == "rise" => s.rise = v as u32,
+                        Some(v) => s.fall = v as u32,
+                        None => d.warn(
+                            &t.span,
+                            format!(
+                                "({}): vrrp script {what} value '{}' invalid, defaulting to 1",
+                                s.name, t.text
+                            ),
+                        ),
+                    }
                 }
-            },
-            "fall" => match n.args.first().map(|t| (t, t.text.parse::<u32>())) {
-                Some((_, Ok(v))) if v >= 1 && v <= i32::MAX as u32 => s.fall = v,
-                Some((t, _)) => d.warn(
-                    &t.span,
-                    format!(
-                        "({}): vrrp script fall value '{}' invalid, defaulting to 1",
-                        s.name, t.text
-                    ),
-                ),
-                None => {
-                    arg(d, n, 0);
-                }
-            },
+            }
             "user" => {
                 if let Some(u) = arg(d, n, 0) {
                     let user = user_group(&u.text, n.args.get(1).map(|t| t.text.as_str()));
@@ -713,9 +751,9 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             }
             "virtual_router_id" => {
                 if let Some(t) = arg(d, n, 0) {
-                    match t.text.parse::<u32>() {
-                        Ok(v) if (1..=255).contains(&v) => inst.virtual_router_id = Some(v as u8),
-                        _ => d.warn(
+                    match super::values::unsigned(d, t, 1, 255) {
+                        Some(v) => inst.virtual_router_id = Some(v as u8),
+                        None => d.warn(
                             &t.span,
                             format!(
                                 "({iname}): VRID '{}' not valid - must be between 1 & 255",
@@ -727,9 +765,9 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             }
             "priority" => {
                 if let Some(t) = arg(d, n, 0) {
-                    match t.text.parse::<u32>() {
-                        Ok(v) if (1..=255).contains(&v) => inst.priority = Some(v as u8),
-                        _ => {
+                    match super::values::unsigned(d, t, 1, 255) {
+                        Some(v) => inst.priority = Some(v as u8),
+                        None => {
                             d.warn(&t.span, format!("({iname}) Priority not valid! must be between 1 & 255. Using default 100"));
                             inst.priority = Some(100);
                         }
@@ -738,11 +776,11 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             }
             "advert_int" => {
                 if let Some(t) = arg(d, n, 0) {
-                    match super::values::parse_timer_us(&t.text) {
-                        // keepalived's range is [0.01, 255] s; below it the value is
-                        // refused and the default (1 s) kept, not rounded up.
-                        Ok(v) if (10_000..=255 * SECOND_US).contains(&v) => inst.advert_int_us = v,
-                        _ => d.warn(
+                    // keepalived's range is [0.01, 255] s; below it the value is refused and
+                    // the default (1 s) kept, not rounded up.
+                    match super::values::decimal_secs(d, t, 10_000, 255 * SECOND_US) {
+                        Some(v) => inst.advert_int_us = v,
+                        None => d.warn(
                             &t.span,
                             format!(
                                 "({iname}) Advert interval ({}) not valid! Must be > 0 - ignoring",
@@ -754,10 +792,11 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             }
             "version" => {
                 if let Some(t) = arg(d, n, 0) {
-                    match t.text.as_str() {
-                        "2" => inst.version = Some(2),
-                        "3" => inst.version = Some(3),
-                        _ => d.warn(&t.span, format!("({iname}): Version must be either 2 or 3")),
+                    match super::values::int(d, t, 2, 3) {
+                        Some(v) => inst.version = Some(v as u8),
+                        None => {
+                            d.warn(&t.span, format!("({iname}): Version must be either 2 or 3"))
+                        }
                     }
                 }
             }
@@ -827,12 +866,12 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
             }
             "unicast_ttl" => {
                 if let Some(t) = arg(d, n, 0) {
-                    match t.text.parse::<u32>() {
-                        Ok(v) if v <= 255 => {
+                    match super::values::unsigned(d, t, 0, 255) {
+                        Some(v) => {
                             inst.unicast_configured = true;
                             inst.unicast_ttl = Some(v as u8)
                         }
-                        _ => d.warn(
+                        None => d.warn(
                             &t.span,
                             format!(
                                 "({iname}): TTL '{}' not valid - must be between 0 & 255",
@@ -879,13 +918,26 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                     }
                 }
             }
+            // Deprecated, but still what makes an instance IPv6 (and so VRRPv3) before any
+            // address says so; IPv4 addresses after it are then refused.
+            "native_ipv6" => {
+                if inst.family == Some(Family::Ipv4) {
+                    d.warn(
+                        n.span(),
+                        format!("({iname}) Cannot specify native_ipv6 with IPv4 addresses"),
+                    );
+                } else {
+                    inst.family = Some(Family::Ipv6);
+                    inst.version = Some(3);
+                }
+            }
             "nopreempt" => inst.nopreempt = true,
             "preempt" => inst.nopreempt = false,
             "preempt_delay" => {
                 if let Some(t) = arg(d, n, 0) {
-                    match super::values::parse_timer_us(&t.text) {
-                        Ok(v) if v <= TIMER_MAX_US => inst.preempt_delay_us = v,
-                        _ => d.warn(
+                    match super::values::decimal_secs(d, t, 0, TIMER_MAX_US) {
+                        Some(v) => inst.preempt_delay_us = v,
+                        None => d.warn(
                             &t.span,
                             format!("({iname}) Preempt_delay not valid! must be between 0-1000"),
                         ),
@@ -913,53 +965,58 @@ fn instance(name: String, node: &Node, d: &mut Diagnostics) -> Instance {
                 inst.notify_priority_changes = bool_arg(d, n).or(inst.notify_priority_changes)
             }
             "garp_master_delay" => {
-                inst.garp.garp_master_delay =
-                    uint_arg(d, n, 0, 86400).or(inst.garp.garp_master_delay)
+                inst.garp.garp_master_delay = uint_arg(d, n, 0, UINT_MAX_SECS, |v| {
+                    format!("({iname}): garp_master_delay '{v}' invalid - ignoring")
+                })
+                .or(inst.garp.garp_master_delay)
             }
             "garp_master_repeat" | "garp_master_refresh_repeat" => {
-                if let Some(v) = uint_arg(d, n, 0, i32::MAX as i64) {
-                    if v == 0 {
-                        d.warn(
-                            n.span(),
-                            format!("({iname}): {nm} must be greater than 0, setting to 1"),
-                        );
-                    }
+                if let Some(v) = uint_arg(d, n, 0, UINT_MAX, |v| {
+                    format!("({iname}): {nm} '{v}' invalid - ignoring")
+                }) {
+                    let v = at_least_one(d, n, v, &format!("({iname}): {nm}"));
                     let slot = if nm == "garp_master_repeat" {
                         &mut inst.garp.garp_master_repeat
                     } else {
                         &mut inst.garp.garp_master_refresh_repeat
                     };
-                    *slot = Some(v.max(1));
+                    *slot = Some(v);
                 }
             }
             "garp_master_refresh" => {
-                inst.garp.garp_master_refresh =
-                    uint_arg(d, n, 0, 86400).or(inst.garp.garp_master_refresh)
+                inst.garp.garp_master_refresh = uint_arg(d, n, 0, UINT_MAX, |v| {
+                    format!("({iname}): Invalid garp_master_refresh '{v}' - ignoring")
+                })
+                .or(inst.garp.garp_master_refresh)
             }
             "garp_lower_prio_delay" => {
-                inst.garp.garp_lower_prio_delay =
-                    uint_arg(d, n, 0, 86400).or(inst.garp.garp_lower_prio_delay)
+                inst.garp.garp_lower_prio_delay = uint_arg(d, n, 0, UINT_MAX_SECS, |v| {
+                    format!("({iname}): garp_lower_prio_delay '{v}' invalid - ignoring")
+                })
+                .or(inst.garp.garp_lower_prio_delay)
             }
             "garp_lower_prio_repeat" => {
-                inst.garp.garp_lower_prio_repeat =
-                    uint_arg(d, n, 0, i32::MAX as i64).or(inst.garp.garp_lower_prio_repeat)
+                inst.garp.garp_lower_prio_repeat = uint_arg(d, n, 0, INT_MAX, |v| {
+                    format!("({iname}): Invalid garp_lower_prio_repeat '{v}'")
+                })
+                .or(inst.garp.garp_lower_prio_repeat)
             }
             "accept" => inst.accept = Some(true),
             "no_accept" => inst.accept = Some(false),
             "strict_mode" => inst.strict_mode = bool_arg(d, n).or(inst.strict_mode),
-            "skip_check_adv_addr" => {
-                inst.skip_check_adv_addr = bool_arg(d, n).or(inst.skip_check_adv_addr)
-            }
+            "skip_check_adv_addr" => match n.args.first() {
+                // keepalived names the instance here, unlike its other <BOOL>s.
+                Some(t) if super::values::parse_bool(&t.text).is_none() => d.warn(
+                    &t.span,
+                    format!("({iname}) invalid skip_check_adv_addr {} specified", t.text),
+                ),
+                _ => inst.skip_check_adv_addr = bool_arg(d, n).or(inst.skip_check_adv_addr),
+            },
             "down_timer_adverts" => {
-                if let Some(t) = arg(d, n, 0) {
-                    match t.text.parse::<u32>() {
-                        Ok(v) if (1..=100).contains(&v) => inst.down_timer_adverts = Some(v),
-                        _ => d.warn(
-                            &t.span,
-                            format!("({iname}): Invalid down_timer_adverts [1:100] '{}'", t.text),
-                        ),
-                    }
-                }
+                inst.down_timer_adverts = uint_arg(d, n, 1, 100, |v| {
+                    format!("({iname}): Invalid down_timer_adverts [1:100] '{v}'")
+                })
+                .or(inst.down_timer_adverts)
             }
             "lower_prio_no_advert" => {
                 inst.lower_prio_no_advert = bool_arg(d, n).or(inst.lower_prio_no_advert)

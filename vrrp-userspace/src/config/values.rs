@@ -26,6 +26,56 @@ pub fn int(d: &mut Diagnostics, tok: &Token, min: i64, max: i64) -> Option<i64> 
     }
 }
 
+/// Unsigned integer in `[min, max]`, with keepalived's read_unsigned wording: a `-` sign is a
+/// "negative number", anything but digits an "invalid number".
+pub fn unsigned(d: &mut Diagnostics, tok: &Token, min: u64, max: u64) -> Option<u64> {
+    match check_unsigned(&tok.text, min, max) {
+        Ok(v) => Some(v),
+        Err(msg) => {
+            d.warn(&tok.span, msg);
+            None
+        }
+    }
+}
+
+/// [`unsigned`] for a number that is part of a word (`/MASK`): the value or the message.
+pub fn check_unsigned(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('-') {
+        return Err(format!("negative number '{text}'"));
+    }
+    match trimmed.parse::<u64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        Ok(_) => Err(format!("number '{text}' outside range [{min}, {max}]")),
+        Err(_) => Err(format!("invalid number '{text}'")),
+    }
+}
+
+/// keepalived's decimal seconds (read_decimal_unsigned_strvec with 6 places) in
+/// `[min_us, max_us]`, with its wording; its range is printed with all six places.
+pub fn decimal_secs(d: &mut Diagnostics, tok: &Token, min_us: u64, max_us: u64) -> Option<u64> {
+    match parse_timer_us(&tok.text) {
+        Ok(v) if (min_us..=max_us).contains(&v) => Some(v),
+        Ok(_) => {
+            let six = |us: u64| format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
+            d.warn(
+                &tok.span,
+                format!(
+                    "number '{}' outside range [{}, {}]",
+                    tok.text,
+                    six(min_us),
+                    six(max_us)
+                ),
+            );
+            None
+        }
+        Err(why) => {
+            d.warn(&tok.span, format!("{why} '{}'", tok.text));
+            None
+        }
+    }
+}
+
 /// The argument at `idx`, or a keepalived "missing a parameter" warning at the keyword.
 pub fn arg<'a>(d: &mut Diagnostics, node: &'a Node, idx: usize) -> Option<&'a Token> {
     let tok = node.args.get(idx);
@@ -48,15 +98,23 @@ pub fn int_arg(d: &mut Diagnostics, node: &Node, min: i64, max: i64) -> Option<i
     int(d, tok, min, max)
 }
 
+/// A `<BOOL>` word (keepalived's check_true_false), any case.
+pub fn parse_bool(word: &str) -> Option<bool> {
+    match word.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Some(true),
+        "off" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 /// keepalived's `<BOOL>`: a bare keyword means true.
 pub fn bool_arg(d: &mut Diagnostics, node: &Node) -> Option<bool> {
     let Some(tok) = node.args.first() else {
         return Some(true);
     };
-    match tok.text.to_ascii_lowercase().as_str() {
-        "on" | "true" | "yes" => Some(true),
-        "off" | "false" | "no" => Some(false),
-        _ => {
+    match parse_bool(&tok.text) {
+        Some(b) => Some(b),
+        None => {
             d.warn(
                 &tok.span,
                 format!("invalid {} {} specified", node.name(), tok.text),

@@ -1,7 +1,8 @@
 //! Reloads that move things under the same names (keepalived-behaviour.md §2.12). A kept master
 //! whose VIP line gains `dev mv0` takes the address off eth0 and puts it on mv0; an instance
 //! replaced by another of the same name (another VRID) is stopped with its own notify scripts
-//! (its generic `notify` says FAULT, keepalived's old way for a deleted instance).
+//! (its generic `notify` says FAULT, keepalived's old way for a deleted instance); a VIP line
+//! that changes its label or scope is the line of another address, added again.
 //! vrrpd once resolved what the old configuration did through the new one: it deleted the
 //! address from mv0, where it never was, leaving it (and an open ARP gate) on eth0, and ran the
 //! new instance's scripts for the old one. Run with vrrpd and with keepalived 2.2.7.
@@ -184,4 +185,73 @@ fn a_replaced_instance_stops_with_its_own_scripts_vrrpd() {
 #[test]
 fn a_replaced_instance_stops_with_its_own_scripts_keepalived() {
     replaced_instance_stops_with_its_own_scripts(Impl::Keepalived, 157);
+}
+
+/// The VIP's `ip -o addr show dev eth0` line, if it is there.
+fn addr_line(node: &Node, addr: IpAddr) -> Option<String> {
+    node.ns
+        .exec(&["ip", "-o", "addr", "show", "dev", "eth0"])
+        .lines()
+        .find(|l| {
+            l.split_whitespace()
+                .any(|w| w.split('/').next() == Some(&addr.to_string()))
+        })
+        .map(str::to_string)
+}
+
+/// A kept master whose VIP lines change their label and their scope (and nothing else) shows
+/// the new ones on the interface after the reload, without a transition: keepalived takes such
+/// a line for another address (compare_ipaddress) and adds it again. vrrpd kept the address as
+/// it was added, with the old label and scope.
+fn kept_master_reinstalls_changed_lines(which: Impl, subnet: u8) {
+    let config = |s: u8, label: &str, scope: &str| {
+        Instance::new(VI, 79)
+            .priority(100)
+            .advert_int("0.2")
+            .vip(format!("10.{s}.0.200/24 label eth0:{label}"))
+            .vip(format!("10.{s}.0.201 scope {scope}"))
+            .to_string()
+    };
+    let mut tb = Testbed::new("rlline", subnet, &[which], |_, s, _| config(s, "a", "link"));
+    let (labelled, scoped): (IpAddr, IpAddr) = (tb.lab.ipv4(200).into(), tb.lab.ipv4(201).into());
+    start_master_holding(&mut tb, labelled);
+    assert_eq!(wait_addr_count(tb.node(0), scoped, 1, SETTLE), 1);
+    let mark = Instant::now();
+    tb.router(0).write_config(&config(subnet, "b", "host"));
+    tb.router(0).reload();
+    let deadline = Instant::now() + SETTLE;
+    let lines = loop {
+        let lines = (
+            addr_line(tb.node(0), labelled),
+            addr_line(tb.node(0), scoped),
+        );
+        let done = lines.0.as_deref().is_some_and(|l| l.contains("eth0:b"))
+            && lines.1.as_deref().is_some_and(|l| l.contains("scope host"));
+        if done || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        lines.0.as_deref().is_some_and(|l| l.contains("eth0:b"))
+            && lines.1.as_deref().is_some_and(|l| l.contains("scope host")),
+        "after the reload: {lines:?}\n{}",
+        tb.transcripts()
+    );
+    assert_eq!(
+        tb.router(0).transitions_since(mark),
+        [],
+        "{}",
+        tb.transcripts()
+    );
+}
+
+#[test]
+fn a_kept_master_reinstalls_vips_whose_label_or_scope_changed_vrrpd() {
+    kept_master_reinstalls_changed_lines(Impl::Vrrpd, 168);
+}
+
+#[test]
+fn a_kept_master_reinstalls_vips_whose_label_or_scope_changed_keepalived() {
+    kept_master_reinstalls_changed_lines(Impl::Keepalived, 169);
 }

@@ -190,7 +190,7 @@ impl Node {
         }
     }
 
-    fn ifindexes(&self) -> HashMap<String, u32> {
+    pub(super) fn ifindexes(&self) -> HashMap<String, u32> {
         self.ifaces
             .iter()
             .map(|i| (i.name.clone(), i.ifindex))

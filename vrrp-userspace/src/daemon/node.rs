@@ -339,6 +339,7 @@ impl Node {
         self.engine
             .handle(Timestamp::now(), Input::Reload(engine_config));
         self.execute().await;
+        self.reinstall_changed_vip_lines();
         self.retired = None;
         self.prune_gates();
         self.refresh_links().await;
@@ -348,6 +349,38 @@ impl Node {
             self.refresh_sources(i).await;
         }
         info!("Reload finished");
+    }
+
+    /// After a reload, a master's VIP whose line changed its label or scope is removed and
+    /// added again with its new line, as keepalived does (see [`Plan::vip_line_changed`]);
+    /// the engine keeps it, as the same address.
+    fn reinstall_changed_vip_lines(&mut self) {
+        let Some(old) = self.retired.as_ref() else {
+            return;
+        };
+        let ifindexes = self.ifindexes();
+        let mut ops = Vec::new();
+        for st in self.engine.instances().filter(|st| st.gate_open) {
+            for vip in &st.vips {
+                if !old.vip_line_changed(&self.plan, &st.name, vip) {
+                    continue;
+                }
+                if let (Some(was), Some(now)) = (
+                    old.vip_spec(&st.name, vip, &ifindexes),
+                    self.plan.vip_spec(&st.name, vip, &ifindexes),
+                ) {
+                    info!(
+                        "({}) {} has a new label or scope: added again",
+                        st.name, vip.addr
+                    );
+                    ops.push(super::vips::VipOp::Remove(was));
+                    ops.push(super::vips::VipOp::Add(now));
+                }
+            }
+        }
+        for op in ops {
+            self.vips.push(op);
+        }
     }
 
     fn script_changed(&mut self, change: ScriptChange) {

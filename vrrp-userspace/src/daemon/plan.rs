@@ -299,6 +299,20 @@ impl Plan {
         }
     }
 
+    /// Whether `newer` gives an instance's VIP another label or scope than this plan does:
+    /// keepalived (compare_ipaddress) then takes it for another address, which a reload removes
+    /// and adds again. Its prefix and device are part of the engine's [`Vip`] already; its other
+    /// options keepalived leaves as they were added.
+    pub fn vip_line_changed(&self, newer: &Plan, instance: &str, vip: &Vip) -> bool {
+        let line = |p: &Plan| {
+            p.instances
+                .get(instance)
+                .and_then(|i| i.vips.get(&vip.addr))
+                .map(|l| (l.label.clone(), line_scope(l)))
+        };
+        matches!((line(self), line(newer)), (Some(a), Some(b)) if a != b)
+    }
+
     /// The interface a configured VIP address lives on: its line's `dev`, else its instance's
     /// interface.
     pub fn vip_dev(&self, instance: &str, vip: &IpAddr) -> Option<&str> {

@@ -101,11 +101,11 @@ pub fn ipv6(ctx: &XdpContext, off: usize, vlan_id: u16) -> Result<u32, ()> {
 
 #[inline(always)]
 fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
-    // A malformed advert (bad TTL, version, type or length) is counted here; if its VRID is
-    // one we serve, it also goes to userspace, which counts it in that instance's stats under
-    // keepalived's names (ip_ttl_err, vers_err, invalid_type_rcvd, packet_len_err), as
-    // keepalived does for every packet of its VRIDs. It never takes part in repeat counting.
-    // The first check it fails; counted once.
+    // A malformed advert (bad TTL, version, type or length) is counted here once, under the
+    // first check it fails. If its VRID is one we serve, it also goes to userspace, which
+    // counts it in that instance's stats under keepalived's names (ip_ttl_err, vers_err,
+    // invalid_type_rcvd, packet_len_err), as keepalived does for every packet of its VRIDs.
+    // It never takes part in repeat counting.
     let mut bad: Option<Counter> = None;
     // RFC 5798 §7.1: an advert whose TTL / hop limit is not 255 is discarded, except for a VRID
     // in unicast mode (keepalived-behaviour.md §2.10): its peers may be routed hops away or send
@@ -142,8 +142,8 @@ fn vrrp(ctx: &XdpContext, ip: IpInfo) -> Result<u32, ()> {
     };
     let needed = VrrpHdr::LEN + hdr.count_addrs as usize * addr_len + auth_len;
     let frame_len = ctx.data_end() - ctx.data();
-    // A message the frame does not hold has nothing to copy.
-    // And one shorter than a VRID is nobody's: both are only counted.
+    // A message the frame does not hold has nothing to copy, and one shorter than a VRID is
+    // nobody's: both are only counted.
     if ip.vrrp_off + ip.payload_len > frame_len || ip.payload_len < 2 {
         count(bad.unwrap_or(Counter::BadLength));
         return Ok(XDP_PASS);

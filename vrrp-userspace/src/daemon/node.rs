@@ -359,7 +359,6 @@ impl Node {
             return;
         };
         let ifindexes = self.ifindexes();
-        let mut ops = Vec::new();
         for st in self.engine.instances().filter(|st| st.gate_open) {
             for vip in &st.vips {
                 if !old.vip_line_changed(&self.plan, &st.name, vip) {
@@ -373,13 +372,10 @@ impl Node {
                         "({}) {} has a new label or scope: added again",
                         st.name, vip.addr
                     );
-                    ops.push(super::vips::VipOp::Remove(was));
-                    ops.push(super::vips::VipOp::Add(now));
+                    self.vips.push(super::vips::VipOp::Remove(was));
+                    self.vips.push(super::vips::VipOp::Add(now));
                 }
             }
-        }
-        for op in ops {
-            self.vips.push(op);
         }
     }
 

@@ -305,12 +305,15 @@ impl Plan {
     /// options keepalived leaves as they were added.
     pub fn vip_line_changed(&self, newer: &Plan, instance: &str, vip: &Vip) -> bool {
         let line = |p: &Plan| {
-            p.instances
-                .get(instance)
-                .and_then(|i| i.vips.get(&vip.addr))
+            p.vip_line(instance, &vip.addr)
                 .map(|l| (l.label.clone(), line_scope(l)))
         };
         matches!((line(self), line(newer)), (Some(a), Some(b)) if a != b)
+    }
+
+    /// The `virtual_ipaddress` line of an instance's address.
+    fn vip_line(&self, instance: &str, addr: &IpAddr) -> Option<&VirtualAddress> {
+        self.instances.get(instance)?.vips.get(addr)
     }
 
     /// The interface a configured VIP address lives on: its line's `dev`, else its instance's
@@ -335,7 +338,7 @@ impl Plan {
         let dev = self.vip_interface(instance, vip)?;
         let ifindex = *ifindexes.get(dev)?;
         let mut spec = VipSpec::new(ifindex, vip.addr, vip.prefix_len);
-        if let Some(line) = self.instances.get(instance)?.vips.get(&vip.addr) {
+        if let Some(line) = self.vip_line(instance, &vip.addr) {
             spec.label = line.label.clone();
             spec.scope = line_scope(line);
             // keepalived's `-nodad` undoes its IPv6 default of skipping DAD.
@@ -360,10 +363,7 @@ impl Plan {
     /// The rest of a VIP's line, for the status and keepalived's dumps: what [`Plan::vip_spec`]
     /// adds, with keepalived's defaults filled in.
     pub fn vip_options(&self, instance: &str, vip: &Vip) -> crate::status::VipOptions {
-        let line = self
-            .instances
-            .get(instance)
-            .and_then(|p| p.vips.get(&vip.addr));
+        let line = self.vip_line(instance, &vip.addr);
         let default_lft = (vip.addr.is_ipv6() && vip.prefix_len == 128).then_some(0);
         let Some(line) = line else {
             return crate::status::VipOptions {
@@ -374,7 +374,7 @@ impl Plan {
         };
         crate::status::VipOptions {
             brd: broadcast(line, vip).map(IpAddr::V4),
-            scope: line_scope(line).to_string(),
+            scope: Some(line_scope(line).to_string()),
             label: line.label.clone(),
             peer: line.peer,
             home: line.home,
@@ -655,7 +655,7 @@ mod tests {
         );
         let v4 = plan.vip_options("V", &plan.engine.instances[0].vips[0]);
         assert_eq!(v4.brd, Some("10.1.2.0".parse().unwrap()));
-        assert_eq!(v4.scope, "link");
+        assert_eq!(v4.scope.as_deref(), Some("link"));
         assert_eq!(v4.label.as_deref(), Some("eth9:vip"));
         assert!(v4.nodad && v4.no_track && !v4.home);
         assert_eq!(v4.preferred_lft, None);
@@ -669,7 +669,10 @@ mod tests {
             [Some(0), None, Some(30)],
             "/128 deprecated, else forever"
         );
-        assert_eq!(plan.vip_options("W", &v6[0]).scope, "global");
+        assert_eq!(
+            plan.vip_options("W", &v6[0]).scope.as_deref(),
+            Some("global")
+        );
     }
 
     /// Who the plan runs `chk` (vrrp_script) and the notify_master script as, on a machine

@@ -140,7 +140,8 @@ fn vip_line(v: &VipView, installed: bool) -> String {
     if let (true, Some(brd)) = (v.address.is_ipv4(), o.brd) {
         let _ = write!(line, " brd {brd}");
     }
-    let _ = write!(line, " dev {} scope {}", v.dev, o.scope);
+    let scope = o.scope.as_deref().unwrap_or("global");
+    let _ = write!(line, " dev {} scope {scope}", v.dev);
     if let Some(label) = &o.label {
         let _ = write!(line, " label {label}");
     }
@@ -537,7 +538,7 @@ mod tests {
         let mut v4 = vip("10.9.0.201", 24, false);
         v4.options = VipOptions {
             brd: Some("10.9.0.255".parse().unwrap()),
-            scope: "link".into(),
+            scope: Some("link".into()),
             label: Some("eth0:vip".into()),
             peer: Some("10.9.0.9".parse().unwrap()),
             home: true,

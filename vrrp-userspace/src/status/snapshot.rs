@@ -122,18 +122,19 @@ pub struct VipView {
 
 /// What a `virtual_ipaddress` line says beside the address, prefix and `dev`, resolved as it is
 /// added (keepalived prints the same in its dumps, format_ipaddress).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VipOptions {
     /// IPv4 `brd`, with `+` and `-` worked out; null without.
     pub brd: Option<IpAddr>,
-    /// `scope`, by its rt_scopes name (a number the table does not name).
-    pub scope: String,
+    /// `scope`, by its rt_scopes name (a number the table does not name); null is global.
+    pub scope: Option<String>,
     pub label: Option<String>,
     /// `peer`: the other end of a point-to-point address.
     pub peer: Option<IpAddr>,
     pub home: bool,
-    /// `-nodad` was given (IPv6 VIPs skip duplicate address detection anyway).
+    /// `-nodad` was given: the kernel runs duplicate address detection (IPv6 VIPs skip it
+    /// otherwise).
     pub nodad: bool,
     pub mngtmpaddr: bool,
     pub noprefixroute: bool,
@@ -141,24 +142,6 @@ pub struct VipOptions {
     pub no_track: bool,
     /// IPv6 preferred lifetime, seconds: 0 is deprecated (the /128 default), null forever.
     pub preferred_lft: Option<u32>,
-}
-
-impl Default for VipOptions {
-    fn default() -> VipOptions {
-        VipOptions {
-            brd: None,
-            scope: "global".to_string(),
-            label: None,
-            peer: None,
-            home: false,
-            nodad: false,
-            mngtmpaddr: false,
-            noprefixroute: false,
-            autojoin: false,
-            no_track: false,
-            preferred_lft: None,
-        }
-    }
 }
 
 /// One `vrrp_script`.

@@ -53,7 +53,8 @@ fn run(cpu: usize, interval: Duration, stop: &AtomicBool) -> std::io::Result<Vec
     }
     let mut woke = Vec::new();
     let step = i64::try_from(interval.as_nanos()).unwrap_or(i64::MAX);
-    let mut next = monotonic_ns() + step;
+    let mut next =
+        i64::try_from(vrrpd_tests::watch::monotonic_now().as_nanos()).unwrap_or(0) + step;
     while !stop.load(Ordering::Relaxed) {
         let deadline = libc::timespec {
             tv_sec: next / 1_000_000_000,
@@ -77,16 +78,6 @@ fn run(cpu: usize, interval: Duration, stop: &AtomicBool) -> std::io::Result<Vec
         }
     }
     Ok(woke)
-}
-
-fn monotonic_ns() -> i64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
-    t.tv_sec * 1_000_000_000 + t.tv_nsec
 }
 
 /// The largest gap between consecutive wake-ups in [start, end), in milliseconds.

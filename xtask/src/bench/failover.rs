@@ -29,7 +29,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vrrpd_tests::capture::{Capture, Frame};
 use vrrpd_tests::seed::{CheckScript, LAB_VIP1_HOST};
 use vrrpd_tests::wire::{self, Mac};
-use vrrpd_tests::{Impl, observe};
+use vrrpd_tests::{Impl, Node, observe};
 
 use super::config::{self, PairOptions, Timing};
 use super::daemon::{self, Daemon, VrrpdBin};
@@ -282,6 +282,7 @@ fn one_run(
     backup
         .wait_state("BACKUP", 1, Duration::from_secs(5))
         .context("backup start-up")?;
+    receive_in_own_thread(old);
     let capture = Capture::start(&lab.client().ns, &lab.client().iface);
     let _ping = lab
         .client()
@@ -353,6 +354,24 @@ fn one_run(
         split: wait_line.as_deref().and_then(|l| Split::from_log(l, &m)),
         ..m
     })
+}
+
+/// Both routers share one kernel, and a veth delivers a frame inside its sender's send call. The
+/// old master's receive path (its XDP program and ring-buffer wake-up, or keepalived's socket,
+/// and its kernel's ARP processing) would then run inside the new master's advert and GARP sends
+/// and be timed as the new master's, where on two hosts it runs on the other host. Threaded NAPI
+/// moves it to a kernel thread of the old master's interface: the send only wakes that thread.
+/// Generic receive offload gives the veth the NAPI instance this needs when no XDP program does
+/// (keepalived). The other receivers stay inline: the client's capture is the clock, and the
+/// backup's receive stamp is what its Master_Down timer runs from.
+fn receive_in_own_thread(router: &Node) {
+    let iface = &router.iface;
+    router.ns.exec(&["ethtool", "-K", iface, "gro", "on"]);
+    router.ns.exec(&[
+        "sh",
+        "-c",
+        &format!("echo 1 > /sys/class/net/{iface}/threaded"),
+    ]);
 }
 
 /// Set to write each run's adverts, GARPs and first replies to target/bench/dump/ (debugging).
@@ -538,7 +557,9 @@ fn render(cells: &BTreeMap<Key, Cell>, timings: &[Timing], runs: usize) -> Strin
          Backup priority 80 (seed) for crash and graceful; **90 and no `nopreempt` for tracker**, \
          since 100 − 20 = 80 equals the seed backup's 80 and an equal-priority advert is accepted, \
          and a `nopreempt` backup accepts every advert, so the VIP would never move. Check script \
-         interval 1 s (seed: 2 s). Client pings the VIP every 1 ms.\n"
+         interval 1 s (seed: 2 s). Client pings the VIP every 1 ms. The old master's interface \
+         receives in its own kernel thread (threaded NAPI), as a second host would, so its receive \
+         path does not run inside the new master's sends.\n"
     );
     md.push_str(
         "Targets: vrrpd detection lateness ≤ 0.1 ms p99 and ≤ 0.5× keepalived; first GARP ≤ 0.05 ms \

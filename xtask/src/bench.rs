@@ -12,6 +12,7 @@ mod interrupt;
 mod lab_run;
 mod probe;
 mod procstat;
+mod recv_trace;
 mod report;
 mod scale;
 mod sender;

@@ -10,9 +10,10 @@
 //! by different receive queues, each processed on its sender's CPU. The hogs may run
 //! anywhere.
 //!
-//! Delay from advert arrival to the daemon seeing it: a daemon that logs `rx_delay_ns=N` (the
-//! vrrpd backup runs at debug level for that) gets a summary; otherwise the table says it is not
-//! observable (keepalived does not log it).
+//! Delay from advert arrival to the daemon seeing it: vrrpd's backup logs `rx_delay_ns=N` at
+//! debug level, from its XDP program's receive stamp. keepalived logs nothing of the kind, so its
+//! VRRP process's `recvmsg` returns are traced ([`recv_trace`]) and paired with the master's
+//! adverts as the master's capture saw them leave: per phase, from send to read.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -33,6 +34,7 @@ use super::interrupt;
 use super::lab_run::{self, SUBNET};
 use super::probe::{self, TimerProbe};
 use super::procstat;
+use super::recv_trace::{self, Recv, RecvTrace};
 use super::report;
 use super::sender::{self, Sent};
 use super::stats::{self, summarize};
@@ -72,6 +74,8 @@ struct Outcome {
     rx_queued: usize,
     /// Wake-ups of a bare realtime timer on the master's CPU, every advert interval.
     probe: Vec<i64>,
+    /// keepalived's backup: its VRRP process's successful `recvmsg` returns, or why not.
+    reads: Option<Result<Vec<Recv>, String>>,
 }
 
 pub fn run(quick: bool, vrrpd: &VrrpdBin) -> anyhow::Result<String> {
@@ -117,6 +121,14 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
     interrupt::sleep(Duration::from_millis(500))?;
     let capture = Capture::start_filtered(&master_node.ns, &master_node.iface, Filter::VrrpOnly);
     let probe = TimerProbe::start(cpu::host(0), Duration::from_secs_f64(TIMING.advert_int));
+    // Started after the capture, so the first read's advert is in it (see `recv_trace::pair`).
+    let reads = (imp == Impl::Keepalived).then(|| {
+        backup
+            .router()
+            .vrrp_pid()
+            .context("no VRRP process")
+            .and_then(RecvTrace::start)
+    });
     let flow = Flow {
         src_mac: observe::mac(lab.client()),
         dst_mac: observe::mac(backup_node),
@@ -197,6 +209,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
             Ok(None)
         })?;
     }
+    let reads = reads.map(|r| r.and_then(RecvTrace::finish).map_err(|e| format!("{e:#}")));
     let frames = capture.finish();
     let probe = probe.finish().context("timer probe")?;
     let lines = backup.router().child().lines();
@@ -222,6 +235,7 @@ fn one(imp: Impl, phase_len: Duration, vrrpd: &VrrpdBin) -> anyhow::Result<Outco
         rx_delays_ms,
         rx_queued,
         probe,
+        reads,
     })
 }
 
@@ -278,6 +292,56 @@ fn gaps_ms(times: &[i64]) -> Vec<f64> {
         .windows(2)
         .map(|w| (w[1] - w[0]) as f64 / 1e6)
         .collect()
+}
+
+/// The bullet for a daemon whose reads were traced: per phase, advert sent → read.
+fn read_delays(imp: Impl, o: &Outcome, reads: &Result<Vec<Recv>, String>) -> String {
+    let reads = match reads {
+        Ok(reads) => reads,
+        Err(e) => return format!("- {imp}: advert sent → daemon's read: not traced ({e})"),
+    };
+    let sent = adverts(o, o.master_ip, i64::MIN, i64::MAX);
+    // Only reads of an advert's length: the process also reads netlink now and then.
+    let advert_len = o
+        .frames
+        .iter()
+        .find(|f| f.direction == Direction::Out && wire::advert(&f.data).is_some())
+        .and_then(|f| f.data.get(16..18))
+        .map(|b| u64::from(u16::from_be_bytes([b[0], b[1]])));
+    let read_times: Vec<i64> = reads
+        .iter()
+        .filter(|r| Some(r.len) == advert_len)
+        .map(|r| r.at_ns)
+        .collect();
+    let pairs = recv_trace::pair(&sent, &read_times);
+    let per_phase: Vec<String> = o
+        .phases
+        .iter()
+        .map(|p| {
+            let delays: Vec<f64> = pairs
+                .iter()
+                .filter(|(s, _)| *s >= p.start && *s < p.end)
+                .map(|(s, r)| (r - s) as f64 / 1e6)
+                .collect();
+            match summarize(&delays) {
+                Some(s) => format!(
+                    "{} {} / {} / {} ({} of {})",
+                    p.name,
+                    stats::ms(s.median),
+                    stats::ms(s.p99),
+                    stats::ms(s.max),
+                    s.n,
+                    adverts(o, o.master_ip, p.start, p.end).len()
+                ),
+                None => format!("{} no reads", p.name),
+            }
+        })
+        .collect();
+    format!(
+        "- {imp}: advert sent (the master's capture) → its VRRP process's `recvmsg` returned \
+         (ftrace), median / p99 / max ms (adverts paired of those sent): {}",
+        per_phase.join("; ")
+    )
 }
 
 fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
@@ -351,6 +415,10 @@ fn render(results: &[(Impl, &Outcome)], phase_len: Duration) -> String {
                     (false, _) => "FALSE FAILOVER".into(),
                 },
             ]);
+        }
+        if let Some(reads) = &o.reads {
+            delays.push(read_delays(imp, o, reads));
+            continue;
         }
         delays.push(match summarize(&o.rx_delays_ms) {
             Some(s) => format!(

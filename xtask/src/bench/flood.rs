@@ -318,9 +318,10 @@ fn read_delays(imp: Impl, o: &Outcome, reads: &Result<Vec<Recv>, String>) -> Str
         .phases
         .iter()
         .map(|p| {
+            let in_phase = |s: &i64| *s >= p.start && *s < p.end;
             let delays: Vec<f64> = pairs
                 .iter()
-                .filter(|(s, _)| *s >= p.start && *s < p.end)
+                .filter(|(s, _)| in_phase(s))
                 .map(|(s, r)| (r - s) as f64 / 1e6)
                 .collect();
             match summarize(&delays) {
@@ -331,7 +332,7 @@ fn read_delays(imp: Impl, o: &Outcome, reads: &Result<Vec<Recv>, String>) -> Str
                     stats::ms(s.p99),
                     stats::ms(s.max),
                     s.n,
-                    adverts(o, o.master_ip, p.start, p.end).len()
+                    sent.iter().filter(|s| in_phase(s)).count()
                 ),
                 None => format!("{} no reads", p.name),
             }

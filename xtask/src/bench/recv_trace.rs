@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use super::lab_run;
+
 const TRACEFS: &str = "/sys/kernel/tracing";
 const EVENT: &str = "events/syscalls/sys_exit_recvmsg";
 
@@ -70,17 +72,10 @@ impl Drop for RecvTrace {
     }
 }
 
+/// The capture clock (CLOCK_REALTIME) less CLOCK_MONOTONIC, read back to back.
 fn realtime_offset_ns() -> i64 {
-    let read = |clock| {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes one timespec into `ts`, which outlives the call.
-        unsafe { libc::clock_gettime(clock, &mut ts) };
-        ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-    };
-    read(libc::CLOCK_REALTIME) - read(libc::CLOCK_MONOTONIC)
+    let mono = vrrpd_tests::watch::monotonic_now().as_nanos() as i64;
+    lab_run::now_ns() - mono
 }
 
 /// The `sys_recvmsg -> 0x20` lines of a trace (`comm-pid [cpu] flags 123.456789: event`), with
